@@ -1,0 +1,196 @@
+"""The one place in labctl that reads time and sleeps.
+
+Procedures, drivers and the simulated bench call :func:`now_s` and :func:`sleep` from this
+module, never :mod:`time` directly. On a real bench the active clock is a :class:`RealClock`;
+on the simulated bench it is the bench's :class:`VirtualClock`, so a 1000-hour stability run
+finishes in seconds and tests never sleep for real.
+
+The virtual clock keeps one timeline for several threads (one per SMU channel, say). A thread
+that takes part registers with :meth:`VirtualClock.channel`; its sleep then ends when the shared
+clock reaches its wake-up time, and the clock only moves on when every registered channel is
+waiting. A thread that has not registered (a test, a single procedure, ``pyvisa-shell``) moves
+the clock itself: its sleep returns at once with the clock advanced.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What every clock offers."""
+
+    def now_s(self) -> float:
+        """Return the time in seconds on this clock's timeline."""
+
+    def sleep(self, duration_s: float) -> None:
+        """Wait ``duration_s`` seconds on this clock's timeline."""
+
+    def sleep_until(self, time_s: float) -> None:
+        """Wait until the timeline reaches ``time_s``."""
+
+    @property
+    def is_virtual(self) -> bool:
+        """True when time is simulated."""
+
+
+class RealClock:
+    """Wall-clock time (monotonic), with real sleeps."""
+
+    is_virtual = False
+
+    def __init__(self) -> None:
+        self._origin_s = time.monotonic()
+
+    def now_s(self) -> float:
+        return time.monotonic() - self._origin_s
+
+    def sleep(self, duration_s: float) -> None:
+        if duration_s > 0:
+            time.sleep(duration_s)
+
+    def sleep_until(self, time_s: float) -> None:
+        self.sleep(time_s - self.now_s())
+
+    @contextmanager
+    def channel(self) -> Iterator[None]:
+        """Real time needs no coordination between threads."""
+        yield
+
+
+class VirtualClock:
+    """Simulated time shared by every thread of a bench.
+
+    Parameters
+    ----------
+    start_s : float
+        Initial time [s].
+    stall_timeout_s : float
+        Real seconds a registered channel may wait for the others before the clock assumes
+        they are stuck (blocked outside the clock, e.g. on a lock) and moves on anyway, so a
+        mistake never hangs a run forever.
+    """
+
+    is_virtual = True
+
+    def __init__(self, start_s: float = 0.0, stall_timeout_s: float = 5.0) -> None:
+        self._now_s = float(start_s)
+        self._cond = threading.Condition()
+        self._wake_s: dict[int, float | None] = {}  # registered thread -> wake-up time or None
+        self._stall_timeout_s = stall_timeout_s
+
+    def now_s(self) -> float:
+        with self._cond:
+            return self._now_s
+
+    def reset(self, start_s: float = 0.0) -> None:
+        """Set the clock back (only for a bench reset, with no channel waiting)."""
+        with self._cond:
+            self._now_s = float(start_s)
+            self._cond.notify_all()
+
+    def advance(self, duration_s: float) -> None:
+        """Move time forward by ``duration_s`` (an operation taking that long)."""
+        self.sleep(duration_s)
+
+    def sleep(self, duration_s: float) -> None:
+        with self._cond:
+            target_s = self._now_s + max(0.0, float(duration_s))
+        self.sleep_until(target_s)
+
+    def sleep_until(self, time_s: float) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            if time_s <= self._now_s:
+                return
+            others = [t for t in self._wake_s if t != me]
+            if not others:
+                self._now_s = float(time_s)
+                self._cond.notify_all()
+                return
+            registered = me in self._wake_s
+            self._wake_s[me] = float(time_s)
+            try:
+                while self._now_s < time_s:
+                    wakes = list(self._wake_s.values())
+                    if all(w is not None and w > self._now_s for w in wakes):
+                        # every channel waits for a later time: move to the earliest
+                        self._now_s = min(w for w in wakes if w is not None)
+                        self._cond.notify_all()
+                        continue
+                    # a channel is running, or is due and about to wake: let it go first
+                    if not self._cond.wait(timeout=self._stall_timeout_s):
+                        # The running channels have not reached a wait for a long real time:
+                        # they are blocked elsewhere. Move on rather than hang.
+                        self._now_s = float(time_s)
+                        self._cond.notify_all()
+            finally:
+                if registered:
+                    self._wake_s[me] = None
+                else:
+                    del self._wake_s[me]
+                self._cond.notify_all()
+
+    @contextmanager
+    def channel(self) -> Iterator[None]:
+        """Register the calling thread as a channel of the shared timeline.
+
+        Register every channel before any of them sleeps (start the threads, enter this
+        context in each, then meet at a :class:`threading.Barrier`): a channel that sleeps
+        while it is still alone moves the clock on by itself.
+        """
+        me = threading.get_ident()
+        with self._cond:
+            self._wake_s[me] = None
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._wake_s.pop(me, None)
+                self._cond.notify_all()
+
+
+_active: RealClock | VirtualClock = RealClock()
+_active_lock = threading.Lock()
+
+
+def use(clock: RealClock | VirtualClock) -> RealClock | VirtualClock:
+    """Make ``clock`` the active clock; return the previous one."""
+    global _active
+    with _active_lock:
+        previous, _active = _active, clock
+    return previous
+
+
+def active() -> RealClock | VirtualClock:
+    """The clock procedures and drivers use now."""
+    return _active
+
+
+def now_s() -> float:
+    """Time in seconds on the active clock."""
+    return _active.now_s()
+
+
+def sleep(duration_s: float) -> None:
+    """Sleep ``duration_s`` seconds on the active clock."""
+    _active.sleep(duration_s)
+
+
+def sleep_until(time_s: float) -> None:
+    """Sleep until the active clock reads ``time_s``."""
+    _active.sleep_until(time_s)
+
+
+@contextmanager
+def using(clock: RealClock | VirtualClock) -> Iterator[RealClock | VirtualClock]:
+    """Use ``clock`` inside a ``with`` block and restore the previous one after."""
+    previous = use(clock)
+    try:
+        yield clock
+    finally:
+        use(previous)

@@ -1,0 +1,188 @@
+"""The simulated bench: device models, light path and instruments on one clock.
+
+A :class:`Bench` is built from a station file. It owns
+
+- the clock (virtual by default, ``simulation.clock: real`` for demos),
+- one lock (pyvisa-sim is not thread-safe; every VISA read and write holds it),
+- the light path: source -> shutter -> filter wheels -> the devices under test,
+- one device model per SMU (the cell on ``smu``, the photodiode on the SMU that reads it, the
+  devices of ``simulation.devices``), and
+- one emulator per instrument, registered at the resource name the station gives it.
+
+There is one bench per resolved station path (:func:`bench_for`), so every ResourceManager
+opened on ``STATION.yaml@labsim`` sees the same instruments, like a real bench.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyvisa import rname
+from pyvisa_sim.devices import Devices
+
+from labctl.clock import RealClock, VirtualClock
+from labctl.sim import physics
+from labctl.station import StationConfig, load_station
+
+if TYPE_CHECKING:
+    from labctl.sim.scpi import ScpiDevice
+
+DEFAULT_STATION = Path(__file__).with_name("default_station.yaml")
+
+
+class LightPath:
+    """Irradiance reaching the devices under test, from the state of the light instruments.
+
+    ``source`` is any object with ``relative_output(t_s) -> float`` (1 = nominal), set by the
+    lamp or LED emulator; ``shutter_open`` is None when the station has no shutter;
+    ``attenuators`` are callables returning each wheel's transmission (10^-OD). A station with
+    no light source and no shutter keeps its devices lit at the nominal irradiance.
+    """
+
+    def __init__(self, nominal_mw_cm2: float) -> None:
+        self.nominal_mw_cm2 = nominal_mw_cm2
+        self.source: Any | None = None
+        self.shutter_open: bool | None = None
+        self.attenuators: list[Callable[[], float]] = []
+
+    def transmission(self) -> float:
+        value = 1.0
+        for attenuator in self.attenuators:
+            value *= attenuator()
+        return value
+
+    def irradiance_mw_cm2(self, t_s: float) -> float:
+        source = 1.0 if self.source is None else self.source.relative_output(t_s)
+        shutter = 1.0 if self.shutter_open is None or self.shutter_open else 0.0
+        return self.nominal_mw_cm2 * source * shutter * self.transmission()
+
+
+def _device_model(config: Any) -> physics.DeviceModel:
+    params = config.model_dump(exclude={"kind"})
+    if config.kind == "single_carrier":
+        return physics.SingleCarrierDevice(physics.SingleCarrierParams(**params))
+    return physics.SolarCell(physics.SolarCellParams(**params))
+
+
+def canonical_resource(resource: str) -> str:
+    return str(rname.parse_resource_name(resource))
+
+
+class Bench:
+    """Everything of one simulated station that lives between the VISA calls."""
+
+    def __init__(self, station: StationConfig) -> None:
+        from labctl.sim.emulators import emulator_class  # the emulators import this module
+
+        self.station = station
+        sim = station.simulation
+        self.clock: VirtualClock | RealClock = (
+            VirtualClock() if sim.clock == "virtual" else RealClock()
+        )
+        self.lock = threading.RLock()
+        self.line_frequency_hz = float(sim.line_frequency_hz)
+        self.light = LightPath(sim.light.irradiance_mw_cm2)
+        self.devices = Devices()
+        self.instruments: dict[str, ScpiDevice] = {}
+        #: Device model wired to each SMU (by instrument name); None = open leads.
+        self.duts: dict[str, physics.DeviceModel | None] = {}
+
+        photodiodes = station.photodiode_smus()
+        for name in station.smu_names():
+            if name in photodiodes:
+                pd = station.instruments[photodiodes[name]]
+                self.duts[name] = physics.Photodiode(
+                    responsivity_a_per_w=pd.responsivity_a_per_w, area_mm2=pd.area_mm2
+                )
+            else:
+                config = station.device_for_smu(name)
+                self.duts[name] = None if config is None else _device_model(config)
+
+        for name, inst in station.instruments.items():
+            resource = getattr(inst, "resource", None)
+            if resource is None:
+                continue  # a role built on another instrument (photodiode read by an SMU)
+            device = emulator_class(inst.driver)(name, self, inst.model_dump())
+            self.devices.add_device(canonical_resource(resource), device)
+            self.instruments[name] = device
+
+        if sim.pyvisa_sim:
+            self._add_pyvisa_sim_devices(Path(station.path).parent / sim.pyvisa_sim)
+
+    def _add_pyvisa_sim_devices(self, path: Path) -> None:
+        """Plain pyvisa-sim YAML devices beside the physics-backed ones."""
+        from pyvisa_sim import parser
+
+        extra = parser.get_devices(str(path), False)
+        for resource in extra.list_resources():
+            device = extra[resource]
+            self.devices._internal[resource] = device  # already bound to its resource name
+
+    # --- coupling ------------------------------------------------------------------------
+    def irradiance_mw_cm2(self, t_s: float | None = None) -> float:
+        """Irradiance at the devices under test now (or at ``t_s``) [mW/cm²]."""
+        return self.light.irradiance_mw_cm2(self.clock.now_s() if t_s is None else t_s)
+
+    def light_changing(self) -> None:
+        """Bring every device model up to now before the light changes."""
+        now_s = self.clock.now_s()
+        for device in self.instruments.values():
+            sync = getattr(device, "sync", None)
+            if sync is not None:
+                sync(now_s)
+
+    def smu_emulator(self, name: str) -> ScpiDevice:
+        return self.instruments[name]
+
+    def reset(self) -> None:
+        """Power-cycle the bench: clock to 0, every instrument and device model as new."""
+        with self.lock:
+            if isinstance(self.clock, VirtualClock):
+                self.clock.reset(0.0)
+            for dut in self.duts.values():
+                if dut is not None:
+                    dut.reset()
+            self.light.source = None
+            self.light.shutter_open = None
+            self.light.attenuators = []
+            for device in self.instruments.values():
+                device.power_on()
+
+
+_benches: dict[Path, Bench] = {}
+_benches_lock = threading.Lock()
+
+
+def resolve_station_path(library_path: str) -> Path:
+    """The station file behind a ``STATION.yaml@labsim`` spec ("" or "unset": the default)."""
+    text = str(library_path).strip()
+    if text in ("", "unset"):
+        return DEFAULT_STATION.resolve()
+    return Path(text).expanduser().resolve()
+
+
+def bench_for(library_path: str | Path) -> Bench:
+    """The one bench of a station file (created on first use)."""
+    path = resolve_station_path(str(library_path))
+    with _benches_lock:
+        bench = _benches.get(path)
+        if bench is None:
+            bench = Bench(load_station(path))
+            _benches[path] = bench
+        return bench
+
+
+def forget_benches() -> None:
+    """Drop every bench and PyVISA's cached libraries of them (tests, a rewritten station)."""
+    from pyvisa.highlevel import VisaLibraryBase
+
+    from labctl.sim.backend import LabsimVisaLibrary
+
+    with _benches_lock:
+        _benches.clear()
+    registry = VisaLibraryBase._registry
+    for key in [k for k in list(registry.keys()) if issubclass(k[0], LabsimVisaLibrary)]:
+        registry.pop(key, None)

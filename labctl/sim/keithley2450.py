@@ -1,0 +1,763 @@
+"""Emulator of the Keithley 2450 SourceMeter in its native SCPI language.
+
+Reference: Keithley Model 2450 SourceMeter Reference Manual, summarised in
+``reference/instruments.md`` §2. What is emulated:
+
+- source and measure settings (function, level, range, limits ``ILIM``/``VLIM`` with their
+  ``TRIP?`` flags, per-function NPLC, auto-zero, 4-wire), ``*LANG?``;
+- reading buffers (``defbuffer1``, ``defbuffer2`` and ``:TRAC:MAKE`` buffers) and
+  ``:READ?``/``:MEAS?``/``:FETC?``/``:TRAC:DATA?`` with element lists returned in the order
+  asked (``SOUR,READ`` -> s1,r1,s2,r2,…);
+- the built-in sweeps ``:SOUR:SWE:VOLT:LIN`` / ``LIN:STEP`` / ``LIST`` that replace the trigger
+  model and run on ``:INIT`` (failAbort ON stops the sweep at the first point in limit);
+- errors as ``code,"message;severity;timestamp"`` (⚠ format from the same firmware family);
+- time per point: NPLC/f_line + source delay (autodelay by range) + sweep delay + ~1 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labctl.sim.scpi import (
+    DATA_TYPE_ERROR,
+    ILLEGAL_VALUE,
+    OUT_OF_RANGE,
+    SETTINGS_CONFLICT,
+    ScpiDevice,
+    ScpiError,
+    command,
+    error,
+    parse_bool,
+    parse_choice,
+    parse_number,
+    unquote,
+)
+from labctl.sim.smu import SmuEngine
+
+_FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
+              "CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
+              "RES": "RES", "RESISTANCE": "RES"}
+_ELEMENTS = {
+    "READ": "READ", "READING": "READ", "SOUR": "SOUR", "SOURCE": "SOUR", "REL": "REL",
+    "RELATIVE": "REL", "SEC": "SEC", "SECONDS": "SEC", "FRAC": "FRAC", "FRACTIONAL": "FRAC",
+    "STAT": "STAT", "STATUS": "STAT", "SOURSTAT": "SOURSTAT", "SOURSTATUS": "SOURSTAT",
+    "UNIT": "UNIT", "SOURUNIT": "SOURUNIT", "TST": "TST", "TSTAMP": "TST", "TIME": "TIME",
+    "DATE": "DATE", "FORM": "FORM", "FORMATTED": "FORM", "SOURFORM": "SOURFORM",
+    "SOURFORMATTED": "SOURFORM", "EXTR": "EXTR", "EXTRA": "EXTR",
+}
+_UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC", "RES": "Ohm"}
+
+
+def _num(value: float) -> str:
+    return f"{value:.9E}"
+
+
+class Keithley2450Emulator(ScpiDevice):
+    """A Keithley 2450 (USB-TMC or LAN) on the simulated bench."""
+
+    model = "2450"
+    max_voltage_v = 210.0
+    max_current_a = 1.05
+    low_voltage_limit_v = 21.0
+    high_voltage_current_a = 0.105
+    serial_number = "04412345"
+    firmware = "1.7.12b"
+    no_error_reply = '0,"No error;0;0 0"'
+    message_overhead_s = 0.0005
+
+    def identity(self) -> str:
+        return f"KEITHLEY INSTRUMENTS,MODEL {self.model},{self.serial_number},{self.firmware}"
+
+    def format_error(self, code: int, message: str) -> str:
+        t_s = self.now_s()
+        return f'{code},"{message};1;{int(t_s)} {int((t_s % 1) * 1e9)}"'
+
+    # --- state ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        if not hasattr(self, "engine"):
+            self.engine = SmuEngine(self.bench, self.name)
+        else:
+            self.engine.configure(output_on=False, source_function="VOLT", level=0.0,
+                                  compliance=1.05e-4)
+        self.language = str(self.config.get("language", "SCPI"))
+        self.output_on = False
+        self.off_mode = {"VOLT": "NORM", "CURR": "NORM"}
+        self.source_function = "VOLT"
+        self.level = {"VOLT": 0.0, "CURR": 0.0}
+        self.source_range = {"VOLT": 0.02, "CURR": 1e-8}
+        self.source_range_auto = {"VOLT": True, "CURR": True}
+        self.limit = {"VOLT": 1.05e-4, "CURR": 21.0}  # ILIM while sourcing V, VLIM while I
+        self.source_delay_s = {"VOLT": 0.001, "CURR": 0.001}
+        self.source_delay_auto = {"VOLT": True, "CURR": True}
+        self.readback = {"VOLT": True, "CURR": True}
+        self.ovp_v = 210.0
+        self.sense_function = "CURR"
+        self.nplc = {"VOLT": 1.0, "CURR": 1.0, "RES": 1.0}
+        self.auto_zero = {"VOLT": True, "CURR": True, "RES": True}
+        self.remote_sense = {"VOLT": False, "CURR": False, "RES": False}
+        self.sense_range = {"VOLT": 0.02, "CURR": 1e-4, "RES": 2e5}
+        self.sense_range_auto = {"VOLT": True, "CURR": True, "RES": True}
+        self.count = 1
+        self.terminals = "FRON"
+        self.tripped = {"VOLT": False, "CURR": False}
+        self.buffers: dict[str, list[dict[str, float]]] = {"defbuffer1": [], "defbuffer2": []}
+        self.buffer_size = {"defbuffer1": 100000, "defbuffer2": 10000}
+        self.list_values: dict[str, list[float]] = {"VOLT": [], "CURR": []}
+        self.sweep: dict[str, object] | None = None
+        self.line_frequency_hz = self.bench.line_frequency_hz
+
+    # --- helpers -------------------------------------------------------------------------
+    def sync(self, t_s: float) -> None:
+        self.engine.sync(t_s)
+
+    def _sync_engine(self) -> None:
+        function = self.source_function
+        self.engine.configure(output_on=self.output_on, source_function=function,
+                              level=self.level[function], compliance=self.limit[function])
+
+    def _check_level(self, function: str, value: float) -> None:
+        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
+        if abs(value) > limit * 1.0000001:
+            raise error(OUT_OF_RANGE)
+
+    def _check_power_envelope(self, voltage_v: float, current_a: float) -> None:
+        if abs(voltage_v) > self.low_voltage_limit_v and abs(current_a) > \
+                self.high_voltage_current_a * 1.0000001:
+            raise error(SETTINGS_CONFLICT)
+
+    def _buffer_name(self, text: str | None) -> str:
+        name = "defbuffer1" if text is None else unquote(text)
+        if name not in self.buffers:
+            raise ScpiError(-224, "Illegal parameter value")
+        return name
+
+    def autodelay_s(self) -> float:
+        """Autodelay by current range (manual p. 138), V-source / I-source."""
+        current_range_a = (self.sense_range["CURR"] if self.source_function == "VOLT"
+                           else self.source_range["CURR"])
+        if self.sense_range_auto["CURR"] and self.source_function == "VOLT":
+            current_range_a = 1e-3
+        if current_range_a <= 1e-7:
+            return 0.050
+        if current_range_a <= 1e-6:
+            return 0.003
+        if current_range_a <= 1e-5:
+            return 0.002
+        if current_range_a > 0.1 and self.source_function == "CURR":
+            return 0.002
+        return 0.001
+
+    def point_time_s(self, sweep_delay_s: float = 0.0) -> tuple[float, float]:
+        """(settle, total) of one reading: delay + sweep delay + NPLC/f_line + ~1 ms."""
+        function = self.source_function
+        delay_s = (self.autodelay_s() if self.source_delay_auto[function]
+                   else self.source_delay_s[function])
+        settle_s = delay_s + sweep_delay_s
+        conversion_s = self.nplc[self.sense_function] / self.line_frequency_hz
+        if self.auto_zero[self.sense_function]:
+            conversion_s *= 1.0  # autozero is interleaved on the 2450; no extra phase modelled
+        return settle_s, settle_s + conversion_s + 1e-3
+
+    def _run(self, values: np.ndarray, sweep_delay_s: float, buffer: str,
+             fail_abort: bool) -> None:
+        function = self.source_function
+        settle_s, point_s = self.point_time_s(sweep_delay_s)
+        if not self.output_on:
+            self.engine.sync(self.start_time_s())
+            self.output_on = True
+            self._sync_engine()
+        start_s = self.occupy(values.size * point_s)
+        points = self.engine.measure_points(values, start_s=start_s, settle_s=settle_s,
+                                            point_s=point_s, source_function=function,
+                                            compliance=self.limit[function])
+        n_keep = values.size
+        if fail_abort and np.any(points.in_compliance):
+            n_keep = int(np.argmax(points.in_compliance)) + 1
+            self.busy_until_s = start_s + n_keep * point_s
+        self.engine.level = self.level[function]
+        self.tripped[function] = bool(np.any(points.in_compliance[:n_keep]))
+        store = self.buffers[buffer]
+        first_s = store[0]["t"] if store else float(points.time_s[0])
+        sense = self.sense_function
+        for k in range(n_keep):
+            if sense == "CURR":
+                reading = points.current_a[k]
+            elif sense == "VOLT":
+                reading = points.voltage_v[k]
+            else:
+                reading = (points.voltage_v[k] / points.current_a[k]
+                           if points.current_a[k] else 9.9e37)
+            if function == "VOLT":
+                source = points.voltage_v[k] if self.readback["VOLT"] else points.source_value[k]
+            else:
+                source = points.current_a[k] if self.readback["CURR"] else points.source_value[k]
+            entry = {"READ": float(reading), "SOUR": float(source), "t": float(points.time_s[k]),
+                     "REL": float(points.time_s[k]) - first_s,
+                     "STAT": 0.0, "SOURSTAT": 8.0 if points.in_compliance[k] else 0.0}
+            store.append(entry)
+        overflow = len(store) - self.buffer_size[buffer]
+        if overflow > 0:
+            del store[:overflow]
+
+    def _format(self, entries: list[dict[str, float]], elements: list[str]) -> str:
+        out: list[str] = []
+        for entry in entries:
+            for element in elements:
+                if element in ("READ", "SOUR", "REL", "STAT", "SOURSTAT", "EXTR"):
+                    out.append(_num(entry.get(element, 0.0)))
+                elif element == "SEC":
+                    out.append(str(int(entry["t"])))
+                elif element == "FRAC":
+                    out.append(_num(entry["t"] % 1))
+                elif element == "UNIT":
+                    out.append(_UNITS[self.sense_function])
+                elif element == "SOURUNIT":
+                    out.append(_UNITS[self.source_function])
+                elif element in ("TST", "TIME", "DATE"):
+                    out.append(f"{entry['t']:.9f}")
+                elif element == "FORM":
+                    out.append(f"{entry['READ']:+.5E}")
+                elif element == "SOURFORM":
+                    out.append(f"{entry['SOUR']:+.5E}")
+        return ",".join(out)
+
+    def _elements(self, args: list[str]) -> list[str]:
+        elements = [parse_choice(a, _ELEMENTS) for a in args]
+        if len(elements) > 14:
+            raise error(OUT_OF_RANGE)
+        return elements or ["READ"]
+
+    # --- system --------------------------------------------------------------------------
+    @command("*LANG", query=True)
+    def _lang(self, args: list[str]) -> str:
+        return self.language
+
+    @command("*LANG")
+    def _lang_set(self, args: list[str]) -> None:
+        # Takes effect only after a power cycle (instruments.md §2); the emulator keeps it.
+        parse_choice(args[0], {"SCPI": "SCPI", "TSP": "TSP", "SCPI2400": "SCPI2400"})
+
+    @command(":SYSTem:ERRor[:NEXT]", query=True)
+    def _syst_err(self, args: list[str]) -> str:
+        return self.pop_error()
+
+    @command(":SYSTem:ERRor:COUNt", query=True)
+    def _syst_err_count(self, args: list[str]) -> str:
+        return str(len(self.errors))
+
+    @command(":SYSTem:CLEar")
+    def _syst_clear(self, args: list[str]) -> None:
+        self.errors.clear()
+
+    @command(":STATus:PRESet")
+    @command(":STATus:CLEar")
+    @command(":ABORt")
+    @command(":SYSTem:BEEPer[:IMMediate]")
+    @command(":DISPlay:LIGHt:STATe")
+    def _noop(self, args: list[str]) -> None:
+        return None
+
+    @command(":ROUTe:TERMinals")
+    def _term(self, args: list[str]) -> None:
+        self.terminals = parse_choice(args[0], {"FRON": "FRON", "FRONT": "FRON",
+                                                 "REAR": "REAR"})
+
+    @command(":ROUTe:TERMinals", query=True)
+    def _term_q(self, args: list[str]) -> str:
+        return self.terminals
+
+    # --- output --------------------------------------------------------------------------
+    @command(":OUTPut[:STATe]")
+    def _outp(self, args: list[str]) -> None:
+        if not args:
+            raise error(DATA_TYPE_ERROR)
+        state = parse_bool(args[0])
+        self.engine.sync(self.start_time_s())
+        self.output_on = state
+        self._sync_engine()
+
+    @command(":OUTPut[:STATe]", query=True)
+    def _outp_q(self, args: list[str]) -> str:
+        return "1" if self.output_on else "0"
+
+    @command(":OUTPut:VOLTage:SMODe")
+    def _smod_v(self, args: list[str]) -> None:
+        self.off_mode["VOLT"] = parse_choice(args[0], {"HIMP": "HIMP", "NORM": "NORM",
+                                                       "NORMAL": "NORM", "ZERO": "ZERO",
+                                                       "GUAR": "GUAR", "GUARD": "GUAR"})
+
+    @command(":OUTPut:CURRent:SMODe")
+    def _smod_i(self, args: list[str]) -> None:
+        self.off_mode["CURR"] = parse_choice(args[0], {"HIMP": "HIMP", "NORM": "NORM",
+                                                       "NORMAL": "NORM", "ZERO": "ZERO",
+                                                       "GUAR": "GUAR", "GUARD": "GUAR"})
+
+    @command(":OUTPut:VOLTage:SMODe", query=True)
+    def _smod_v_q(self, args: list[str]) -> str:
+        return self.off_mode["VOLT"]
+
+    # --- source --------------------------------------------------------------------------
+    @command(":SOURce[1]:FUNCtion[:MODE]")
+    def _sour_func(self, args: list[str]) -> None:
+        function = parse_choice(args[0], {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR",
+                                          "CURRENT": "CURR"})
+        self.engine.sync(self.start_time_s())
+        if function != self.source_function:
+            self.sweep = None  # a change of source function invalidates the sweep set-up
+        self.source_function = function
+        self._sync_engine()
+
+    @command(":SOURce[1]:FUNCtion[:MODE]", query=True)
+    def _sour_func_q(self, args: list[str]) -> str:
+        return self.source_function
+
+    def _set_level(self, function: str, args: list[str]) -> None:
+        value = parse_number(args[0], default=0.0)
+        self._check_level(function, value)
+        if function == "VOLT":
+            self._check_power_envelope(value, self.limit["VOLT"])
+        else:
+            self._check_power_envelope(self.limit["CURR"], value)
+        self.engine.sync(self.start_time_s())
+        self.level[function] = value
+        self._sync_engine()
+
+    @command(":SOURce[1]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _volt(self, args: list[str]) -> None:
+        self._set_level("VOLT", args)
+
+    @command(":SOURce[1]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _curr(self, args: list[str]) -> None:
+        self._set_level("CURR", args)
+
+    @command(":SOURce[1]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", query=True)
+    def _volt_q(self, args: list[str]) -> str:
+        return _num(self.level["VOLT"])
+
+    @command(":SOURce[1]:CURRent[:LEVel][:IMMediate][:AMPLitude]", query=True)
+    def _curr_q(self, args: list[str]) -> str:
+        return _num(self.level["CURR"])
+
+    def _set_range(self, function: str, args: list[str]) -> None:
+        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
+        self.source_range[function] = abs(parse_number(args[0], minimum=-limit, maximum=limit))
+        self.source_range_auto[function] = False
+
+    @command(":SOURce[1]:VOLTage:RANGe")
+    def _volt_rang(self, args: list[str]) -> None:
+        self._set_range("VOLT", args)
+
+    @command(":SOURce[1]:CURRent:RANGe")
+    def _curr_rang(self, args: list[str]) -> None:
+        self._set_range("CURR", args)
+
+    @command(":SOURce[1]:VOLTage:RANGe", query=True)
+    def _volt_rang_q(self, args: list[str]) -> str:
+        return _num(self.source_range["VOLT"])
+
+    @command(":SOURce[1]:CURRent:RANGe", query=True)
+    def _curr_rang_q(self, args: list[str]) -> str:
+        return _num(self.source_range["CURR"])
+
+    @command(":SOURce[1]:VOLTage:RANGe:AUTO")
+    def _volt_rang_auto(self, args: list[str]) -> None:
+        self.source_range_auto["VOLT"] = parse_bool(args[0])
+
+    @command(":SOURce[1]:CURRent:RANGe:AUTO")
+    def _curr_rang_auto(self, args: list[str]) -> None:
+        self.source_range_auto["CURR"] = parse_bool(args[0])
+
+    @command(":SOURce[1]:VOLTage:RANGe:AUTO", query=True)
+    def _volt_rang_auto_q(self, args: list[str]) -> str:
+        return "1" if self.source_range_auto["VOLT"] else "0"
+
+    def _set_limit(self, function: str, args: list[str]) -> None:
+        if function == "VOLT":  # current limit while sourcing voltage
+            value = parse_number(args[0], minimum=1e-9, maximum=self.max_current_a)
+            self._check_power_envelope(self.level["VOLT"], value)
+        else:
+            value = parse_number(args[0], minimum=0.02, maximum=self.max_voltage_v)
+            self._check_power_envelope(value, self.level["CURR"])
+        self.engine.sync(self.start_time_s())
+        self.limit[function] = value
+        self._sync_engine()
+
+    @command(":SOURce[1]:VOLTage:ILIMit[:LEVel]")
+    def _ilim(self, args: list[str]) -> None:
+        self._set_limit("VOLT", args)
+
+    @command(":SOURce[1]:CURRent:VLIMit[:LEVel]")
+    def _vlim(self, args: list[str]) -> None:
+        self._set_limit("CURR", args)
+
+    @command(":SOURce[1]:VOLTage:ILIMit[:LEVel]", query=True)
+    def _ilim_q(self, args: list[str]) -> str:
+        return _num(self.limit["VOLT"])
+
+    @command(":SOURce[1]:CURRent:VLIMit[:LEVel]", query=True)
+    def _vlim_q(self, args: list[str]) -> str:
+        return _num(self.limit["CURR"])
+
+    @command(":SOURce[1]:VOLTage:ILIMit[:LEVel]:TRIPped", query=True)
+    def _ilim_trip(self, args: list[str]) -> str:
+        return "1" if self.tripped["VOLT"] else "0"
+
+    @command(":SOURce[1]:CURRent:VLIMit[:LEVel]:TRIPped", query=True)
+    def _vlim_trip(self, args: list[str]) -> str:
+        return "1" if self.tripped["CURR"] else "0"
+
+    def _set_delay(self, function: str, args: list[str]) -> None:
+        self.source_delay_s[function] = parse_number(args[0], minimum=0.0, maximum=10000.0)
+        self.source_delay_auto[function] = False
+
+    @command(":SOURce[1]:VOLTage:DELay")
+    def _volt_del(self, args: list[str]) -> None:
+        self._set_delay("VOLT", args)
+
+    @command(":SOURce[1]:CURRent:DELay")
+    def _curr_del(self, args: list[str]) -> None:
+        self._set_delay("CURR", args)
+
+    @command(":SOURce[1]:VOLTage:DELay", query=True)
+    def _volt_del_q(self, args: list[str]) -> str:
+        return _num(self.source_delay_s["VOLT"])
+
+    @command(":SOURce[1]:VOLTage:DELay:AUTO")
+    def _volt_del_auto(self, args: list[str]) -> None:
+        self.source_delay_auto["VOLT"] = parse_bool(args[0])
+
+    @command(":SOURce[1]:CURRent:DELay:AUTO")
+    def _curr_del_auto(self, args: list[str]) -> None:
+        self.source_delay_auto["CURR"] = parse_bool(args[0])
+
+    @command(":SOURce[1]:VOLTage:DELay:AUTO", query=True)
+    def _volt_del_auto_q(self, args: list[str]) -> str:
+        return "1" if self.source_delay_auto["VOLT"] else "0"
+
+    @command(":SOURce[1]:VOLTage:READ:BACK")
+    def _readback_v(self, args: list[str]) -> None:
+        self.readback["VOLT"] = parse_bool(args[0])
+
+    @command(":SOURce[1]:CURRent:READ:BACK")
+    def _readback_i(self, args: list[str]) -> None:
+        self.readback["CURR"] = parse_bool(args[0])
+
+    @command(":SOURce[1]:VOLTage:PROTection[:LEVel]")
+    def _ovp(self, args: list[str]) -> None:
+        token = args[0].strip().upper()
+        if token in ("NONE", "PROT_NONE"):
+            self.ovp_v = 210.0
+        else:
+            self.ovp_v = parse_number(token.removeprefix("PROT"), minimum=2, maximum=210)
+
+    @command(":SOURce[1]:VOLTage:PROTection:TRIPped", query=True)
+    def _ovp_trip(self, args: list[str]) -> str:
+        return "0"
+
+    # --- built-in sweeps -----------------------------------------------------------------
+    def _sweep_common(self, values: np.ndarray, rest: list[str]) -> None:
+        delay_s = parse_number(rest[0], minimum=-1, maximum=10000) if len(rest) > 0 else -1.0
+        if 0 < delay_s < 50e-6 or (delay_s < 0 and delay_s != -1):
+            raise error(OUT_OF_RANGE)
+        count = int(parse_number(rest[1], minimum=0, maximum=268435455)) if len(rest) > 1 else 1
+        if len(rest) > 2:
+            parse_choice(rest[2], {"AUTO": "AUTO", "BEST": "BEST", "FIX": "FIX",
+                                   "FIXED": "FIX"})
+        fail_abort = parse_bool(rest[3]) if len(rest) > 3 else True
+        dual = parse_bool(rest[4]) if len(rest) > 4 else False
+        buffer = self._buffer_name(rest[5] if len(rest) > 5 else None)
+        for value in values:
+            self._check_level("VOLT", float(value))
+        if count == 0:
+            raise ScpiError(-221, "Settings conflict")  # an endless sweep is not emulated
+        sequence = np.concatenate([values, values[::-1]]) if dual else values
+        self.sweep = {"values": np.tile(sequence, count),
+                      "delay_s": 0.0 if delay_s == -1 else delay_s,
+                      "auto_delay": delay_s == -1, "fail_abort": fail_abort, "buffer": buffer}
+        self.source_function = "VOLT"
+        self._sync_engine()
+
+    @command(":SOURce[1]:SWEep:VOLTage:LINear")
+    def _swe_lin(self, args: list[str]) -> None:
+        if len(args) < 3:
+            raise ScpiError(-109, "Missing parameter")
+        start_v, stop_v = parse_number(args[0]), parse_number(args[1])
+        points = int(parse_number(args[2], minimum=2, maximum=1_000_000))
+        self._sweep_common(np.linspace(start_v, stop_v, points), args[3:])
+
+    @command(":SOURce[1]:SWEep:VOLTage:LINear:STEP")
+    def _swe_lin_step(self, args: list[str]) -> None:
+        if len(args) < 3:
+            raise ScpiError(-109, "Missing parameter")
+        start_v, stop_v, step_v = (parse_number(a) for a in args[:3])
+        if step_v == 0 or (stop_v - start_v) * step_v < 0:
+            raise error(SETTINGS_CONFLICT)
+        points = int(round(abs((stop_v - start_v) / step_v))) + 1
+        self._sweep_common(start_v + step_v * np.arange(points), args[3:])
+
+    @command(":SOURce[1]:SWEep:VOLTage:LIST")
+    def _swe_list(self, args: list[str]) -> None:
+        if len(args) < 1:
+            raise ScpiError(-109, "Missing parameter")
+        start_index = int(parse_number(args[0], minimum=1, maximum=2500))
+        values = np.asarray(self.list_values["VOLT"][start_index - 1:], dtype=float)
+        if values.size == 0:
+            raise error(SETTINGS_CONFLICT)
+        rest = args[1:]
+        # LIST: <startIndex>, <delay>, <count>, <failAbort>, "<buffer>" (no range type, no dual)
+        mapped = rest[:2] + ["BEST"] + rest[2:3] + ["OFF"] + rest[3:4]
+        self._sweep_common(values, mapped)
+
+    def _list(self, args: list[str], append: bool) -> None:
+        if not args or len(args) > 100:
+            raise error(OUT_OF_RANGE)
+        values = [parse_number(a) for a in args]
+        for value in values:
+            self._check_level("VOLT", value)
+        new = (self.list_values["VOLT"] if append else []) + values
+        if len(new) > 2500:
+            raise error(OUT_OF_RANGE)
+        self.list_values["VOLT"] = new
+
+    @command(":SOURce[1]:LIST:VOLTage")
+    def _list_volt(self, args: list[str]) -> None:
+        self._list(args, append=False)
+
+    @command(":SOURce[1]:LIST:VOLTage:APPend")
+    def _list_volt_app(self, args: list[str]) -> None:
+        self._list(args, append=True)
+
+    @command(":SOURce[1]:LIST:VOLTage:POINts", query=True)
+    def _list_volt_poin(self, args: list[str]) -> str:
+        return str(len(self.list_values["VOLT"]))
+
+    @command(":INITiate[:IMMediate]")
+    def _init(self, args: list[str]) -> None:
+        if self.sweep is None:
+            values = np.full(self.count, self.level[self.source_function])
+            self._run(values, 0.0, "defbuffer1", fail_abort=False)
+            return
+        # The sweep delay is added to the source delay (manual pp. 395-400).
+        sweep = self.sweep
+        self._run(np.asarray(sweep["values"]), float(sweep["delay_s"]), str(sweep["buffer"]),
+                  fail_abort=bool(sweep["fail_abort"]))
+
+    # --- sense ---------------------------------------------------------------------------
+    @command(":SENSe[1]:FUNCtion[:ON]")
+    def _sens_func(self, args: list[str]) -> None:
+        self.sense_function = parse_choice(args[0], _FUNCTIONS)
+
+    @command(":SENSe[1]:FUNCtion[:ON]", query=True)
+    def _sens_func_q(self, args: list[str]) -> str:
+        return {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}[self.sense_function]
+
+    def _sense(self, args: list[str], function: str | None) -> list[str]:
+        return [function] if function else ["VOLT", "CURR", "RES"]
+
+    def _set_nplc(self, args: list[str], function: str | None) -> None:
+        value = parse_number(args[0], minimum=0.01, maximum=10.0, default=1.0)
+        for f in self._sense(args, function):
+            self.nplc[f] = value
+
+    @command(":SENSe[1]:NPLCycles")
+    def _nplc_all(self, args: list[str]) -> None:
+        self._set_nplc(args, None)
+
+    @command(":SENSe[1]:CURRent[:DC]:NPLCycles")
+    def _nplc_curr(self, args: list[str]) -> None:
+        self._set_nplc(args, "CURR")
+
+    @command(":SENSe[1]:VOLTage[:DC]:NPLCycles")
+    def _nplc_volt(self, args: list[str]) -> None:
+        self._set_nplc(args, "VOLT")
+
+    @command(":SENSe[1]:RESistance:NPLCycles")
+    def _nplc_res(self, args: list[str]) -> None:
+        self._set_nplc(args, "RES")
+
+    @command(":SENSe[1]:CURRent[:DC]:NPLCycles", query=True)
+    def _nplc_curr_q(self, args: list[str]) -> str:
+        return _num(self.nplc["CURR"])
+
+    @command(":SENSe[1]:VOLTage[:DC]:NPLCycles", query=True)
+    def _nplc_volt_q(self, args: list[str]) -> str:
+        return _num(self.nplc["VOLT"])
+
+    @command(":SENSe[1]:CURRent[:DC]:AZERo[:STATe]")
+    def _azer_curr(self, args: list[str]) -> None:
+        self.auto_zero["CURR"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:VOLTage[:DC]:AZERo[:STATe]")
+    def _azer_volt(self, args: list[str]) -> None:
+        self.auto_zero["VOLT"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:AZERo:ONCE")
+    def _azer_once(self, args: list[str]) -> None:
+        self.occupy(self.nplc[self.sense_function] / self.line_frequency_hz)
+
+    @command(":SENSe[1]:CURRent[:DC]:RSENse")
+    def _rsen_curr(self, args: list[str]) -> None:
+        self.remote_sense["CURR"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:VOLTage[:DC]:RSENse")
+    def _rsen_volt(self, args: list[str]) -> None:
+        self.remote_sense["VOLT"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:RESistance:RSENse")
+    def _rsen_res(self, args: list[str]) -> None:
+        self.remote_sense["RES"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:CURRent[:DC]:RSENse", query=True)
+    def _rsen_curr_q(self, args: list[str]) -> str:
+        return "1" if self.remote_sense["CURR"] else "0"
+
+    @command(":SENSe[1]:VOLTage[:DC]:RSENse", query=True)
+    def _rsen_volt_q(self, args: list[str]) -> str:
+        return "1" if self.remote_sense["VOLT"] else "0"
+
+    def _set_sense_range(self, function: str, args: list[str]) -> None:
+        limit = {"CURR": self.max_current_a, "VOLT": self.max_voltage_v, "RES": 2e8}[function]
+        self.sense_range[function] = abs(parse_number(args[0], minimum=-limit, maximum=limit))
+        self.sense_range_auto[function] = False
+
+    @command(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]")
+    def _sens_curr_rang(self, args: list[str]) -> None:
+        self._set_sense_range("CURR", args)
+
+    @command(":SENSe[1]:VOLTage[:DC]:RANGe[:UPPer]")
+    def _sens_volt_rang(self, args: list[str]) -> None:
+        self._set_sense_range("VOLT", args)
+
+    @command(":SENSe[1]:RESistance:RANGe[:UPPer]")
+    def _sens_res_rang(self, args: list[str]) -> None:
+        self._set_sense_range("RES", args)
+
+    @command(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]", query=True)
+    def _sens_curr_rang_q(self, args: list[str]) -> str:
+        return _num(self.sense_range["CURR"])
+
+    @command(":SENSe[1]:CURRent[:DC]:RANGe:AUTO")
+    def _sens_curr_auto(self, args: list[str]) -> None:
+        self.sense_range_auto["CURR"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:VOLTage[:DC]:RANGe:AUTO")
+    def _sens_volt_auto(self, args: list[str]) -> None:
+        self.sense_range_auto["VOLT"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:RESistance:RANGe:AUTO")
+    def _sens_res_auto(self, args: list[str]) -> None:
+        self.sense_range_auto["RES"] = parse_bool(args[0])
+
+    @command(":SENSe[1]:CURRent[:DC]:RANGe:AUTO", query=True)
+    def _sens_curr_auto_q(self, args: list[str]) -> str:
+        return "1" if self.sense_range_auto["CURR"] else "0"
+
+    @command(":SENSe[1]:COUNt")
+    def _sens_coun(self, args: list[str]) -> None:
+        self.count = int(parse_number(args[0], minimum=1, maximum=300000))
+
+    @command(":SENSe[1]:COUNt", query=True)
+    def _sens_coun_q(self, args: list[str]) -> str:
+        return str(self.count)
+
+    @command(":SENSe[1]:CURRent[:DC]:AVERage[:STATe]")
+    @command(":SENSe[1]:VOLTage[:DC]:AVERage[:STATe]")
+    def _aver(self, args: list[str]) -> None:
+        parse_bool(args[0])
+
+    # --- readings ------------------------------------------------------------------------
+    def _measure(self, args: list[str], *, store: bool = True) -> str:
+        buffer = self._buffer_name(args[0] if args else None)
+        elements = self._elements(args[1:])
+        values = np.full(self.count, self.level[self.source_function])
+        settle_s, point_s = self.point_time_s()
+        if self.output_on:
+            self._run(values, 0.0, buffer, fail_abort=False)
+            entry = self.buffers[buffer][-1]
+        else:
+            # Output off: the terminals float; V reads the device's open-circuit voltage.
+            start_s = self.occupy(point_s)
+            self.engine.sync(start_s + point_s)
+            dut = self.engine.dut
+            voltage_v = 0.0
+            if dut is not None:
+                voltage_v = float(dut.voltage_at_current_density_v(
+                    0.0, self.bench.irradiance_mw_cm2(start_s)))
+            reading = voltage_v if self.sense_function == "VOLT" else 0.0
+            store_list = self.buffers[buffer]
+            first_s = store_list[0]["t"] if store_list else start_s + settle_s
+            entry = {"READ": reading, "SOUR": self.level[self.source_function],
+                     "t": start_s + settle_s, "REL": start_s + settle_s - first_s,
+                     "STAT": 0.0, "SOURSTAT": 0.0}
+            store_list.append(entry)
+        return self._format([entry], elements)
+
+    @command(":READ", query=True)
+    @command(":MEASure[:CURRent[:DC]]", query=True)
+    @command(":MEASure:VOLTage[:DC]", query=True)
+    @command(":MEASure:RESistance", query=True)
+    def _read(self, args: list[str]) -> str:
+        return self._measure(args)
+
+    @command(":FETCh", query=True)
+    def _fetch(self, args: list[str]) -> str:
+        buffer = self._buffer_name(args[0] if args else None)
+        if not self.buffers[buffer]:
+            raise ScpiError(-230, "Data corrupt or stale")
+        return self._format(self.buffers[buffer][-1:], self._elements(args[1:]))
+
+    @command(":TRACe:DATA", query=True)
+    def _trac_data(self, args: list[str]) -> str:
+        if len(args) < 2:
+            raise ScpiError(-109, "Missing parameter")
+        start = int(parse_number(args[0], minimum=1))
+        end = int(parse_number(args[1], minimum=1))
+        buffer = self._buffer_name(args[2] if len(args) > 2 else None)
+        entries = self.buffers[buffer]
+        if end < start or end > len(entries):
+            raise ScpiError(-222, "Parameter data out of range")
+        return self._format(entries[start - 1:end], self._elements(args[3:]))
+
+    @command(":TRACe:ACTual", query=True)
+    @command(":TRACe:POINts:ACTual", query=True)
+    def _trac_act(self, args: list[str]) -> str:
+        return str(len(self.buffers[self._buffer_name(args[0] if args else None)]))
+
+    @command(":TRACe:CLEar")
+    def _trac_cle(self, args: list[str]) -> None:
+        self.buffers[self._buffer_name(args[0] if args else None)].clear()
+
+    @command(":TRACe:POINts")
+    def _trac_poin(self, args: list[str]) -> None:
+        size = int(parse_number(args[0], minimum=1, maximum=7_500_000))
+        buffer = self._buffer_name(args[1] if len(args) > 1 else None)
+        self.buffer_size[buffer] = size
+        self.buffers[buffer].clear()
+
+    @command(":TRACe:POINts", query=True)
+    def _trac_poin_q(self, args: list[str]) -> str:
+        return str(self.buffer_size[self._buffer_name(args[0] if args else None)])
+
+    @command(":TRACe:MAKE")
+    def _trac_make(self, args: list[str]) -> None:
+        if len(args) < 2:
+            raise ScpiError(-109, "Missing parameter")
+        name = unquote(args[0])
+        if name in self.buffers:
+            raise error(ILLEGAL_VALUE)
+        self.buffers[name] = []
+        self.buffer_size[name] = int(parse_number(args[1], minimum=1, maximum=7_500_000))
+
+    @command(":TRACe:DELete")
+    def _trac_del(self, args: list[str]) -> None:
+        name = unquote(args[0])
+        if name not in self.buffers or name.startswith("defbuffer"):
+            raise error(ILLEGAL_VALUE)
+        del self.buffers[name], self.buffer_size[name]
+
+    @command(":TRACe:STATistics:AVERage", query=True)
+    def _trac_avg(self, args: list[str]) -> str:
+        entries = self.buffers[self._buffer_name(args[0] if args else None)]
+        if not entries:
+            return _num(9.9e37)
+        return _num(float(np.mean([e["READ"] for e in entries])))

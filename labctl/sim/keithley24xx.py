@@ -1,0 +1,928 @@
+"""Emulators of the Keithley 2400 and 2420 SourceMeters (2400-series SCPI).
+
+Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summarised in
+``reference/instruments.md`` §1. What is emulated:
+
+- the commands a driver uses (source, compliance, sense functions, NPLC, ranges, auto-zero,
+  4-wire, output and off-state, sweeps and lists, trigger and arm counts, buffer, status and
+  error queue), in long or short form;
+- ``:READ?``/``:MEAS?``/``:FETC?``/``:TRAC:DATA?`` replies in the fixed element order
+  V, I, R, TIME, STATUS whatever order ``:FORM:ELEM`` lists; unmeasured elements read
+  ``+9.91E+37``; STATUS bit 3 (8) on compliance;
+- errors: ``-113`` for an unknown header (no reply), ``+803`` for ``:READ?`` with the output
+  off (auto output-off disabled), ``-222`` for a level beyond the model, ``-221`` for a sweep
+  step outside start..stop;
+- time: each reading takes the source-delay-measure cycle of §1.10 on the bench clock.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from labctl.sim.scpi import (
+    DATA_TYPE_ERROR,
+    OUT_OF_RANGE,
+    SETTINGS_CONFLICT,
+    ScpiDevice,
+    ScpiError,
+    command,
+    error,
+    nr3,
+    parse_bool,
+    parse_choice,
+    parse_number,
+)
+from labctl.sim.smu import Points, SmuEngine
+
+OVERFLOW = 9.91e37
+ELEMENTS = ("VOLT", "CURR", "RES", "TIME", "STAT")
+_ELEMENT_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR",
+                  "RES": "RES", "RESISTANCE": "RES", "TIME": "TIME", "STAT": "STAT",
+                  "STATUS": "STAT"}
+_FUNCTION_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
+                   "CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
+                   "RES": "RES", "RESISTANCE": "RES"}
+_SOURCE_FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"}
+_MODES = {"FIX": "FIX", "FIXED": "FIX", "SWE": "SWE", "SWEEP": "SWE", "LIST": "LIST"}
+
+#: Status word bits (manual p. 356).
+STATUS_COMPLIANCE = 1 << 3
+STATUS_V_MEAS = 1 << 11
+STATUS_I_MEAS = 1 << 12
+STATUS_V_SOURCE = 1 << 14
+STATUS_I_SOURCE = 1 << 15
+STATUS_REMOTE_SENSE = 1 << 22
+
+
+class Keithley2400Emulator(ScpiDevice):
+    """A Keithley 2400 on the simulated bench (GPIB, LF termination)."""
+
+    model = "2400"
+    max_voltage_v = 210.0
+    max_current_a = 1.05
+    #: Above this voltage the current is limited to ``high_voltage_current_a`` (p. 118).
+    low_voltage_limit_v = 21.0
+    high_voltage_current_a = 0.105
+    serial_number = "4126530"
+    firmware = "C32   Oct  4 2010 14:20:11/A02  /S/K"
+    #: GPIB transfer and parsing of one message [s]: point-by-point over GPIB is ~80
+    #: readings/s at 0.01 PLC (reference/instruments.md §1.10).
+    message_overhead_s = 0.0045
+
+    def identity(self) -> str:
+        return f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},{self.serial_number},{self.firmware}"
+
+    # --- state ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        if not hasattr(self, "engine"):
+            self.engine = SmuEngine(self.bench, self.name)
+        else:
+            self.engine.configure(output_on=False, source_function="VOLT", level=0.0,
+                                  compliance=1.05e-4)
+        self.output_on = False
+        self.off_mode = "NORM"
+        self.source_function = "VOLT"
+        self.mode = {"VOLT": "FIX", "CURR": "FIX"}
+        self.level = {"VOLT": 0.0, "CURR": 0.0}
+        self.source_range = {"VOLT": 21.0, "CURR": 1.05e-4}
+        self.source_range_auto = {"VOLT": True, "CURR": True}
+        self.protection = {"CURR": 1.05e-4, "VOLT": 21.0}
+        self.sense_range = {"CURR": 1.05e-4, "VOLT": 21.0, "RES": 2.1e5}
+        self.sense_range_auto = {"CURR": True, "VOLT": True, "RES": True}
+        self.sense_functions: list[str] = ["CURR"]
+        self.concurrent = True
+        self.nplc = 1.0
+        self.auto_zero = True
+        self.remote_sense = False
+        self.terminals = "FRON"
+        self.source_delay_s = 0.001
+        self.source_delay_auto = True
+        self.auto_output_off = False
+        self.form_elements = list(ELEMENTS)
+        self.trigger_count = 1
+        self.arm_count = 1
+        self.trigger_delay_s = 0.0
+        self.sweep = {"VOLT": {"STAR": 0.0, "STOP": 0.0, "STEP": 0.0},
+                      "CURR": {"STAR": 0.0, "STOP": 0.0, "STEP": 0.0}}
+        self.sweep_points = 2500
+        self.sweep_spacing = "LIN"
+        self.sweep_ranging = "BEST"
+        self.sweep_direction = "UP"
+        self.list_values: dict[str, list[float]] = {"VOLT": [0.0], "CURR": [0.0]}
+        self.buffer: list[str] = []
+        self.buffer_size = 100
+        self.buffer_feed = "SENS"
+        self.buffer_control = "NEV"
+        self.last_groups: list[str] = []
+        self.ovp_v = 210.0
+        self.ttl_out = 15
+        self.filter = {"STAT": False, "TCON": "REP", "COUN": 10}
+        self.timestamp_origin_s = self.now_s()
+        self.line_frequency_hz = self.bench.line_frequency_hz
+        self.display_enabled = True
+        self.measurement_condition = 0
+
+    # --- helpers -------------------------------------------------------------------------
+    def _check_level(self, function: str, value: float) -> None:
+        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
+        if abs(value) > limit * 1.0000001:
+            raise error(OUT_OF_RANGE)
+
+    def _function(self, text: str, table: dict[str, str]) -> str:
+        return parse_choice(text, table)
+
+    def _check_envelope(self, voltage_v: float, current_a: float) -> None:
+        """Combined limit: above 21 V only the lower current ranges (manual p. 118)."""
+        if abs(voltage_v) > self.low_voltage_limit_v * 1.0000001 and \
+                abs(current_a) > self.high_voltage_current_a * 1.0000001:
+            raise error(SETTINGS_CONFLICT)
+
+    def _sync_engine(self) -> None:
+        """Tell the device wiring what the outputs do now."""
+        function = self.source_function
+        compliance = self.protection["CURR" if function == "VOLT" else "VOLT"]
+        self.engine.configure(output_on=self.output_on, source_function=function,
+                              level=self.level[function], compliance=compliance)
+
+    def sync(self, t_s: float) -> None:
+        self.engine.sync(t_s)
+
+    def point_time_s(self) -> tuple[float, float]:
+        """(settle, total) time of one source-delay-measure cycle (manual pp. 115, 430-435)."""
+        n_functions = max(1, len(self.sense_functions))
+        phases = n_functions + 2 if self.auto_zero else n_functions
+        conversion_s = phases * (self.nplc / self.line_frequency_hz + 185e-6)
+        current_source = self.source_function == "CURR"
+        if self.auto_zero:
+            overhead_s = (2.15 if current_source else 1.8) if n_functions == 1 else (
+                2.65 if current_source else 2.3)
+        else:
+            overhead_s = 0.64 if current_source else 0.30
+        delay_s = (0.001 + 100e-6) if self.source_delay_auto else self.source_delay_s
+        settle_s = 225e-6 + self.trigger_delay_s + 50e-6 + delay_s
+        return settle_s, settle_s + conversion_s + overhead_s * 1e-3
+
+    def source_values(self, count: int) -> np.ndarray:
+        function = self.source_function
+        mode = self.mode[function]
+        if mode == "FIX":
+            return np.full(count, self.level[function])
+        if mode == "LIST":
+            values = np.asarray(self.list_values[function], dtype=float)
+        else:
+            sweep = self.sweep[function]
+            points = self.sweep_points
+            values = np.linspace(sweep["STAR"], sweep["STOP"], points)
+            if self.sweep_direction == "DOWN":
+                values = values[::-1]
+        repeats = math.ceil(count / values.size)
+        return np.tile(values, repeats)[:count]
+
+    def format_groups(self, points: Points) -> list[str]:
+        groups = []
+        sense = set(self.sense_functions)
+        for k in range(points.voltage_v.size):
+            status = STATUS_V_SOURCE if self.source_function == "VOLT" else STATUS_I_SOURCE
+            if "VOLT" in sense:
+                status |= STATUS_V_MEAS
+            if "CURR" in sense:
+                status |= STATUS_I_MEAS
+            if self.remote_sense:
+                status |= STATUS_REMOTE_SENSE
+            if points.in_compliance[k]:
+                status |= STATUS_COMPLIANCE
+            voltage = points.voltage_v[k]
+            current = points.current_a[k]
+            if self.source_function == "VOLT" and "VOLT" not in sense:
+                voltage = points.source_value[k]
+            if self.source_function == "CURR" and "CURR" not in sense:
+                current = points.source_value[k]
+            if "RES" in sense and current != 0:
+                resistance = voltage / current
+            else:
+                resistance = OVERFLOW
+            values = {"VOLT": voltage, "CURR": current, "RES": resistance,
+                      "TIME": points.time_s[k] - self.timestamp_origin_s, "STAT": float(status)}
+            groups.append(",".join(
+                nr3(values[e]) if e != "STAT" else f"{values[e]:+.6E}"
+                for e in ELEMENTS if e in self.form_elements))
+        return groups
+
+    def acquire(self) -> list[str]:
+        """Run the trigger model once (ARM x TRIG points); return the reply groups."""
+        if not self.output_on and not self.auto_output_off:
+            raise ScpiError(803, "Not permitted with OUTPUT off")
+        count = self.trigger_count * self.arm_count
+        settle_s, point_s = self.point_time_s()
+        if self.auto_output_off and not self.output_on:
+            self.output_on = True
+            switched_on = True
+        else:
+            switched_on = False
+        function = self.source_function
+        compliance = self.protection["CURR" if function == "VOLT" else "VOLT"]
+        start_s = self.occupy(count * point_s)
+        points = self.engine.measure_points(
+            self.source_values(count), start_s=start_s, settle_s=settle_s, point_s=point_s,
+            source_function=function, compliance=compliance)
+        if switched_on:
+            self.output_on = False
+        # After the train the source returns to its fixed (bias) level.
+        self.engine.output_on = self.output_on
+        self.engine.level = self.level[function]
+        self.measurement_condition = (1 << 14) if bool(points.in_compliance[-1]) else 0
+        groups = self.format_groups(points)
+        self.last_groups = groups
+        if self.buffer_control == "NEXT" or self.mode[function] != "FIX":
+            self.buffer = (self.buffer + groups)[: self.buffer_size]
+        return groups
+
+    # --- IEEE/system -----------------------------------------------------------------------
+    @command(":SYSTem:ERRor[:NEXT]", query=True)
+    def _syst_err(self, args: list[str]) -> str:
+        return self.pop_error()
+
+    @command(":SYSTem:ERRor:ALL", query=True)
+    def _syst_err_all(self, args: list[str]) -> str:
+        replies = []
+        while self.errors:
+            replies.append(self.pop_error())
+        return ",".join(replies) or self.no_error_reply
+
+    @command(":SYSTem:PRESet")
+    def _syst_pres(self, args: list[str]) -> None:
+        self.reset()
+
+    @command(":STATus:PRESet")
+    @command(":STATus:QUEue:CLEar")
+    @command(":TRIGger:CLEar")
+    @command(":SYSTem:BEEPer[:IMMediate]")
+    @command(":SYSTem:KEY")
+    @command(":SYSTem:CLEar")
+    def _noop(self, args: list[str]) -> None:
+        return None
+
+    @command(":SYSTem:TIME:RESet")
+    def _time_reset(self, args: list[str]) -> None:
+        self.timestamp_origin_s = self.now_s()
+
+    @command(":SYSTem:LFRequency")
+    def _lfr(self, args: list[str]) -> None:
+        self.line_frequency_hz = float(parse_choice(args[0], {"50": "50", "60": "60"}))
+
+    @command(":SYSTem:LFRequency", query=True)
+    def _lfr_q(self, args: list[str]) -> str:
+        return f"{self.line_frequency_hz:.0f}"
+
+    @command(":SYSTem:LFRequency:AUTO")
+    def _lfr_auto(self, args: list[str]) -> None:
+        self.line_frequency_hz = self.bench.line_frequency_hz
+
+    @command(":SYSTem:AZERo[:STATe]")
+    def _azer(self, args: list[str]) -> None:
+        token = args[0].strip().upper() if args else ""
+        if token == "ONCE":
+            self.occupy(3 * (self.nplc / self.line_frequency_hz + 185e-6))
+            return
+        self.auto_zero = parse_bool(token)
+
+    @command(":SYSTem:AZERo[:STATe]", query=True)
+    def _azer_q(self, args: list[str]) -> str:
+        return "1" if self.auto_zero else "0"
+
+    @command(":SYSTem:AZERo:CACHing[:STATe]")
+    def _azer_cache(self, args: list[str]) -> None:
+        parse_bool(args[0])
+
+    @command(":SYSTem:RSENse")
+    def _rsen(self, args: list[str]) -> None:
+        self.remote_sense = parse_bool(args[0])
+
+    @command(":SYSTem:RSENse", query=True)
+    def _rsen_q(self, args: list[str]) -> str:
+        return "1" if self.remote_sense else "0"
+
+    @command(":SYSTem:MEP[:STATe]", query=True)
+    def _mep(self, args: list[str]) -> str:
+        return "1"
+
+    @command(":DISPlay:ENABle")
+    def _disp(self, args: list[str]) -> None:
+        self.display_enabled = parse_bool(args[0])
+
+    @command(":ROUTe:TERMinals")
+    def _term(self, args: list[str]) -> None:
+        self.terminals = parse_choice(args[0], {"FRON": "FRON", "FRONT": "FRON",
+                                                 "REAR": "REAR"})
+
+    @command(":ROUTe:TERMinals", query=True)
+    def _term_q(self, args: list[str]) -> str:
+        return self.terminals
+
+    # --- output --------------------------------------------------------------------------
+    @command(":OUTPut[:STATe]")
+    def _outp(self, args: list[str]) -> None:
+        if not args:
+            raise error(DATA_TYPE_ERROR)
+        self.occupy(0.0)
+        state = parse_bool(args[0])
+        self.engine.sync(self.start_time_s())
+        self.output_on = state
+        self._sync_engine()
+
+    @command(":OUTPut[:STATe]", query=True)
+    def _outp_q(self, args: list[str]) -> str:
+        return "1" if self.output_on else "0"
+
+    @command(":OUTPut:SMODe")
+    def _smod(self, args: list[str]) -> None:
+        self.off_mode = parse_choice(args[0], {"HIMP": "HIMP", "NORM": "NORM", "NORMAL": "NORM",
+                                               "ZERO": "ZERO", "GUAR": "GUAR",
+                                               "GUARD": "GUAR"})
+
+    @command(":OUTPut:SMODe", query=True)
+    def _smod_q(self, args: list[str]) -> str:
+        return self.off_mode
+
+    @command("[:SOURce]:CLEar:AUTO")
+    def _clear_auto(self, args: list[str]) -> None:
+        self.auto_output_off = parse_bool(args[0])
+
+    @command("[:SOURce]:CLEar:AUTO", query=True)
+    def _clear_auto_q(self, args: list[str]) -> str:
+        return "1" if self.auto_output_off else "0"
+
+    @command("[:SOURce]:CLEar[:IMMediate]")
+    def _clear(self, args: list[str]) -> None:
+        self.engine.sync(self.start_time_s())
+        self.output_on = False
+        self._sync_engine()
+
+    # --- source --------------------------------------------------------------------------
+    @command("[:SOURce]:FUNCtion[:MODE]")
+    def _sour_func(self, args: list[str]) -> None:
+        function = self._function(args[0], _SOURCE_FUNCTIONS)
+        if self.output_on and function != self.source_function:
+            raise error(SETTINGS_CONFLICT)
+        self.source_function = function
+        self._sync_engine()
+
+    @command("[:SOURce]:FUNCtion[:MODE]", query=True)
+    def _sour_func_q(self, args: list[str]) -> str:
+        return self.source_function
+
+    def _level(self, function: str, args: list[str]) -> None:
+        value = parse_number(args[0], default=0.0)
+        self._check_level(function, value)
+        if function == "VOLT":
+            self._check_envelope(value, self.protection["CURR"])
+        else:
+            self._check_envelope(self.protection["VOLT"], value)
+        self.engine.sync(self.start_time_s())
+        self.level[function] = value
+        if self.source_range_auto[function]:
+            self.source_range[function] = max(abs(value), self.source_range[function])
+        self._sync_engine()
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _volt(self, args: list[str]) -> None:
+        self._level("VOLT", args)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", query=True)
+    def _volt_q(self, args: list[str]) -> str:
+        return nr3(self.level["VOLT"])
+
+    @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _curr(self, args: list[str]) -> None:
+        self._level("CURR", args)
+
+    @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]", query=True)
+    def _curr_q(self, args: list[str]) -> str:
+        return nr3(self.level["CURR"])
+
+    def _range(self, function: str, args: list[str]) -> None:
+        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
+        value = parse_number(args[0], minimum=-limit, maximum=limit, default=limit)
+        self.source_range[function] = abs(value)
+        self.source_range_auto[function] = False
+
+    @command("[:SOURce]:VOLTage:RANGe")
+    def _volt_rang(self, args: list[str]) -> None:
+        self._range("VOLT", args)
+
+    @command("[:SOURce]:CURRent:RANGe")
+    def _curr_rang(self, args: list[str]) -> None:
+        self._range("CURR", args)
+
+    @command("[:SOURce]:VOLTage:RANGe", query=True)
+    def _volt_rang_q(self, args: list[str]) -> str:
+        return nr3(self.source_range["VOLT"])
+
+    @command("[:SOURce]:CURRent:RANGe", query=True)
+    def _curr_rang_q(self, args: list[str]) -> str:
+        return nr3(self.source_range["CURR"])
+
+    @command("[:SOURce]:VOLTage:RANGe:AUTO")
+    def _volt_rang_auto(self, args: list[str]) -> None:
+        self.source_range_auto["VOLT"] = parse_bool(args[0])
+
+    @command("[:SOURce]:CURRent:RANGe:AUTO")
+    def _curr_rang_auto(self, args: list[str]) -> None:
+        self.source_range_auto["CURR"] = parse_bool(args[0])
+
+    @command("[:SOURce]:VOLTage:RANGe:AUTO", query=True)
+    def _volt_rang_auto_q(self, args: list[str]) -> str:
+        return "1" if self.source_range_auto["VOLT"] else "0"
+
+    @command("[:SOURce]:CURRent:RANGe:AUTO", query=True)
+    def _curr_rang_auto_q(self, args: list[str]) -> str:
+        return "1" if self.source_range_auto["CURR"] else "0"
+
+    @command("[:SOURce]:VOLTage:PROTection[:LEVel]")
+    def _ovp(self, args: list[str]) -> None:
+        value = parse_number(args[0], minimum=-1e9, maximum=1e9)
+        steps = [20, 40, 60, 80, 100, 120, 160, 210]
+        self.ovp_v = next((float(s) for s in steps if abs(value) <= s), 210.0)
+
+    @command("[:SOURce]:VOLTage:PROTection[:LEVel]", query=True)
+    def _ovp_q(self, args: list[str]) -> str:
+        return nr3(self.ovp_v)
+
+    @command("[:SOURce]:VOLTage:MODE")
+    def _volt_mode(self, args: list[str]) -> None:
+        self.mode["VOLT"] = parse_choice(args[0], _MODES)
+
+    @command("[:SOURce]:CURRent:MODE")
+    def _curr_mode(self, args: list[str]) -> None:
+        self.mode["CURR"] = parse_choice(args[0], _MODES)
+
+    @command("[:SOURce]:VOLTage:MODE", query=True)
+    def _volt_mode_q(self, args: list[str]) -> str:
+        return self.mode["VOLT"]
+
+    @command("[:SOURce]:CURRent:MODE", query=True)
+    def _curr_mode_q(self, args: list[str]) -> str:
+        return self.mode["CURR"]
+
+    @command("[:SOURce]:DELay")
+    def _delay(self, args: list[str]) -> None:
+        self.source_delay_s = parse_number(args[0], minimum=0.0, maximum=999.9999, default=0.0)
+        self.source_delay_auto = False
+
+    @command("[:SOURce]:DELay", query=True)
+    def _delay_q(self, args: list[str]) -> str:
+        return nr3(self.source_delay_s)
+
+    @command("[:SOURce]:DELay:AUTO")
+    def _delay_auto(self, args: list[str]) -> None:
+        self.source_delay_auto = parse_bool(args[0])
+        if self.source_delay_auto:
+            self.source_delay_s = 0.001
+
+    @command("[:SOURce]:DELay:AUTO", query=True)
+    def _delay_auto_q(self, args: list[str]) -> str:
+        return "1" if self.source_delay_auto else "0"
+
+    # sweeps
+    def _sweep_value(self, function: str, key: str, args: list[str]) -> None:
+        value = parse_number(args[0])
+        if key != "STEP":
+            self._check_level(function, value)
+        self.sweep[function][key] = value
+        sweep = self.sweep[function]
+        if key == "STEP":
+            span = sweep["STOP"] - sweep["STAR"]
+            if value == 0 or abs(value) > abs(span) or (span != 0 and value * span < 0):
+                raise error(SETTINGS_CONFLICT)
+            self.sweep_points = int(round(abs(span / value))) + 1
+        else:
+            self._update_step(function)
+
+    def _update_step(self, function: str) -> None:
+        sweep = self.sweep[function]
+        if self.sweep_points > 1:
+            sweep["STEP"] = (sweep["STOP"] - sweep["STAR"]) / (self.sweep_points - 1)
+
+    @command("[:SOURce]:VOLTage:STARt")
+    def _v_start(self, args: list[str]) -> None:
+        self._sweep_value("VOLT", "STAR", args)
+
+    @command("[:SOURce]:VOLTage:STOP")
+    def _v_stop(self, args: list[str]) -> None:
+        self._sweep_value("VOLT", "STOP", args)
+
+    @command("[:SOURce]:VOLTage:STEP")
+    def _v_step(self, args: list[str]) -> None:
+        self._sweep_value("VOLT", "STEP", args)
+
+    @command("[:SOURce]:CURRent:STARt")
+    def _i_start(self, args: list[str]) -> None:
+        self._sweep_value("CURR", "STAR", args)
+
+    @command("[:SOURce]:CURRent:STOP")
+    def _i_stop(self, args: list[str]) -> None:
+        self._sweep_value("CURR", "STOP", args)
+
+    @command("[:SOURce]:CURRent:STEP")
+    def _i_step(self, args: list[str]) -> None:
+        self._sweep_value("CURR", "STEP", args)
+
+    @command("[:SOURce]:VOLTage:STARt", query=True)
+    def _v_start_q(self, args: list[str]) -> str:
+        return nr3(self.sweep["VOLT"]["STAR"])
+
+    @command("[:SOURce]:VOLTage:STOP", query=True)
+    def _v_stop_q(self, args: list[str]) -> str:
+        return nr3(self.sweep["VOLT"]["STOP"])
+
+    @command("[:SOURce]:VOLTage:STEP", query=True)
+    def _v_step_q(self, args: list[str]) -> str:
+        return nr3(self.sweep["VOLT"]["STEP"])
+
+    @command("[:SOURce]:SWEep:POINts")
+    def _swe_poin(self, args: list[str]) -> None:
+        self.sweep_points = int(parse_number(args[0], minimum=1, maximum=2500))
+        self._update_step("VOLT")
+        self._update_step("CURR")
+
+    @command("[:SOURce]:SWEep:POINts", query=True)
+    def _swe_poin_q(self, args: list[str]) -> str:
+        return str(self.sweep_points)
+
+    @command("[:SOURce]:SWEep:SPACing")
+    def _swe_spac(self, args: list[str]) -> None:
+        self.sweep_spacing = parse_choice(args[0], {"LIN": "LIN", "LINEAR": "LIN",
+                                                    "LOG": "LOG", "LOGARITHMIC": "LOG"})
+        if self.sweep_spacing == "LOG":
+            self.push_error(-221, "Settings conflict")  # not emulated: say so, do not fake it
+            self.sweep_spacing = "LIN"
+
+    @command("[:SOURce]:SWEep:RANGing")
+    def _swe_rang(self, args: list[str]) -> None:
+        self.sweep_ranging = parse_choice(args[0], {"BEST": "BEST", "AUTO": "AUTO",
+                                                    "FIX": "FIX", "FIXED": "FIX"})
+
+    @command("[:SOURce]:SWEep:DIRection")
+    def _swe_dir(self, args: list[str]) -> None:
+        self.sweep_direction = parse_choice(args[0], {"UP": "UP", "DOWN": "DOWN"})
+
+    @command("[:SOURce]:SWEep:CABort")
+    def _swe_cab(self, args: list[str]) -> None:
+        parse_choice(args[0], {"NEV": "NEV", "NEVER": "NEV", "EARL": "EARL", "EARLY": "EARL",
+                               "LATE": "LATE"})
+
+    # lists
+    def _list(self, function: str, args: list[str], append: bool) -> None:
+        if not args or len(args) > 100:
+            raise error(OUT_OF_RANGE)
+        values = [parse_number(a) for a in args]
+        for value in values:
+            self._check_level(function, value)
+        new = (self.list_values[function] if append else []) + values
+        if len(new) > 2500:
+            raise error(OUT_OF_RANGE)
+        self.list_values[function] = new
+
+    @command("[:SOURce]:LIST:VOLTage")
+    def _list_volt(self, args: list[str]) -> None:
+        self._list("VOLT", args, append=False)
+
+    @command("[:SOURce]:LIST:VOLTage:APPend")
+    def _list_volt_app(self, args: list[str]) -> None:
+        self._list("VOLT", args, append=True)
+
+    @command("[:SOURce]:LIST:VOLTage:POINts", query=True)
+    def _list_volt_poin(self, args: list[str]) -> str:
+        return str(len(self.list_values["VOLT"]))
+
+    @command("[:SOURce]:LIST:CURRent")
+    def _list_curr(self, args: list[str]) -> None:
+        self._list("CURR", args, append=False)
+
+    @command("[:SOURce]:LIST:CURRent:APPend")
+    def _list_curr_app(self, args: list[str]) -> None:
+        self._list("CURR", args, append=True)
+
+    @command(":SOURce2:TTL[:LEVel][:DEFault]")
+    def _ttl(self, args: list[str]) -> None:
+        self.ttl_out = int(parse_number(args[0], minimum=0, maximum=15))
+
+    @command(":SOURce2:TTL:ACTual", query=True)
+    def _ttl_q(self, args: list[str]) -> str:
+        return str(self.ttl_out)
+
+    # --- sense ---------------------------------------------------------------------------
+    def _set_functions(self, args: list[str], *, on: bool) -> None:
+        functions = [self._function(a, _FUNCTION_NAMES) for a in args]
+        if on:
+            if not self.concurrent:
+                self.sense_functions = functions[-1:]
+                return
+            for function in functions:
+                if function not in self.sense_functions:
+                    self.sense_functions.append(function)
+        else:
+            self.sense_functions = [f for f in self.sense_functions if f not in functions]
+
+    @command(":SENSe:FUNCtion[:ON]")
+    def _sens_func(self, args: list[str]) -> None:
+        self._set_functions(args, on=True)
+
+    @command(":SENSe:FUNCtion[:ON]", query=True)
+    def _sens_func_q(self, args: list[str]) -> str:
+        names = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
+        return ",".join(names[f] for f in self.sense_functions) or '""'
+
+    @command(":SENSe:FUNCtion:OFF")
+    def _sens_func_off(self, args: list[str]) -> None:
+        self._set_functions(args, on=False)
+
+    @command(":SENSe:FUNCtion[:ON]:ALL")
+    def _sens_func_all(self, args: list[str]) -> None:
+        self.sense_functions = ["VOLT", "CURR", "RES"]
+
+    @command(":SENSe:FUNCtion:OFF:ALL")
+    def _sens_func_off_all(self, args: list[str]) -> None:
+        self.sense_functions = []
+
+    @command(":SENSe:FUNCtion:CONCurrent")
+    def _sens_conc(self, args: list[str]) -> None:
+        self.concurrent = parse_bool(args[0])
+        if not self.concurrent:
+            self.sense_functions = self.sense_functions[:1]
+
+    @command(":SENSe:FUNCtion:CONCurrent", query=True)
+    def _sens_conc_q(self, args: list[str]) -> str:
+        return "1" if self.concurrent else "0"
+
+    def _nplc(self, args: list[str]) -> None:
+        self.nplc = parse_number(args[0], minimum=0.01, maximum=10.0, default=1.0)
+
+    @command(":SENSe:CURRent[:DC]:NPLCycles")
+    @command(":SENSe:VOLTage[:DC]:NPLCycles")
+    @command(":SENSe:RESistance:NPLCycles")
+    def _sens_nplc(self, args: list[str]) -> None:
+        self._nplc(args)
+
+    @command(":SENSe:CURRent[:DC]:NPLCycles", query=True)
+    @command(":SENSe:VOLTage[:DC]:NPLCycles", query=True)
+    @command(":SENSe:RESistance:NPLCycles", query=True)
+    def _sens_nplc_q(self, args: list[str]) -> str:
+        return nr3(self.nplc)
+
+    def _protection(self, function: str, args: list[str]) -> None:
+        if function == "CURR":
+            value = parse_number(args[0], minimum=-self.max_current_a,
+                                 maximum=self.max_current_a, default=1.05e-4)
+            if self.source_function == "VOLT":
+                self._check_envelope(self.level["VOLT"], value)
+        else:
+            value = parse_number(args[0], minimum=-self.max_voltage_v,
+                                 maximum=self.max_voltage_v, default=21.0)
+        self.engine.sync(self.start_time_s())
+        self.protection[function] = abs(value)
+        self._sync_engine()
+
+    @command(":SENSe:CURRent[:DC]:PROTection[:LEVel]")
+    def _prot_curr(self, args: list[str]) -> None:
+        self._protection("CURR", args)
+
+    @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]")
+    def _prot_volt(self, args: list[str]) -> None:
+        self._protection("VOLT", args)
+
+    @command(":SENSe:CURRent[:DC]:PROTection[:LEVel]", query=True)
+    def _prot_curr_q(self, args: list[str]) -> str:
+        return nr3(self.protection["CURR"])
+
+    @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]", query=True)
+    def _prot_volt_q(self, args: list[str]) -> str:
+        return nr3(self.protection["VOLT"])
+
+    @command(":SENSe:CURRent[:DC]:PROTection:TRIPped", query=True)
+    def _prot_curr_trip(self, args: list[str]) -> str:
+        return "1" if self.measurement_condition & (1 << 14) else "0"
+
+    @command(":SENSe:CURRent[:DC]:PROTection:RSYNchronize")
+    @command(":SENSe:VOLTage[:DC]:PROTection:RSYNchronize")
+    def _rsyn(self, args: list[str]) -> None:
+        parse_bool(args[0])
+
+    def _sense_range(self, function: str, args: list[str]) -> None:
+        limit = {"CURR": self.max_current_a, "VOLT": self.max_voltage_v, "RES": 2.1e8}[function]
+        value = parse_number(args[0], minimum=-limit, maximum=limit, default=limit)
+        self.sense_range[function] = abs(value)
+        self.sense_range_auto[function] = False
+
+    @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]")
+    def _sens_curr_rang(self, args: list[str]) -> None:
+        self._sense_range("CURR", args)
+
+    @command(":SENSe:VOLTage[:DC]:RANGe[:UPPer]")
+    def _sens_volt_rang(self, args: list[str]) -> None:
+        self._sense_range("VOLT", args)
+
+    @command(":SENSe:RESistance:RANGe[:UPPer]")
+    def _sens_res_rang(self, args: list[str]) -> None:
+        self._sense_range("RES", args)
+
+    @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]", query=True)
+    def _sens_curr_rang_q(self, args: list[str]) -> str:
+        return nr3(self.sense_range["CURR"])
+
+    @command(":SENSe:VOLTage[:DC]:RANGe[:UPPer]", query=True)
+    def _sens_volt_rang_q(self, args: list[str]) -> str:
+        return nr3(self.sense_range["VOLT"])
+
+    @command(":SENSe:CURRent[:DC]:RANGe:AUTO")
+    def _sens_curr_auto(self, args: list[str]) -> None:
+        self.sense_range_auto["CURR"] = parse_bool(args[0])
+
+    @command(":SENSe:VOLTage[:DC]:RANGe:AUTO")
+    def _sens_volt_auto(self, args: list[str]) -> None:
+        self.sense_range_auto["VOLT"] = parse_bool(args[0])
+
+    @command(":SENSe:RESistance:RANGe:AUTO")
+    def _sens_res_auto(self, args: list[str]) -> None:
+        self.sense_range_auto["RES"] = parse_bool(args[0])
+
+    @command(":SENSe:CURRent[:DC]:RANGe:AUTO", query=True)
+    def _sens_curr_auto_q(self, args: list[str]) -> str:
+        return "1" if self.sense_range_auto["CURR"] else "0"
+
+    @command(":SENSe:VOLTage[:DC]:RANGe:AUTO", query=True)
+    def _sens_volt_auto_q(self, args: list[str]) -> str:
+        return "1" if self.sense_range_auto["VOLT"] else "0"
+
+    @command(":SENSe:RESistance:MODE")
+    def _res_mode(self, args: list[str]) -> None:
+        parse_choice(args[0], {"MAN": "MAN", "MANUAL": "MAN", "AUTO": "AUTO"})
+
+    @command(":SENSe:AVERage[:STATe]")
+    def _aver(self, args: list[str]) -> None:
+        self.filter["STAT"] = parse_bool(args[0])
+
+    @command(":SENSe:AVERage[:STATe]", query=True)
+    def _aver_q(self, args: list[str]) -> str:
+        return "1" if self.filter["STAT"] else "0"
+
+    @command(":SENSe:AVERage:TCONtrol")
+    def _aver_tcon(self, args: list[str]) -> None:
+        self.filter["TCON"] = parse_choice(args[0], {"REP": "REP", "REPEAT": "REP",
+                                                     "MOV": "MOV", "MOVING": "MOV"})
+
+    @command(":SENSe:AVERage:COUNt")
+    def _aver_coun(self, args: list[str]) -> None:
+        self.filter["COUN"] = int(parse_number(args[0], minimum=1, maximum=100))
+
+    # --- format --------------------------------------------------------------------------
+    @command(":FORMat:ELEMents[:SENSe[1]]")
+    def _form_elem(self, args: list[str]) -> None:
+        elements = [parse_choice(a, _ELEMENT_NAMES) for a in args]
+        if not elements:
+            raise error(DATA_TYPE_ERROR)
+        self.form_elements = [e for e in ELEMENTS if e in elements]
+
+    @command(":FORMat:ELEMents[:SENSe[1]]", query=True)
+    def _form_elem_q(self, args: list[str]) -> str:
+        return ",".join(self.form_elements)
+
+    @command(":FORMat[:DATA]")
+    def _form_data(self, args: list[str]) -> None:
+        if parse_choice(args[0], {"ASC": "ASC", "ASCII": "ASC", "SRE": "SRE", "REAL": "REAL"}) \
+                != "ASC":
+            raise ScpiError(-221, "Settings conflict")  # binary transfer is not emulated
+
+    # --- trigger -------------------------------------------------------------------------
+    @command(":TRIGger:COUNt")
+    def _trig_coun(self, args: list[str]) -> None:
+        count = int(parse_number(args[0], minimum=1, maximum=2500, default=1))
+        if count * self.arm_count > 2500:
+            raise error(SETTINGS_CONFLICT)
+        self.trigger_count = count
+
+    @command(":TRIGger:COUNt", query=True)
+    def _trig_coun_q(self, args: list[str]) -> str:
+        return str(self.trigger_count)
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:COUNt")
+    def _arm_coun(self, args: list[str]) -> None:
+        count = int(parse_number(args[0], minimum=1, maximum=2500, default=1))
+        if count * self.trigger_count > 2500:
+            raise error(SETTINGS_CONFLICT)
+        self.arm_count = count
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:COUNt", query=True)
+    def _arm_coun_q(self, args: list[str]) -> str:
+        return str(self.arm_count)
+
+    @command(":TRIGger:DELay")
+    def _trig_del(self, args: list[str]) -> None:
+        self.trigger_delay_s = parse_number(args[0], minimum=0.0, maximum=999.9999, default=0.0)
+
+    @command(":TRIGger:DELay", query=True)
+    def _trig_del_q(self, args: list[str]) -> str:
+        return nr3(self.trigger_delay_s)
+
+    @command(":TRIGger:SOURce")
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce")
+    def _trig_sour(self, args: list[str]) -> None:
+        parse_choice(args[0], {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN",
+                               "TLINK": "TLIN", "TIM": "TIM", "TIMER": "TIM", "MAN": "MAN",
+                               "MANUAL": "MAN", "BUS": "BUS", "NST": "NST", "PST": "PST",
+                               "BST": "BST"})
+
+    @command(":ABORt")
+    def _abort(self, args: list[str]) -> None:
+        return None
+
+    @command(":INITiate[:IMMediate]")
+    def _init(self, args: list[str]) -> None:
+        self.acquire()
+
+    # --- readings ------------------------------------------------------------------------
+    @command(":READ", query=True)
+    def _read(self, args: list[str]) -> str:
+        return ",".join(self.acquire())
+
+    @command(":FETCh", query=True)
+    def _fetch(self, args: list[str]) -> str:
+        if not self.last_groups:
+            raise ScpiError(-230, "Data corrupt or stale")
+        return ",".join(self.last_groups)
+
+    @command(":MEASure[:CURRent[:DC]]", query=True)
+    @command(":MEASure:VOLTage[:DC]", query=True)
+    @command(":MEASure:RESistance", query=True)
+    def _meas(self, args: list[str]) -> str:
+        # :MEAS? = :CONF + :READ? ; with the output off it switches on for the reading
+        if not self.output_on:
+            self.auto_output_off, saved = True, self.auto_output_off
+            try:
+                return ",".join(self.acquire())
+            finally:
+                self.auto_output_off = saved
+        return ",".join(self.acquire())
+
+    @command(":TRACe:DATA", query=True)
+    def _trac_data(self, args: list[str]) -> str:
+        return ",".join(self.buffer)
+
+    @command(":TRACe:CLEar")
+    def _trac_cle(self, args: list[str]) -> None:
+        self.buffer = []
+
+    @command(":TRACe:POINts")
+    def _trac_poin(self, args: list[str]) -> None:
+        self.buffer_size = int(parse_number(args[0], minimum=1, maximum=2500))
+
+    @command(":TRACe:POINts", query=True)
+    def _trac_poin_q(self, args: list[str]) -> str:
+        return str(self.buffer_size)
+
+    @command(":TRACe:POINts:ACTual", query=True)
+    def _trac_act(self, args: list[str]) -> str:
+        return str(len(self.buffer))
+
+    @command(":TRACe:FEED")
+    def _trac_feed(self, args: list[str]) -> None:
+        self.buffer_feed = parse_choice(args[0], {"SENS": "SENS", "SENS1": "SENS",
+                                                  "CALC1": "CALC1", "CALC2": "CALC2"})
+
+    @command(":TRACe:FEED:CONTrol")
+    def _trac_feed_cont(self, args: list[str]) -> None:
+        self.buffer_control = parse_choice(args[0], {"NEXT": "NEXT", "NEV": "NEV",
+                                                     "NEVER": "NEV"})
+
+    # --- status --------------------------------------------------------------------------
+    @command(":STATus:MEASurement[:EVENt]", query=True)
+    @command(":STATus:MEASurement:CONDition", query=True)
+    def _stat_meas(self, args: list[str]) -> str:
+        return str(self.measurement_condition)
+
+    @command(":STATus:OPERation[:EVENt]", query=True)
+    @command(":STATus:QUEStionable[:EVENt]", query=True)
+    def _stat_other(self, args: list[str]) -> str:
+        return "0"
+
+    @command(":STATus:MEASurement:ENABle")
+    def _stat_meas_enab(self, args: list[str]) -> None:
+        parse_number(args[0], minimum=0, maximum=65535)
+
+    @command("*SRE")
+    @command("*ESE")
+    def _sre(self, args: list[str]) -> None:
+        parse_number(args[0], minimum=0, maximum=255)
+
+
+class Keithley2420Emulator(Keithley2400Emulator):
+    """A Keithley 2420: 2400-series SCPI with ±63 V, ±3.15 A (3 A range ≤ 21 V)."""
+
+    model = "2420"
+    max_voltage_v = 63.0
+    max_current_a = 3.15
+    low_voltage_limit_v = 21.0
+    high_voltage_current_a = 1.05
+    serial_number = "1234567"

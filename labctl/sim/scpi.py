@@ -1,0 +1,405 @@
+"""Shared machinery of the simulated instruments: SCPI parsing, error queue, timing.
+
+An emulator is a :class:`pyvisa_sim.devices.Device` whose ``_match`` parses the message as the
+instrument's firmware does instead of looking it up in a table:
+
+- headers in long or short form, any case (``:SOURce:VOLTage:LEVel`` = ``:sour:volt``),
+  optional nodes (written in brackets in a command pattern) and numeric suffixes
+  (``SOUR2``; ``SOUR1`` = ``SOUR``);
+- several commands in one message separated by ``;``, a header without a leading colon being
+  relative to the previous command's path, and the replies of the queries in one message
+  joined by ``;`` (IEEE 488.2 response message), as a real instrument sends them;
+- an unknown header gives **no reply** and queues ``-113,"Undefined header"``; a bad
+  parameter queues ``-104``/``-224``/``-222`` the way the manuals describe.
+
+Every emulator owns a ``busy_until_s`` time on the bench clock: an operation that takes time
+(a reading, a sweep, a wheel move) occupies the instrument, and the VISA library makes a read
+wait until the instrument is done (:meth:`labctl.sim.backend.LabsimVisaLibrary.read`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pyvisa_sim.component import NoResponse
+from pyvisa_sim.devices import Device
+
+if TYPE_CHECKING:
+    from labctl.sim.bench import Bench
+
+# Interfaces a simulated instrument answers on; the terminator is handled by ScpiDevice.write.
+_INTERFACES = ("GPIB INSTR", "USB INSTR", "TCPIP INSTR", "TCPIP SOCKET", "ASRL INSTR", "USB RAW")
+
+
+class ScpiError(Exception):
+    """An error the instrument puts in its error queue (code and message as the manual)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code},{message}")
+        self.code = code
+        self.message = message
+
+
+UNDEFINED_HEADER = (-113, "Undefined header")
+DATA_TYPE_ERROR = (-104, "Data type error")
+MISSING_PARAMETER = (-109, "Missing parameter")
+SETTINGS_CONFLICT = (-221, "Settings conflict")
+OUT_OF_RANGE = (-222, "Parameter data out of range")
+ILLEGAL_VALUE = (-224, "Illegal parameter value")
+QUEUE_OVERFLOW = (-350, "Queue overflow")
+
+
+def error(pair: tuple[int, str]) -> ScpiError:
+    return ScpiError(*pair)
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str, *, minimum: float | None = None, maximum: float | None = None,
+                 default: float | None = None) -> float:
+    """Parse an SCPI numeric parameter (NR1/NR2/NR3, MIN, MAX, DEF) and check its range."""
+    token = text.strip().upper()
+    if token in ("MIN", "MINIMUM") and minimum is not None:
+        return minimum
+    if token in ("MAX", "MAXIMUM") and maximum is not None:
+        return maximum
+    if token in ("DEF", "DEFAULT") and default is not None:
+        return default
+    if not _NUMBER.match(token):
+        raise error(DATA_TYPE_ERROR)
+    value = float(token)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise error(OUT_OF_RANGE)
+    return value
+
+
+def parse_bool(text: str) -> bool:
+    """Parse ON|OFF|1|0."""
+    token = text.strip().upper()
+    if token in ("ON", "1"):
+        return True
+    if token in ("OFF", "0"):
+        return False
+    raise error(ILLEGAL_VALUE)
+
+
+def parse_choice(text: str, choices: dict[str, str]) -> str:
+    """Parse a character parameter given {accepted spelling: canonical value}."""
+    token = text.strip().strip("'\"").upper()
+    if token in choices:
+        return choices[token]
+    raise error(ILLEGAL_VALUE)
+
+
+def unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    raise error(DATA_TYPE_ERROR)
+
+
+def split_outside_quotes(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` except inside '…' or "…"."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    for char in text:
+        if quote:
+            current.append(char)
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+            current.append(char)
+        elif char == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def nr3(value: float) -> str:
+    """Format like the 2400's ASCII data: +1.234567E-03 (overflow +9.91E+37 for NaN)."""
+    if not math.isfinite(value):
+        return "+9.910000E+37"
+    return f"{value:+.6E}"
+
+
+# --- command table ----------------------------------------------------------------------------
+
+Handler = Callable[[list[str]], str | None]
+
+
+@dataclass(frozen=True)
+class _Node:
+    short: str
+    long: str
+    optional: bool
+
+
+def _parse_pattern(pattern: str) -> list[_Node]:
+    """``[:SOURce]:VOLTage[:LEVel]`` -> nodes with short form (capitals) and long form."""
+    nodes: list[_Node] = []
+    for match in re.finditer(r"(\[)?:?([A-Za-z*]+[0-9]*\??)(\])?", pattern):
+        word = match.group(2).rstrip("?")
+        if word.startswith("*"):
+            nodes.append(_Node(word.upper(), word.upper(), False))
+            continue
+        short = "".join(c for c in word if c.isupper() or c.isdigit())
+        nodes.append(_Node(short, word.upper(), bool(match.group(1))))
+    return nodes
+
+
+class CommandTable:
+    """Map normalised SCPI headers to handlers, separately for commands and queries."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[tuple[str, ...], bool], str] = {}
+        self._long_to_short: dict[str, str] = {}
+
+    def add(self, pattern: str, handler_name: str, *, query: bool) -> None:
+        nodes = _parse_pattern(pattern)
+        for node in nodes:
+            self._long_to_short[node.long] = node.short
+            self._long_to_short[node.short] = node.short
+        optional = [i for i, n in enumerate(nodes) if n.optional]
+        for keep in itertools.product((True, False), repeat=len(optional)):
+            dropped = {i for i, k in zip(optional, keep, strict=True) if not k}
+            key = tuple(n.short for i, n in enumerate(nodes) if i not in dropped)
+            self._handlers[(key, query)] = handler_name
+
+    def normalise(self, header: str) -> tuple[str, ...] | None:
+        """Header text -> tuple of short mnemonics, or None if a mnemonic is unknown."""
+        out: list[str] = []
+        for token in header.strip(":").upper().split(":"):
+            if token.startswith("*"):
+                out.append(token)
+                continue
+            match = re.fullmatch(r"([A-Z]+)(\d*)", token)
+            if not match:
+                return None
+            word, suffix = match.groups()
+            short = self._long_to_short.get(word)
+            if short is None:
+                return None
+            if suffix and suffix != "1":
+                short = f"{short}{suffix}"
+            out.append(short)
+        return tuple(out)
+
+    def lookup(self, header: str, query: bool) -> str | None:
+        """Name of the emulator method handling ``header``, or None."""
+        key = self.normalise(header)
+        if key is None:
+            return None
+        return self._handlers.get((key, query))
+
+
+def command(pattern: str, *, query: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator marking an emulator method as the handler of an SCPI command or query."""
+
+    def mark(func: Handler) -> Handler:
+        func.__dict__.setdefault("_scpi", []).append((pattern, query))
+        return func
+
+    return mark
+
+
+# --- the device base class --------------------------------------------------------------------
+
+class ScpiDevice(Device):
+    """A simulated message-based instrument on the shared bench.
+
+    Subclasses declare handlers with :func:`command` and keep their state in attributes set by
+    :meth:`reset` (the state after ``*RST``). ``busy_until_s`` is the bench time at which the
+    instrument has finished what it was asked.
+    """
+
+    #: Message terminators accepted (the emulator takes CR, LF or CR LF).
+    terminators: tuple[bytes, ...] = (b"\n", b"\r")
+    #: Terminator appended to replies.
+    reply_terminator: bytes = b"\n"
+    #: Size of the error queue before -350 Queue overflow.
+    error_queue_size: int = 10
+    #: Reply to :SYST:ERR? on an empty queue.
+    no_error_reply: str = '0,"No error"'
+    #: Time the instrument takes to parse one message [s].
+    message_overhead_s: float = 0.0
+
+    _tables: dict[type, CommandTable] = {}
+
+    def __init__(self, name: str, bench: Bench, config: dict[str, Any] | None = None) -> None:
+        super().__init__(name, b"")
+        for interface in _INTERFACES:
+            self.add_eom(interface, "\n", "\n")
+        self.bench = bench
+        self.config = dict(config or {})
+        self.busy_until_s = 0.0
+        self.errors: deque[tuple[int, str]] = deque()
+        #: Headers the emulator did not know (coverage loop against real drivers).
+        self.unhandled: list[str] = []
+        #: Every message received (for tests and the run log).
+        self.traffic: deque[str] = deque(maxlen=2000)
+        self.power_on()
+
+    # table built once per class from the decorated methods
+    @classmethod
+    def table(cls) -> CommandTable:
+        if cls not in ScpiDevice._tables:
+            table = CommandTable()
+            for klass in reversed(cls.__mro__):
+                for attr, func in vars(klass).items():
+                    for pattern, query in getattr(func, "_scpi", ()):
+                        table.add(pattern, attr, query=query)
+            ScpiDevice._tables[cls] = table
+        return ScpiDevice._tables[cls]
+
+    # --- state ---------------------------------------------------------------------------
+    def power_on(self) -> None:
+        """State at power-on: reset, empty error queue, nothing pending."""
+        self.errors.clear()
+        self._output_buffers.clear()
+        self._input_buffer = bytearray()
+        self.busy_until_s = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        """State after *RST (subclasses extend)."""
+
+    # --- timing --------------------------------------------------------------------------
+    def now_s(self) -> float:
+        return self.bench.clock.now_s()
+
+    def start_time_s(self) -> float:
+        """When a new operation can start: now, or when the previous one ends."""
+        return max(self.now_s(), self.busy_until_s)
+
+    def occupy(self, duration_s: float) -> float:
+        """Mark the instrument busy for ``duration_s`` from its start time; return the start."""
+        start_s = self.start_time_s()
+        self.busy_until_s = start_s + max(0.0, duration_s)
+        return start_s
+
+    # --- errors --------------------------------------------------------------------------
+    def push_error(self, code: int, message: str) -> None:
+        if len(self.errors) >= self.error_queue_size:
+            self.errors[-1] = QUEUE_OVERFLOW
+            return
+        self.errors.append((code, message))
+
+    def pop_error(self) -> str:
+        if not self.errors:
+            return self.no_error_reply
+        code, message = self.errors.popleft()
+        return self.format_error(code, message)
+
+    def format_error(self, code: int, message: str) -> str:
+        return f'{code:+d},"{message}"' if code > 0 else f'{code},"{message}"'
+
+    # --- message handling ----------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        self._input_buffer.extend(data)
+        while True:
+            cut = [self._input_buffer.find(t) for t in self.terminators]
+            cut = [c for c in cut if c >= 0]
+            if not cut:
+                return
+            end = min(cut)
+            message = bytes(self._input_buffer[:end])
+            del self._input_buffer[: end + 1]
+            if not message.strip():
+                continue
+            response = self._match(message)
+            if response is not None and response is not NoResponse:
+                self._output_buffers.append(bytearray(response) + self.reply_terminator)
+
+    def _match(self, query: bytes) -> bytes | Any:
+        text = query.decode("ascii", errors="replace").strip()
+        self.traffic.append(text)
+        if self.message_overhead_s:
+            self.occupy(self.message_overhead_s)
+        replies: list[str] = []
+        path: tuple[str, ...] = ()
+        for unit in split_outside_quotes(text, ";"):
+            unit = unit.strip()
+            if not unit:
+                continue
+            header, _, argtext = unit.partition(" ")
+            is_query = header.endswith("?")
+            header = header.rstrip("?")
+            if not header.startswith((":", "*")) and path:
+                header = ":".join(path) + ":" + header
+            table = self.table()
+            handler_name = table.lookup(header, is_query)
+            normal = table.normalise(header)
+            if normal and not header.startswith("*"):
+                path = normal[:-1]
+            if handler_name is None:
+                self.unhandled.append(unit)
+                self.push_error(*UNDEFINED_HEADER)
+                continue
+            args = ([a.strip() for a in split_outside_quotes(argtext, ",")]
+                    if argtext.strip() else [])
+            try:
+                reply = getattr(self, handler_name)(args)
+            except ScpiError as exc:
+                self.push_error(exc.code, exc.message)
+                continue
+            if is_query and reply is not None:
+                replies.append(reply)
+        if not replies:
+            return NoResponse
+        return ";".join(replies).encode("ascii")
+
+    # --- common IEEE 488.2 commands --------------------------------------------------------
+    def identity(self) -> str:
+        return "LABCTL,SIMULATED,0,0"
+
+    @command("*IDN", query=True)
+    def _idn(self, args: list[str]) -> str:
+        return self.identity()
+
+    @command("*RST")
+    def _rst(self, args: list[str]) -> None:
+        self.reset()
+
+    @command("*CLS")
+    def _cls(self, args: list[str]) -> None:
+        self.errors.clear()
+
+    @command("*OPC", query=True)
+    def _opc_query(self, args: list[str]) -> str:
+        return "1"
+
+    @command("*OPC")
+    def _opc(self, args: list[str]) -> None:
+        return None
+
+    @command("*WAI")
+    def _wai(self, args: list[str]) -> None:
+        return None
+
+    @command("*TST", query=True)
+    def _tst(self, args: list[str]) -> str:
+        self.occupy(1.5)
+        return "0"
+
+    @command("*ESR", query=True)
+    def _esr(self, args: list[str]) -> str:
+        return "0"
+
+    @command("*STB", query=True)
+    def _stb(self, args: list[str]) -> str:
+        return str(4 if self.errors else 0)
+

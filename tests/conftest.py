@@ -1,0 +1,60 @@
+"""Shared fixtures: simulated stations written to tmp_path, fresh benches, the virtual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labctl import clock
+from labctl.sim.bench import forget_benches
+
+SMU_STATION: dict = {
+    "station": "test-bench",
+    "simulated": True,
+    "instruments": {
+        "smu": {"driver": "keithley2400", "resource": "GPIB0::24::INSTR"},
+        "smu2420": {"driver": "keithley2420", "resource": "GPIB0::25::INSTR"},
+        "ref_smu": {"driver": "keithley2450",
+                    "resource": "USB0::0x05E6::0x2450::04412345::INSTR"},
+    },
+    "simulation": {"device": {"kind": "solar_cell", "area_cm2": 0.09, "jph_ma_cm2": 19.8,
+                              "j0_ma_cm2": 1.0e-12, "ideality": 1.5, "rs_ohm_cm2": 3.0,
+                              "rsh_ohm_cm2": 3000.0, "temperature_k": 298.15,
+                              "ion_tau_s": 5.0, "ion_amplitude": 0.0}},
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_benches() -> Iterator[None]:
+    """Every test starts with no bench and the real clock active, and leaves it so."""
+    forget_benches()
+    previous = clock.active()
+    yield
+    clock.use(previous)
+    forget_benches()
+
+
+@pytest.fixture
+def write_station(tmp_path: Path) -> Callable[..., Path]:
+    """Write a station YAML (SMU_STATION updated with ``changes``) and return its path."""
+
+    def write(name: str = "station.yaml", base: dict | None = None, **changes: object) -> Path:
+        data = yaml.safe_load(yaml.safe_dump(base if base is not None else SMU_STATION))
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key].update(value)
+            else:
+                data[key] = value
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def smu_station(write_station: Callable[..., Path]) -> Path:
+    return write_station()
