@@ -1,0 +1,385 @@
+"""The source-measure unit (SMU) role: the interface every procedure uses.
+
+Procedures talk to a :class:`SourceMeter`, never to a concrete model, so a Keithley 2450 replaces
+a 2400 by editing the station file. Each driver (``instruments.keithley24xx``,
+``instruments.keithley2450``) implements this interface on top of the pymeasure driver of its
+model and refuses, before anything is sent, every setting outside the model's
+:class:`SmuLimits` (including the combined voltage/current envelope).
+
+Conventions shared by all drivers:
+
+- Quantities carry their unit in their name (``level_v``, ``compliance_a``, ``source_delay_s``).
+- Compliance is always given explicitly; a range of ``None`` means auto range, a source delay of
+  ``None`` means the instrument's auto delay.
+- Current is reported as the SMU reads it: current delivered by an illuminated solar cell flows
+  into HI and reads negative.
+- Sweeps are hardware-timed: one instrument operation returns all points. A sweep switches the
+  output on if it was off and leaves it on; the procedure decides when to switch it off.
+- ``shutdown()`` switches the output off first and never raises.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = [
+    "SmuError",
+    "SmuLimits",
+    "SmuReading",
+    "SourceMeter",
+    "SweepResult",
+    "parse_scpi_error",
+    "scpi_number",
+]
+
+
+class SmuError(RuntimeError):
+    """An SMU reported an error, returned an unexpected reply, or is in a state labctl cannot
+    use (for example a Keithley 2450 in 2400-emulation language)."""
+
+
+@dataclass(frozen=True)
+class SmuReading:
+    """One source-measure reading.
+
+    :param voltage_v: Voltage at the output (measured where the model measures it), in volts.
+    :param current_a: Current through the output, in amperes (generated current is negative).
+    :param time_s: Instrument timestamp of the reading, in seconds (2400: TIME element, seconds
+        since power-on or timestamp reset; 2450: RELative buffer time).
+    :param in_compliance: True when the source was clamped at its compliance limit.
+    """
+
+    voltage_v: float
+    current_a: float
+    time_s: float
+    in_compliance: bool
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The points of one hardware-timed sweep, in the order they were measured.
+
+    All four arrays have one element per point; ``in_compliance`` is a bool array.
+    """
+
+    voltage_v: np.ndarray
+    current_a: np.ndarray
+    time_s: np.ndarray
+    in_compliance: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.voltage_v.shape[0])
+
+
+def _finite(name: str, value: float, model: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"Keithley {model}: {name}={value!r} is not a finite number")
+    return number
+
+
+@dataclass(frozen=True)
+class SmuLimits:
+    """The operating envelope of one SMU model, used to refuse settings before anything is sent.
+
+    :param model: Model number as printed on the instrument ("2400", "2420", "2450").
+    :param max_voltage_v: Largest voltage magnitude it can source or limit to, in volts.
+    :param max_current_a: Largest current magnitude it can source or limit to, in amperes.
+    :param high_current_max_voltage_v: Above this voltage magnitude (volts) the high-current
+        range is unavailable (21 V on all three models).
+    :param high_voltage_max_current_a: Largest current magnitude (amperes) allowed together with
+        a voltage above ``high_current_max_voltage_v`` (2400/2450: 0.105 A, 2420: 1.05 A).
+    :param envelope_note: Human wording of the combined limit, used in error messages.
+    :param min_nplc: Shortest integration time, in power-line cycles.
+    :param max_nplc: Longest integration time, in power-line cycles.
+    :param max_source_delay_s: Longest source delay, in seconds.
+    :param max_sweep_points: Largest number of points of a linear sweep.
+    :param max_list_points: Largest number of points of a list sweep.
+    """
+
+    model: str
+    max_voltage_v: float
+    max_current_a: float
+    high_current_max_voltage_v: float
+    high_voltage_max_current_a: float
+    envelope_note: str = ""
+    min_nplc: float = 0.01
+    max_nplc: float = 10.0
+    max_source_delay_s: float = 999.9999
+    max_sweep_points: int = 2500
+    max_list_points: int = 2500
+
+    def check(
+        self,
+        voltage_v: float | None = None,
+        current_a: float | None = None,
+        compliance_a: float | None = None,
+        compliance_v: float | None = None,
+        *,
+        voltage_range_v: float | None = None,
+        current_range_a: float | None = None,
+        nplc: float | None = None,
+        source_delay_s: float | None = None,
+    ) -> None:
+        """Refuse a combination of settings the model cannot run.
+
+        Each given value is checked against its own limit; then the largest voltage magnitude
+        (source level, voltage compliance or voltage range) and the largest current magnitude
+        (source level, current compliance or current range) are checked together against the
+        combined envelope (e.g. 2420: more than 1.05 A only up to 21 V).
+
+        :raises ValueError: with a one-line message naming the model, the setting and the limit.
+        """
+        model = self.model
+        voltages: list[tuple[str, float]] = []
+        currents: list[tuple[str, float]] = []
+        for name, value, unit, limit, bucket in (
+            ("voltage_v", voltage_v, "V", self.max_voltage_v, voltages),
+            ("compliance_v", compliance_v, "V", self.max_voltage_v, voltages),
+            ("voltage_range_v", voltage_range_v, "V", self.max_voltage_v, voltages),
+            ("current_a", current_a, "A", self.max_current_a, currents),
+            ("compliance_a", compliance_a, "A", self.max_current_a, currents),
+            ("current_range_a", current_range_a, "A", self.max_current_a, currents),
+        ):
+            if value is None:
+                continue
+            number = _finite(name, value, model)
+            if name.startswith("compliance") and number <= 0:
+                raise ValueError(
+                    f"Keithley {model}: {name}={number:g} {unit} must be positive "
+                    "(the limit applies to both polarities)"
+                )
+            if abs(number) > limit:
+                raise ValueError(
+                    f"Keithley {model}: {name}={number:g} {unit} exceeds the model limit of "
+                    f"±{limit:g} {unit}"
+                )
+            bucket.append((name, abs(number)))
+        if voltages and currents:
+            v_name, v_mag = max(voltages, key=lambda item: item[1])
+            i_name, i_mag = max(currents, key=lambda item: item[1])
+            if v_mag > self.high_current_max_voltage_v and i_mag > self.high_voltage_max_current_a:
+                note = f" ({self.envelope_note})" if self.envelope_note else ""
+                raise ValueError(
+                    f"Keithley {model}: {i_name}={i_mag:g} A with {v_name}={v_mag:g} V is outside "
+                    f"the envelope: above {self.high_current_max_voltage_v:g} V the current is "
+                    f"limited to {self.high_voltage_max_current_a:g} A{note}"
+                )
+        if nplc is not None:
+            number = _finite("nplc", nplc, model)
+            if not self.min_nplc <= number <= self.max_nplc:
+                raise ValueError(
+                    f"Keithley {model}: nplc={number:g} is outside {self.min_nplc:g} to "
+                    f"{self.max_nplc:g} power-line cycles"
+                )
+        if source_delay_s is not None:
+            number = _finite("source_delay_s", source_delay_s, model)
+            if not 0 <= number <= self.max_source_delay_s:
+                raise ValueError(
+                    f"Keithley {model}: source_delay_s={number:g} s is outside 0 to "
+                    f"{self.max_source_delay_s:g} s"
+                )
+
+    def check_sweep_points(self, points: int, *, kind: str = "linear") -> None:
+        """Refuse a sweep with fewer than 2 (linear) / 1 (list) or too many points.
+
+        :param points: Number of source-measure points.
+        :param kind: "linear" or "list".
+        :raises ValueError: with a one-line message naming the model and the limit.
+        """
+        if isinstance(points, bool) or int(points) != points:
+            raise ValueError(f"Keithley {self.model}: points={points!r} is not an integer")
+        minimum, maximum = (
+            (2, self.max_sweep_points) if kind == "linear" else (1, self.max_list_points)
+        )
+        if not minimum <= points <= maximum:
+            raise ValueError(
+                f"Keithley {self.model}: a {kind} sweep of {points} points is outside "
+                f"{minimum} to {maximum} points"
+            )
+
+
+def scpi_number(value: float) -> str:
+    """Format a number for a SCPI command with 9 significant digits (millivolt steps exact).
+
+    >>> scpi_number(0.30000000000000004), scpi_number(1e-5), scpi_number(-0.0)
+    ('0.3', '1e-05', '0')
+    """
+    number = float(value)
+    if number == 0:
+        return "0"
+    return format(number, ".9g")
+
+
+def parse_scpi_error(reply: str) -> tuple[int, str]:
+    """Split a ``:SYST:ERR?`` reply into its code and message.
+
+    Accepts the 2400 form ``-222,"Parameter data out of range"`` and the 2450 form
+    ``-222,"Parameter data out of range;1;2025/01/01 12:00:00.000"`` (severity and timestamp are
+    kept in the message).
+
+    :raises SmuError: if the reply does not start with an integer code.
+    """
+    text = reply.strip()
+    code_text, _, message = text.partition(",")
+    try:
+        code = int(float(code_text))
+    except ValueError:
+        raise SmuError(f"unexpected :SYST:ERR? reply {reply!r}") from None
+    return code, message.strip().strip('"')
+
+
+class SourceMeter(abc.ABC):
+    """A source-measure unit, whatever its model: the role every procedure uses.
+
+    Each instance carries a re-entrant :attr:`lock`; every public method holds it, and a caller
+    that needs several operations in a row without interleaving holds it too.
+    """
+
+    #: Model number ("2400", "2420", "2450").
+    model: ClassVar[str]
+    #: Operating envelope of the model.
+    limits: ClassVar[SmuLimits]
+    #: Re-entrant lock owned by the instrument (created per instance).
+    lock: threading.RLock
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.lock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    # --- configuration -------------------------------------------------------------------
+    @abc.abstractmethod
+    def configure_voltage_source(
+        self,
+        *,
+        level_v: float = 0.0,
+        compliance_a: float,
+        nplc: float = 1.0,
+        voltage_range_v: float | None = None,
+        current_range_a: float | None = None,
+        four_wire: bool = False,
+        source_delay_s: float | None = None,
+    ) -> None:
+        """Switch the output off, then configure sourcing voltage and measuring current.
+
+        :param level_v: Source level in volts.
+        :param compliance_a: Current limit in amperes (positive, applies to both polarities).
+        :param nplc: Integration time in power-line cycles.
+        :param voltage_range_v: Source range in volts, or None for auto range.
+        :param current_range_a: Current measure range in amperes, or None for auto range.
+        :param four_wire: True for remote (4-wire) sense.
+        :param source_delay_s: Delay between setting the source and measuring, in seconds, or
+            None for the instrument's auto delay.
+        :raises ValueError: before anything is sent, for a setting outside :attr:`limits`.
+        :raises SmuError: if the instrument reports an error after the configuration.
+        """
+
+    @abc.abstractmethod
+    def configure_current_source(
+        self,
+        *,
+        level_a: float = 0.0,
+        compliance_v: float,
+        nplc: float = 1.0,
+        current_range_a: float | None = None,
+        voltage_range_v: float | None = None,
+        four_wire: bool = False,
+        source_delay_s: float | None = None,
+    ) -> None:
+        """Switch the output off, then configure sourcing current and measuring voltage.
+
+        Parameters as :meth:`configure_voltage_source`, with ``level_a`` in amperes and
+        ``compliance_v`` the voltage limit in volts.
+        """
+
+    @abc.abstractmethod
+    def configure_voc_mode(
+        self, *, compliance_v: float, nplc: float = 1.0, four_wire: bool = False
+    ) -> None:
+        """Switch the output off, then configure open-circuit measurement: source 0 A (auto
+        range, so the lowest current range) and measure voltage (auto range)."""
+
+    # --- levels and output ---------------------------------------------------------------
+    @abc.abstractmethod
+    def set_voltage(self, level_v: float) -> None:
+        """Set the source voltage in volts (checked against the limits and the configured
+        compliance first)."""
+
+    @abc.abstractmethod
+    def set_current(self, level_a: float) -> None:
+        """Set the source current in amperes (checked against the limits and the configured
+        compliance first)."""
+
+    @abc.abstractmethod
+    def enable_output(self) -> None:
+        """Switch the output on."""
+
+    @abc.abstractmethod
+    def disable_output(self) -> None:
+        """Switch the output off."""
+
+    @property
+    @abc.abstractmethod
+    def output_enabled(self) -> bool:
+        """Get whether the output is on, as reported by the instrument (bool)."""
+
+    # --- measurement ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def read(self) -> SmuReading:
+        """Trigger and return one reading: voltage, current, instrument timestamp, compliance."""
+
+    @abc.abstractmethod
+    def sweep_voltage_linear(
+        self,
+        start_v: float,
+        stop_v: float,
+        points: int,
+        *,
+        source_delay_s: float,
+        compliance_a: float,
+        nplc: float = 1.0,
+    ) -> SweepResult:
+        """Run a hardware-timed linear voltage staircase from ``start_v`` to ``stop_v``.
+
+        ``source_delay_s`` is the time from setting each voltage to the start of its reading.
+        The output is switched on if it was off and is left on.
+        """
+
+    @abc.abstractmethod
+    def sweep_voltage_list(
+        self,
+        voltages_v: Sequence[float],
+        *,
+        source_delay_s: float,
+        compliance_a: float,
+        nplc: float = 1.0,
+    ) -> SweepResult:
+        """Run a hardware-timed sweep through the given voltages (in volts), in order."""
+
+    @abc.abstractmethod
+    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
+        """Estimate how long a sweep of ``points`` points takes on the instrument, in seconds."""
+
+    # --- housekeeping --------------------------------------------------------------------
+    @abc.abstractmethod
+    def identity(self) -> str:
+        """Get the instrument identification string (``*IDN?``)."""
+
+    @abc.abstractmethod
+    def raise_for_errors(self) -> None:
+        """Read the instrument error queue until it is empty; raise :class:`SmuError` listing
+        every non-zero entry."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Bring the SMU to a safe state: output off first, then source level 0.
+
+        Each step is attempted even if the previous one failed; never raises.
+        """
