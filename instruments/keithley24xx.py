@@ -442,11 +442,17 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
 
     def _write_sweep_common(self, bias_v: float, compliance_a: float, nplc: float) -> None:
         self.write("*CLS")
+        if self._source_function != "VOLT":
+            # The source function cannot change with the output on (manual p. 367): after a
+            # current-source step (Voc mode) or an unknown state, switch it off first.
+            self.write(":OUTP OFF")
         self.write(":SOUR:FUNC VOLT")
         self.write(f":SOUR:VOLT {scpi_number(bias_v)}")
         self.write(f":SENS:CURR:PROT {scpi_number(compliance_a)}")
         self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
-        self.write(":SENS:FUNC 'CURR'")
+        # Measure V and I: a point in compliance then reports the real terminal voltage, and
+        # the sweep takes the four A/D phases expected_sweep_duration_s assumes.
+        self._write_measure_both("VOLT")
         self._source_function = "VOLT"
         self._compliance_a = float(compliance_a)
         self._compliance_v = None

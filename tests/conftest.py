@@ -39,13 +39,19 @@ def _fresh_benches() -> Iterator[None]:
 
 @pytest.fixture
 def write_station(tmp_path: Path) -> Callable[..., Path]:
-    """Write a station YAML (SMU_STATION updated with ``changes``) and return its path."""
+    """Write a station YAML (SMU_STATION updated with ``changes``) and return its path.
+
+    A top-level mapping in ``changes`` updates the one in the base; a key set to None in it
+    is removed (``simulation={"device": None, "devices": {...}}``).
+    """
 
     def write(name: str = "station.yaml", base: dict | None = None, **changes: object) -> Path:
-        data = yaml.safe_load(yaml.safe_dump(base if base is not None else SMU_STATION))
+        data = yaml.safe_load(yaml.safe_dump(base if base is not None else SMU_STATION,
+                                             sort_keys=False))
         for key, value in changes.items():
             if isinstance(value, dict) and isinstance(data.get(key), dict):
                 data[key].update(value)
+                data[key] = {k: v for k, v in data[key].items() if v is not None}
             else:
                 data[key] = value
         path = tmp_path / name

@@ -109,6 +109,55 @@ def _lambertw_of_exp(log_x: FloatArray) -> FloatArray:
     return w
 
 
+def _lambertw_of_exp_scalar(log_x: float) -> float:
+    """Scalar twin of :func:`_lambertw_of_exp` for single readings (no numpy overhead).
+
+    Newton's method on w + ln(w) = log_x above the switch, Halley's method on w·e^w = x
+    below it; both converge to machine precision in a few steps.
+    """
+    if log_x > _LOG_LAMBERTW_SWITCH:
+        if math.isinf(log_x):
+            return math.inf
+        w = log_x - math.log(log_x)
+        for _ in range(_LOG_LAMBERTW_STEPS):
+            w = w * (1.0 - math.log(w) + log_x) / (1.0 + w)
+        return w
+    if log_x < -700.0:
+        return 0.0 if math.isinf(log_x) else math.exp(log_x)
+    x = math.exp(log_x)
+    w = math.log1p(x)
+    for _ in range(20):
+        ew = math.exp(w)
+        f = w * ew - x
+        step = f / (ew * (w + 1.0) - (w + 2.0) * f / (2.0 * w + 2.0))
+        w -= step
+        if abs(step) <= 1e-16 * max(abs(w), 1e-300):
+            break
+    return w
+
+
+def _diode_current_density_scalar(v: float, jph: float, j0: float, n: float, rs: float,
+                                  rsh: float, t: float) -> float:
+    """Scalar twin of :func:`diode_current_density_a_cm2` (same equations, math module)."""
+    gsh = 1.0 / rsh if rsh != 0.0 else math.inf
+    nvt = n * t * (BOLTZMANN_J_K / ELEMENTARY_CHARGE_C)
+    if rs == 0.0:
+        try:
+            diode = j0 * math.expm1(v / nvt)
+        except OverflowError:
+            diode = math.inf
+        return jph - diode - gsh * v
+    denominator = 1.0 + rs * gsh
+    exponent = (rs * (jph + j0) + v) / (nvt * denominator)
+    log_x = (math.log(rs * j0 / (nvt * denominator)) if j0 > 0 else -math.inf) + exponent
+    w = _lambertw_of_exp_scalar(log_x)
+    return (jph + j0 - v * gsh) / denominator - nvt / rs * w
+
+
+def _all_scalars(values: tuple[ArrayLike, ...]) -> bool:
+    return all(isinstance(v, float | int) for v in values)
+
+
 def _diode_arrays(
     *values: ArrayLike,
 ) -> tuple[FloatArray, ...]:
@@ -162,6 +211,9 @@ def diode_current_density_a_cm2(
        doi:10.1016/j.solmat.2003.11.018
     .. [2] pvlib-python, ``pvlib.singlediode._lambertw_i_from_v``, doi:10.21105/joss.00884
     """
+    scalars = (voltage_v, jph_a_cm2, j0_a_cm2, ideality, rs_ohm_cm2, rsh_ohm_cm2, temperature_k)
+    if _all_scalars(scalars):
+        return _diode_current_density_scalar(*(float(x) for x in scalars))
     v, jph, j0, n, rs, rsh, t = _diode_arrays(
         voltage_v, jph_a_cm2, j0_a_cm2, ideality, rs_ohm_cm2, rsh_ohm_cm2, temperature_k
     )
@@ -763,9 +815,15 @@ class SolarCell:
             memory_at_reading[k] = s
             s = v + (s - v) * decay_rest[k]
         a = self.params.ion_amplitude
-        eta = np.clip(1.0 - a * (voltages - memory_at_reading), 0.0, 1.0 + a)
-        jph = eta * self.jph_a_cm2(irradiance_mw_cm2)
-        j = np.asarray(diode_current_density_a_cm2(voltages, jph, *self._diode_args()))
+        if voltages.size == 1:  # a single reading: the scalar path is ~20x faster
+            v0 = float(voltages[0])
+            eta0 = min(max(1.0 - a * (v0 - float(memory_at_reading[0])), 0.0), 1.0 + a)
+            jph0 = eta0 * float(self.jph_a_cm2(irradiance_mw_cm2))
+            j = np.array([diode_current_density_a_cm2(v0, jph0, *self._diode_args())])
+        else:
+            eta = np.clip(1.0 - a * (voltages - memory_at_reading), 0.0, 1.0 + a)
+            jph = eta * self.jph_a_cm2(irradiance_mw_cm2)
+            j = np.asarray(diode_current_density_a_cm2(voltages, jph, *self._diode_args()))
         self._ion_memory_v = s
         self._age(float(np.sum(point)), irradiance_mw_cm2)
         return j

@@ -251,6 +251,10 @@ class ScpiDevice(Device):
         self.unhandled: list[str] = []
         #: Every message received (for tests and the run log).
         self.traffic: deque[str] = deque(maxlen=2000)
+        #: Fault injection for tests of the failure paths: None (healthy), "no_reply" (the
+        #: instrument executes commands but never answers a query, like a hung firmware) or
+        #: "dead" (it neither executes nor answers, like a cable pulled out).
+        self.fault: str | None = None
         self.power_on()
 
     # table built once per class from the decorated methods
@@ -271,6 +275,7 @@ class ScpiDevice(Device):
         self.errors.clear()
         self._output_buffers.clear()
         self._input_buffer = bytearray()
+        self.fault = None
         self.busy_until_s = 0.0
         self.reset()
 
@@ -327,6 +332,8 @@ class ScpiDevice(Device):
     def _match(self, query: bytes) -> bytes | Any:
         text = query.decode("ascii", errors="replace").strip()
         self.traffic.append(text)
+        if self.fault == "dead":
+            return NoResponse
         if self.message_overhead_s:
             self.occupy(self.message_overhead_s)
         replies: list[str] = []
@@ -358,7 +365,7 @@ class ScpiDevice(Device):
                 continue
             if is_query and reply is not None:
                 replies.append(reply)
-        if not replies:
+        if not replies or self.fault == "no_reply":
             return NoResponse
         return ";".join(replies).encode("ascii")
 

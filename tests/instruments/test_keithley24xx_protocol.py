@@ -368,13 +368,18 @@ def test_read_maps_overflow_to_nan_and_rejects_short_replies():
 # --- sweeps -----------------------------------------------------------------------------------
 
 
-def _sweep_common_pairs(bias, compliance, nplc="1"):
+def _sweep_common_pairs(bias, compliance, nplc="1", sourcing_voltage=False):
+    """The set-up every sweep sends; the output goes off first unless the driver knows it is
+    already sourcing voltage (the 2400 refuses a function change with the output on)."""
     return [
         ("*CLS", None),
+        *([] if sourcing_voltage else [(":OUTP OFF", None)]),
         (":SOUR:FUNC VOLT", None),
         (f":SOUR:VOLT {bias}", None),
         (f":SENS:CURR:PROT {compliance}", None),
         (f":SENS:CURR:NPLC {nplc}", None),
+        (":SENS:FUNC:CONC ON", None),
+        (":SENS:FUNC 'VOLT'", None),
         (":SENS:FUNC 'CURR'", None),
     ]
 
@@ -426,7 +431,7 @@ def test_linear_sweep_leaves_output_alone_when_already_on():
     data = ",".join(_reading(v, 0.0, t, STATUS_OK) for v, t in ((-0.1, 1.0), (0.1, 1.1)))
     pairs = [
         FORMAT_WRITE,
-        *_sweep_common_pairs("-0.1", "0.005", nplc="0.01"),
+        *_sweep_common_pairs("-0.1", "0.005", nplc="0.01", sourcing_voltage=True),
         (":SOUR:VOLT:STAR -0.1", None),
         (":SOUR:VOLT:STOP 0.1", None),
         (":SOUR:SWE:POIN 2", None),
@@ -443,6 +448,7 @@ def test_linear_sweep_leaves_output_alone_when_already_on():
         (":TRIG:COUN 1", None),
     ]
     with expected_protocol(Keithley2400SMU, pairs) as smu:
+        smu._source_function = "VOLT"  # as after configure_voltage_source + enable_output
         result = smu.sweep_voltage_linear(
             -0.1, 0.1, 2, source_delay_s=0, compliance_a=0.005, nplc=0.01
         )

@@ -604,3 +604,15 @@ def test_devices_share_the_protocol(device):
     j = device.staircase(voltage_v, 0.0, 0.0, ONE_SUN)  # zero time: state does not move
     np.testing.assert_allclose(j, device.current_density_a_cm2(voltage_v, ONE_SUN), rtol=1e-14)
     assert device.area_cm2 > 0
+
+
+@pytest.mark.parametrize("rs_ohm_cm2", [0.0, 0.5, 3.0, 30.0])
+@pytest.mark.parametrize("rsh_ohm_cm2", [50.0, 3000.0, np.inf])
+def test_scalar_fast_path_equals_the_array_path(rs_ohm_cm2: float, rsh_ohm_cm2: float) -> None:
+    """One reading takes the math-module path; it must give the vectorised answer."""
+    voltages_v = np.linspace(-5.0, 3.0, 161)
+    args = (0.0198, 1e-15, 1.5, rs_ohm_cm2, rsh_ohm_cm2, 298.15)
+    array_path = diode_current_density_a_cm2(voltages_v, *args)
+    scalar_path = np.array([diode_current_density_a_cm2(float(v), *args)
+                            for v in voltages_v])
+    np.testing.assert_allclose(scalar_path, array_path, rtol=1e-12, atol=1e-18)
