@@ -1,0 +1,508 @@
+"""Emulators of the Thorlabs light-path instruments: FW102C/FW212C filter wheels, SC10 shutter
+controller, PM100 power meter (``reference/instruments.md`` §3, §4.1, §6).
+
+Filter wheels and the SC10 are not SCPI: they are terminal-style serial devices that execute a
+command on CR, **echo** it, send the reply line of a query, then a prompt without terminator.
+The emulators reproduce the byte stream exactly, as one output buffer per command, which is
+what the wire carries::
+
+    FW102C   pos?\\r          -> pos?\\r3\\r>
+             pos=4\\r         -> pos=4\\r>                  (the prompt after the move)
+             foo\\r           -> foo\\rCommand error CMD_NOT_DEFINED\\r>
+             pos=9\\r         -> pos=9\\rCommand error CMD_ARG_INVALID\\r>
+    SC10     ens?\\r          -> ens?\\r0\\r>\\x20
+             ens\\r           -> ens\\r>\\x20
+             savp\\r          -> savp\\r1\\r>\\x20
+
+Commands are case-sensitive, lower case as documented. Time: a wheel move takes 0.5 s per slot
+crossed at high speed and 1 s per slot at slow speed, the shorter way round; the instrument is
+busy until the move ends, so the prompt (and anything after) comes then. An SC10 toggle takes
+20 ms. The light path is updated at the command: the new wheel slot / shutter state is in the
+beam from that moment (``bench.light_changing()`` first, so the device models integrate up to
+it).
+
+The PM100 is a SCPI instrument (USB-TMC, LF): its ``MEAS:POW?`` is the irradiance at the device
+under test times the aperture area (Ø 9.5 mm), in W; averaging takes 3 ms per sample.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from labctl.sim.scpi import (
+    ScpiDevice,
+    command,
+    error,
+    nr3,
+    parse_bool,
+    parse_choice,
+    parse_number,
+)
+
+#: Reply line of an unknown command (FW102C manual; pyLabLib checks for ``CMD_``).
+CMD_NOT_DEFINED = "Command error CMD_NOT_DEFINED"
+#: Reply line of a known command with a bad argument (⚠ wording by analogy).
+CMD_ARG_INVALID = "Command error CMD_ARG_INVALID"
+
+#: Wheel move time per slot crossed at high / slow speed [s] (simulation-physics.md §5 ⚠).
+WHEEL_SECONDS_PER_SLOT_HIGH = 0.5
+WHEEL_SECONDS_PER_SLOT_SLOW = 1.0
+#: SC10 shutter open/close time [s].
+SHUTTER_TRANSIT_S = 0.02
+
+
+class _ArgumentInvalid(Exception):
+    """A known terminal command with an argument the instrument refuses."""
+
+
+def _int_argument(text: str, allowed: range) -> int:
+    if not re.fullmatch(r"\d+", text):
+        raise _ArgumentInvalid(text)
+    value = int(text)
+    if value not in allowed:
+        raise _ArgumentInvalid(text)
+    return value
+
+
+def shorter_way_slots(start: int, end: int, slots: int) -> int:
+    """Slots crossed from position ``start`` to ``end`` going the shorter way round."""
+    forward = (end - start) % slots
+    return min(forward, slots - forward)
+
+
+#: Queries (``name?`` -> reply), setters (``name`` -> handler of the argument) and actions
+#: (``name`` -> optional reply line) of a terminal-style instrument.
+CommandSet = tuple[
+    dict[str, Callable[[], str]],
+    dict[str, Callable[[str], None]],
+    dict[str, Callable[[], "str | None"]],
+]
+
+
+class _TerminalEmulator(ScpiDevice):
+    """Echo + reply + prompt serial device. Subclasses fill ``queries`` (``name?``),
+    ``setters`` (``name=value``) and ``actions`` (bare ``name``) in :meth:`commands`."""
+
+    terminators: tuple[bytes, ...] = (b"\r",)
+    reply_terminator: bytes = b""
+    #: Prompt sent after every exchange, without terminator.
+    prompt: ClassVar[bytes] = b">"
+
+    def commands(self) -> CommandSet:
+        """``(queries, setters, actions)`` of the instrument, bound to its present state."""
+        raise NotImplementedError
+
+    def execute(self, text: str) -> list[str]:
+        """Reply lines of one command (without echo and prompt)."""
+        queries, setters, actions = self.commands()
+        try:
+            if text in queries:
+                return [queries[text]()]
+            if text in actions:
+                reply = actions[text]()
+                return [] if reply is None else [reply]
+            name, equals, argument = text.partition("=")
+            if equals and name in setters:
+                setters[name](argument.strip())
+                return []
+        except _ArgumentInvalid:
+            return [CMD_ARG_INVALID]
+        self.unhandled.append(text)
+        return [CMD_NOT_DEFINED]
+
+    def _match(self, query: bytes) -> bytes:
+        text = query.decode("ascii", errors="replace").strip()
+        self.traffic.append(text)
+        lines = self.execute(text)
+        body = b"".join(line.encode("ascii") + b"\r" for line in lines)
+        return text.encode("ascii", errors="replace") + b"\r" + body + self.prompt
+
+
+# ----------------------------------------------------------------------------------------------
+# Filter wheels
+
+
+class FW102CEmulator(_TerminalEmulator):
+    """A Thorlabs FW102C on the simulated bench (serial, CR; echo and ``>`` prompt).
+
+    Its slot in the beam sets a transmission 10^-OD (the station's ``od`` list) that the bench
+    multiplies into the irradiance; position 1 at power-on.
+    """
+
+    default_position_count: ClassVar[int] = 6
+    identity_text: ClassVar[str] = "THORLABS FW102C/FW212C Filter Wheel version 1.07"
+
+    def reset(self) -> None:
+        """Power-on state: position 1, high speed, trigger input, sensors off when idle."""
+        self.position_count = self.default_position_count
+        self.high_speed = True
+        self.trigger_output = False
+        self.sensors_on = False
+        self.baud_115200 = True
+        self.od = [float(x) for x in self.config.get("od") or [0.0] * self.position_count]
+        self.bench.light_changing()
+        self.position = 1
+        attenuators = self.bench.light.attenuators
+        if self.transmission not in attenuators:
+            attenuators.append(self.transmission)
+
+    def transmission(self) -> float:
+        """Transmission of the slot in the beam (10^-OD; an unlisted slot is open)."""
+        index = self.position - 1
+        od = self.od[index] if 0 <= index < len(self.od) else 0.0
+        return 10.0 ** (-od)
+
+    def move_duration_s(self, start: int, end: int) -> float:
+        """Time of a move from ``start`` to ``end`` at the present speed [s]."""
+        per_slot_s = WHEEL_SECONDS_PER_SLOT_HIGH if self.high_speed else WHEEL_SECONDS_PER_SLOT_SLOW
+        return shorter_way_slots(start, end, self.position_count) * per_slot_s
+
+    # --- commands ---------------------------------------------------------------------------
+    def commands(self) -> CommandSet:
+        queries = {
+            "*idn?": lambda: self.identity_text,
+            "pos?": lambda: str(self.position),
+            "pcount?": lambda: str(self.position_count),
+            "speed?": lambda: str(int(self.high_speed)),
+            "trig?": lambda: str(int(self.trigger_output)),
+            "sensors?": lambda: str(int(self.sensors_on)),
+            "baud?": lambda: str(int(self.baud_115200)),
+        }
+        setters = {
+            "pos": self._set_position,
+            "pcount": self._set_position_count,
+            "speed": lambda a: setattr(self, "high_speed", bool(_int_argument(a, range(2)))),
+            "trig": lambda a: setattr(self, "trigger_output", bool(_int_argument(a, range(2)))),
+            "sensors": lambda a: setattr(self, "sensors_on", bool(_int_argument(a, range(2)))),
+            "baud": lambda a: setattr(self, "baud_115200", bool(_int_argument(a, range(2)))),
+        }
+        actions: dict[str, Callable[[], str | None]] = {"save": lambda: None}
+        return queries, setters, actions
+
+    def _set_position(self, argument: str) -> None:
+        target = _int_argument(argument, range(1, self.position_count + 1))
+        duration_s = self.move_duration_s(self.position, target)
+        if target != self.position:
+            self.bench.light_changing()
+            self.position = target
+        self.occupy(duration_s)
+
+    def _set_position_count(self, argument: str) -> None:
+        count = int(_int_argument(argument, range(6, 13)))
+        if count not in (6, 12):
+            raise _ArgumentInvalid(argument)
+        self.position_count = count
+        if self.position > count:
+            self.bench.light_changing()
+            self.position = 1
+
+
+class FW212CEmulator(FW102CEmulator):
+    """A Thorlabs FW212C (twelve positions) on the simulated bench."""
+
+    default_position_count: ClassVar[int] = 12
+
+
+# ----------------------------------------------------------------------------------------------
+# SC10
+
+
+_SC10_HELP = (
+    "id? ens ens? mode= mode? trig= trig? xto= xto? open= open? shut= shut? rep= rep? "
+    "closed? interlock? baud= baud? save savp resp default"
+)
+
+
+class SC10Emulator(_TerminalEmulator):
+    """A Thorlabs SC10 shutter controller on the simulated bench (serial, CR; echo and ``"> "``
+    prompt). ``ens`` toggles the enable; in manual mode (``mode=1``) the shutter follows it.
+    In the other modes the simulated shutter stays closed (no timed cycles, no gate input ⚠).
+    The shutter is closed at power-on.
+    """
+
+    prompt: ClassVar[bytes] = b"> "
+    identity_text: ClassVar[str] = "THORLABS SC10 VERSION 1.07"
+    _FACTORY = {"mode": 1, "trigger_external": False, "trigger_out_controller": False,
+                "open_ms": 10, "shut_ms": 10, "repeat": 1}
+
+    def reset(self) -> None:
+        """Power-on state: manual mode, disabled, shutter closed."""
+        self.enabled = False
+        self.interlock_tripped = False
+        self.baud_115200 = False
+        self.params = dict(self._FACTORY)
+        self.saved_params = dict(self._FACTORY)
+        self.shutter_open = False
+        if self._coupled():
+            self.bench.light_changing()
+            self.bench.light.shutter_open = False
+
+    def _coupled(self) -> bool:
+        """Only the station's shutter (the first SC10) is in the beam."""
+        return self.bench.station.shutter() == self.name
+
+    def _update_shutter(self) -> None:
+        want_open = self.enabled and self.params["mode"] == 1 and not self.interlock_tripped
+        if want_open == self.shutter_open:
+            return
+        if self._coupled():
+            self.bench.light_changing()
+            self.bench.light.shutter_open = want_open
+        self.shutter_open = want_open
+        self.occupy(SHUTTER_TRANSIT_S)
+
+    # --- commands ---------------------------------------------------------------------------
+    def commands(self) -> CommandSet:
+        p = self.params
+        queries = {
+            "id?": lambda: self.identity_text,
+            "ens?": lambda: str(int(self.enabled)),
+            "mode?": lambda: str(p["mode"]),
+            "trig?": lambda: str(int(p["trigger_external"])),
+            "xto?": lambda: str(int(p["trigger_out_controller"])),
+            "open?": lambda: str(p["open_ms"]),
+            "shut?": lambda: str(p["shut_ms"]),
+            "rep?": lambda: str(p["repeat"]),
+            "closed?": lambda: str(int(not self.shutter_open)),
+            "interlock?": lambda: str(int(self.interlock_tripped)),
+            "baud?": lambda: str(int(self.baud_115200)),
+            "?": lambda: _SC10_HELP,
+        }
+        setters = {
+            "mode": lambda a: self._set_param("mode", _int_argument(a, range(1, 6))),
+            "trig": lambda a: self._set_param("trigger_external", bool(_int_argument(a, range(2)))),
+            "xto": lambda a: self._set_param(
+                "trigger_out_controller", bool(_int_argument(a, range(2)))
+            ),
+            "open": lambda a: self._set_param("open_ms", self._milliseconds(a)),
+            "shut": lambda a: self._set_param("shut_ms", self._milliseconds(a)),
+            "rep": lambda a: self._set_param("repeat", _int_argument(a, range(1, 100))),
+            "baud": lambda a: setattr(self, "baud_115200", bool(_int_argument(a, range(2)))),
+        }
+        actions: dict[str, Callable[[], str | None]] = {
+            "ens": self._toggle,
+            "save": lambda: "1",
+            "savp": self._save_params,
+            "resp": self._restore_params,
+            "default": self._factory_defaults,
+        }
+        return queries, setters, actions
+
+    @staticmethod
+    def _milliseconds(argument: str) -> int:
+        if not re.fullmatch(r"\d{1,6}", argument):
+            raise _ArgumentInvalid(argument)
+        return int(argument)
+
+    def _set_param(self, key: str, value: Any) -> None:
+        self.params[key] = value
+        self._update_shutter()
+
+    def _toggle(self) -> None:
+        self.enabled = not self.enabled
+        self._update_shutter()
+        return None
+
+    def _save_params(self) -> str:
+        self.saved_params = dict(self.params)
+        return "1"
+
+    def _restore_params(self) -> str:
+        self.params.update(self.saved_params)
+        self._update_shutter()
+        return "1"
+
+    def _factory_defaults(self) -> str:
+        self.params.update(self._FACTORY)
+        self._update_shutter()
+        return "1"
+
+
+# ----------------------------------------------------------------------------------------------
+# PM100
+
+
+#: Sensor aperture diameter of the S120C/S121C heads [mm] (instruments.md §4.1 ⚠).
+PM100_APERTURE_DIAMETER_MM = 9.5
+#: Averaging time per sample [s].
+PM100_SAMPLE_TIME_S = 3e-3
+#: Wavelength range of a Si head [nm].
+SI_HEAD_RANGE_NM = (400.0, 1100.0)
+#: Peak responsivity of a Si head and its wavelength [A/W], [nm] (an approximate Si curve).
+SI_PEAK_RESPONSIVITY_A_PER_W = 0.62
+SI_PEAK_WAVELENGTH_NM = 960.0
+
+
+def si_responsivity_a_per_w(wavelength_nm: float) -> float:
+    """Approximate responsivity of a Si photodiode head [A/W]: linear rise to the peak at
+    960 nm (quantum efficiency ~0.8), linear fall to the band gap at 1100 nm."""
+    peak_nm = SI_PEAK_WAVELENGTH_NM
+    if wavelength_nm <= peak_nm:
+        return SI_PEAK_RESPONSIVITY_A_PER_W * wavelength_nm / peak_nm
+    high_nm = SI_HEAD_RANGE_NM[1]
+    return max(0.01, SI_PEAK_RESPONSIVITY_A_PER_W * (high_nm - wavelength_nm) / (high_nm - peak_nm))
+
+
+class PM100Emulator(ScpiDevice):
+    """A Thorlabs PM100D with an S121C Si head at the device plane (USB-TMC, LF)."""
+
+    sensor_idn = "S121C,19010101,11-Mar-2019,1,18,289"
+    aperture_area_cm2 = math.pi * (PM100_APERTURE_DIAMETER_MM / 20.0) ** 2
+
+    def identity(self) -> str:
+        return "Thorlabs,PM100D,P0012345,2.7.0"
+
+    def reset(self) -> None:
+        self.wavelength_nm = float(self.config.get("wavelength_nm") or 633.0)
+        if not SI_HEAD_RANGE_NM[0] <= self.wavelength_nm <= SI_HEAD_RANGE_NM[1]:
+            self.wavelength_nm = 633.0
+        self.averaging_count = 1
+        self.unit = "W"
+        self.configured = "POW"
+        self.auto_range = True
+        self.range_w = 0.5
+        self.bandwidth_low = True
+        self.fetched: float | None = None
+
+    # --- physics --------------------------------------------------------------------------
+    def optical_power_w(self) -> float:
+        """Power on the aperture now [W]: irradiance at the device × aperture area."""
+        return self.bench.irradiance_mw_cm2() * self.aperture_area_cm2 * 1e-3
+
+    def _measure(self, what: str) -> str:
+        self.occupy(self.averaging_count * PM100_SAMPLE_TIME_S)
+        power_w = self.optical_power_w()
+        if what == "CURR":
+            return nr3(power_w * si_responsivity_a_per_w(self.wavelength_nm))
+        if self.unit == "DBM":
+            return nr3(10.0 * math.log10(max(power_w, 1e-13) / 1e-3))
+        return nr3(power_w)
+
+    # --- commands -------------------------------------------------------------------------
+    @command("SYSTem:SENSor:IDN", query=True)
+    def _sensor_idn(self, args: list[str]) -> str:
+        return self.sensor_idn
+
+    @command("[SENSe]:CORRection:WAVelength", query=True)
+    def _wavelength_query(self, args: list[str]) -> str:
+        if args:
+            choice = parse_choice(args[0], {"MIN": "MIN", "MINIMUM": "MIN", "MAX": "MAX",
+                                            "MAXIMUM": "MAX"})
+            return nr3(SI_HEAD_RANGE_NM[0] if choice == "MIN" else SI_HEAD_RANGE_NM[1])
+        return nr3(self.wavelength_nm)
+
+    @command("[SENSe]:CORRection:WAVelength")
+    def _wavelength(self, args: list[str]) -> None:
+        if not args:
+            raise error((-109, "Missing parameter"))
+        low, high = SI_HEAD_RANGE_NM
+        self.wavelength_nm = parse_number(args[0], minimum=low, maximum=high)
+
+    @command("MEASure[:SCALar]:POWer", query=True)
+    def _measure_power(self, args: list[str]) -> str:
+        self.configured = "POW"
+        return self._measure("POW")
+
+    @command("MEASure[:SCALar]:CURRent", query=True)
+    def _measure_current(self, args: list[str]) -> str:
+        self.configured = "CURR"
+        return self._measure("CURR")
+
+    @command("CONFigure[:SCALar]:POWer")
+    def _configure_power(self, args: list[str]) -> None:
+        self.configured = "POW"
+
+    @command("CONFigure[:SCALar]:CURRent")
+    def _configure_current(self, args: list[str]) -> None:
+        self.configured = "CURR"
+
+    @command("CONFigure", query=True)
+    def _configure_query(self, args: list[str]) -> str:
+        return self.configured
+
+    @command("READ", query=True)
+    def _read(self, args: list[str]) -> str:
+        return self._measure(self.configured)
+
+    @command("INITiate[:IMMediate]")
+    def _initiate(self, args: list[str]) -> None:
+        self.fetched = float(self._measure(self.configured))
+
+    @command("FETCh", query=True)
+    def _fetch(self, args: list[str]) -> str:
+        if self.fetched is None:
+            raise error((-230, "Data corrupt or stale"))
+        return nr3(self.fetched)
+
+    @command("ABORt")
+    def _abort(self, args: list[str]) -> None:
+        self.fetched = None
+
+    @command("[SENSe]:AVERage[:COUNt]")
+    def _average(self, args: list[str]) -> None:
+        self.averaging_count = int(parse_number(args[0] if args else "", minimum=1,
+                                                maximum=10000))
+
+    @command("[SENSe]:AVERage[:COUNt]", query=True)
+    def _average_query(self, args: list[str]) -> str:
+        return str(self.averaging_count)
+
+    @command("[SENSe]:POWer[:DC]:RANGe:AUTO")
+    def _range_auto(self, args: list[str]) -> None:
+        self.auto_range = parse_bool(args[0] if args else "")
+
+    @command("[SENSe]:POWer[:DC]:RANGe:AUTO", query=True)
+    def _range_auto_query(self, args: list[str]) -> str:
+        return str(int(self.auto_range))
+
+    @command("[SENSe]:POWer[:DC]:RANGe[:UPPer]")
+    def _range(self, args: list[str]) -> None:
+        self.range_w = parse_number(args[0] if args else "", minimum=5e-8, maximum=0.5)
+        self.auto_range = False
+
+    @command("[SENSe]:POWer[:DC]:RANGe[:UPPer]", query=True)
+    def _range_query(self, args: list[str]) -> str:
+        return nr3(self.range_w)
+
+    @command("[SENSe]:POWer[:DC]:UNIT")
+    def _unit(self, args: list[str]) -> None:
+        self.unit = parse_choice(args[0] if args else "", {"W": "W", "DBM": "DBM"})
+
+    @command("[SENSe]:POWer[:DC]:UNIT", query=True)
+    def _unit_query(self, args: list[str]) -> str:
+        return self.unit
+
+    @command("[SENSe]:CORRection:POWer:PDIOde:RESPonse", query=True)
+    def _responsivity(self, args: list[str]) -> str:
+        return nr3(si_responsivity_a_per_w(self.wavelength_nm))
+
+    @command("[SENSe]:CORRection:COLLect:ZERO[:INITiate]")
+    def _zero(self, args: list[str]) -> None:
+        return None
+
+    @command("INPut:PDIode:FILTer[:LPASs][:STATe]")
+    def _bandwidth(self, args: list[str]) -> None:
+        self.bandwidth_low = parse_bool(args[0] if args else "")
+
+    @command("INPut:PDIode:FILTer[:LPASs][:STATe]", query=True)
+    def _bandwidth_query(self, args: list[str]) -> str:
+        return str(int(self.bandwidth_low))
+
+    @command("SYSTem:ERRor[:NEXT]", query=True)
+    def _error_query(self, args: list[str]) -> str:
+        return self.pop_error()
+
+
+__all__ = [
+    "CMD_ARG_INVALID",
+    "CMD_NOT_DEFINED",
+    "FW102CEmulator",
+    "FW212CEmulator",
+    "PM100Emulator",
+    "SC10Emulator",
+    "shorter_way_slots",
+    "si_responsivity_a_per_w",
+]
