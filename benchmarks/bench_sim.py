@@ -94,7 +94,8 @@ def main() -> int:
     sweep_real_ms = statistics.median(s[0] for s in sweeps) * 1e3
     sweep_virtual_s = sweeps[0][1]
     print("SCPI round trip through PyVISA [ms per query]      labctl @labsim   pyvisa-sim static")
-    print(f"  *OPC? (1-byte reply)                             {opc_ms:10.4f}   {base_opc_ms:10.4f}")
+    print(f"  *OPC? (1-byte reply)                             "
+          f"{opc_ms:10.4f}   {base_opc_ms:10.4f}")
     print(f"  :READ? ({len(read_reply)}-byte reply, physics in labctl)    "
           f"{read_ms:10.4f}   {base_read_ms:10.4f}")
     print(f"labctl driver read() -> SmuReading [ms]            {driver_ms:10.4f}")

@@ -7,6 +7,8 @@ Exit status: 0 success, 2 bad input (a one-line reason on stderr), 1 a run that 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -78,6 +80,135 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- labctl run -----------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a sequence; print where the results went (or the summary, with --json)."""
+    from labctl.runner import Runner
+
+    runner = Runner(args.sequence, args.station, simulated=args.sim, out_dir=args.out,
+                    resume_dir=args.resume, show_progress=not args.quiet)
+    summary = runner.run()
+    if args.json:
+        print(json.dumps(_json_safe(summary), allow_nan=False))
+    else:
+        folder = runner.state.folder if runner.state else args.out
+        for result in summary["results"]:
+            metrics = result.get("metrics", {})
+            direction = f" {result['direction']}" if result.get("direction") else ""
+            shown = ", ".join(f"{k} {_fmt(metrics[k])}" for k in SHOWN if k in metrics)
+            print(f"  [{result['step']}] {result['procedure']}{direction}: {shown}")
+        print(f"results: {folder}")
+        if summary["status"] != "ok":
+            _stderr(f"labctl run: {summary['status']}: {summary.get('error', '')}")
+    return EXIT_OK if summary["status"] == "ok" else EXIT_FAILED
+
+
+SHOWN = ("voc_v", "jsc_ma_cm2", "ff", "pce_pct", "hysteresis_index")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _json_safe(value: object) -> object:
+    """NaN and infinities become null (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        return _json_safe(value.item())
+    return value
+
+
+# --- labctl analyze -------------------------------------------------------------------------
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse measurement files written by labctl or plain CSV with labctl's column names."""
+    from labctl.analysis.jv import jv_metrics
+    from labctl.storage import read_measurement
+
+    if args.kind != "jv":
+        raise UsageError(f"analyze {args.kind} is not available in labctl {__version__} yet "
+                         "(available: jv)")
+    out = []
+    for path in args.files:
+        try:
+            data = read_measurement(path)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc).splitlines()[0] if str(exc) else repr(exc),
+                             file=str(path)) from None
+        columns = data.columns
+        if "Voltage (V)" not in columns:
+            raise UsageError("no 'Voltage (V)' column", file=str(path))
+        voltage_v = columns["Voltage (V)"]
+        warnings: list[str] = []
+        if "Current density (mA/cm**2)" in columns:
+            j_ma_cm2 = columns["Current density (mA/cm**2)"]
+        elif "Current (A)" in columns:
+            area_cm2 = args.area_cm2 or _float_or_none(data.parameters.get("Area"))
+            if not area_cm2:
+                raise UsageError("the file has 'Current (A)' but no current density: give "
+                                 "--area-cm2", file=str(path))
+            j_ma_cm2 = -columns["Current (A)"] / area_cm2 * 1e3
+            warnings.append(f"current density from Current (A) / {area_cm2} cm² "
+                            "(SMU sign flipped to the photovoltaic sign)")
+        else:
+            raise UsageError("no 'Current density (mA/cm**2)' or 'Current (A)' column",
+                             file=str(path))
+        if "Settled" in columns:
+            keep = columns["Settled"] == 1
+            voltage_v, j_ma_cm2 = voltage_v[keep], j_ma_cm2[keep]
+        irradiance = args.irradiance_mw_cm2 or 100.0
+        metrics, more = jv_metrics(voltage_v, j_ma_cm2, irradiance_mw_cm2=irradiance)
+        out.append({"file": str(path), "metrics": dict(metrics), "warnings": warnings + more})
+    if args.json:
+        print(json.dumps(_json_safe(out), allow_nan=False))
+    else:
+        for item in out:
+            print(item["file"])
+            for key, value in item["metrics"].items():
+                print(f"  {key:<22} {_fmt(value)}")
+            for warning in item["warnings"]:
+                print(f"  warning: {warning}")
+    return EXIT_OK
+
+
+def _float_or_none(text: object) -> float | None:
+    try:
+        return float(str(text).split()[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+# --- labctl catalog -------------------------------------------------------------------------
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """List the measurements in the catalog of the --out folder."""
+    from labctl.storage import Catalog
+
+    path = Path(args.out) / "catalog.sqlite"
+    if not path.is_file():
+        raise UsageError(f"no catalog at {path} (run a sequence first, or give --out)")
+    rows = Catalog(path).query(sample=args.sample, procedure=args.procedure)
+    if args.json:
+        print(json.dumps(_json_safe(rows), allow_nan=False))
+        return EXIT_OK
+    for row in rows:
+        metrics = row.get("metrics") or {}
+        shown = ", ".join(f"{k} {_fmt(metrics[k])}" for k in SHOWN if k in metrics)
+        direction = f" {row['direction']}" if row.get("direction") else ""
+        print(f"{row['started']}  {row['sample_id']}  {row['procedure']}{direction}  "
+              f"{row['status']}  {shown}  {row['file']}")
+    print(f"{len(rows)} measurements")
+    return EXIT_OK
+
+
 # --- the parser -----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,6 +229,36 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--sim", action="store_true",
                           help="check the station as it runs simulated")
     validate.set_defaults(handler=cmd_validate)
+
+    run = sub.add_parser("run", help="run a sequence on a station")
+    run.add_argument("sequence", type=Path, metavar="SEQUENCE.yaml")
+    run.add_argument("--station", type=Path, required=True, metavar="STATION.yaml")
+    run.add_argument("--sim", action="store_true", help="run on the simulated bench")
+    run.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+                     help="results folder (default: results/)")
+    run.add_argument("--json", action="store_true", help="print the summary JSON only")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="continue an interrupted run in its folder")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=cmd_run)
+
+    analyze = sub.add_parser("analyze", help="analyse measurement files")
+    analyze.add_argument("kind", choices=["jv", "mpp", "intensity", "sclc"])
+    analyze.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    analyze.add_argument("--json", action="store_true")
+    analyze.add_argument("--area-cm2", type=float)
+    analyze.add_argument("--irradiance-mw-cm2", type=float)
+    analyze.add_argument("--thickness-nm", type=float)
+    analyze.add_argument("--eps-r", type=float)
+    analyze.add_argument("--temperature-k", type=float)
+    analyze.set_defaults(handler=cmd_analyze)
+
+    catalog = sub.add_parser("catalog", help="list measurements from the catalog")
+    catalog.add_argument("--sample")
+    catalog.add_argument("--procedure")
+    catalog.add_argument("--json", action="store_true")
+    catalog.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
+    catalog.set_defaults(handler=cmd_catalog)
     return parser
 
 

@@ -111,6 +111,16 @@ class Bench:
 
         if sim.pyvisa_sim:
             self._add_pyvisa_sim_devices(Path(station.path).parent / sim.pyvisa_sim)
+        self._equilibrate_devices()
+
+    def _equilibrate_devices(self) -> None:
+        """Cells start as they sat on the bench: lit at open circuit when nothing blocks the
+        light (no shutter, no source to switch on), in the dark otherwise."""
+        irradiance = self.irradiance_mw_cm2(0.0)
+        for dut in self.duts.values():
+            equilibrate = getattr(dut, "equilibrate_open_circuit", None)
+            if equilibrate is not None:
+                equilibrate(irradiance)
 
     def _add_pyvisa_sim_devices(self, path: Path) -> None:
         """Plain pyvisa-sim YAML devices beside the physics-backed ones."""
@@ -150,6 +160,7 @@ class Bench:
             self.light.attenuators = []
             for device in self.instruments.values():
                 device.power_on()
+            self._equilibrate_devices()
 
 
 _benches: dict[Path, Bench] = {}

@@ -538,6 +538,13 @@ class SolarCell:
         self._burn_in_permanent = 0.0
         self._burn_in_recoverable = 0.0
 
+    def equilibrate_open_circuit(self, irradiance_mw_cm2: float) -> None:
+        """Set the ions as after a long rest at open circuit (Voc-poled under light, 0 V in
+        the dark), without ageing the cell: the state of a cell that has sat on the bench
+        before the first measurement."""
+        self._ion_memory_v = (self.steady_state_open_circuit_voltage_v(irradiance_mw_cm2)
+                              if irradiance_mw_cm2 > 0 else 0.0)
+
     @property
     def area_cm2(self) -> float:
         """Device area [cm^2]."""

@@ -1,0 +1,485 @@
+"""What every labctl procedure shares: station roles, light control, rows, and safe shutdown.
+
+A labctl procedure is a pymeasure :class:`~pymeasure.experiment.Procedure` that says *what* to
+measure; the runner (``labctl/runner.py``) decides *how* it runs, as a Bluesky plan leaves
+execution to its RunEngine (STYLE.md). The runner -- or pymeasure's own ``Worker`` -- creates
+the procedure, sets its parameters, and before calling :meth:`~LabctlProcedure.startup` sets
+
+- ``procedure.roles``: a :class:`labctl.station.Roles` (the SMU wired to the device, the light
+  source, shutter, attenuator and irradiance sensor of the station);
+- ``procedure.emit`` and ``procedure.should_stop``: as pymeasure's ``Worker`` does;
+- ``procedure.time_offset_s``: seconds added to the ``Time (s)`` column so time continues
+  across the steps of a sequence and across a resume (default 0).
+
+It then calls ``startup()``, ``execute()`` and, in a ``finally``, ``shutdown()`` -- the order of
+pymeasure's ``Worker.run``. Rows go out one by one with ``emit("results", row)`` (labctl's
+append-only writer refuses unknown keys and ``"batch results"``).
+
+Conventions (DESIGN.md, "CSV columns"; methods.md section 1):
+
+- ``Current (A)`` is the SMU's sign (generated current negative); ``Current density
+  (mA/cm**2)`` is the photovoltaic sign, J = -I / area * 1e3, with the sample (mask) area.
+- ``Time (s)`` is time on the labctl clock since the procedure's ``startup()`` plus
+  ``time_offset_s``; a hardware sweep keeps the instrument's own point spacing.
+- Waiting goes through :mod:`labctl.clock` in slices of at most 0.5 s, polling
+  ``should_stop()``: abort is cooperative (pymeasure-and-pyvisa-sim.md section 1.1).
+- :meth:`LabctlProcedure.shutdown` is the one place that makes the bench safe: SMU output off
+  first, shutter closed, irradiance-sensor SMU off, each in its own ``try``; it never raises and
+  never switches an arc lamp off (DESIGN.md, "Safety and failure" and "Semantics").
+- Metadata follow the workaround of pymeasure-and-pyvisa-sim.md section 1.3: declared with a
+  default and no ``fget``, assigned in ``startup()`` (or, for results known only at the end,
+  as attributes after the measurement; the runner re-reads them).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import numpy as np
+from pymeasure.experiment import (
+    BooleanParameter,
+    FloatParameter,
+    Metadata,
+    Parameter,
+    Procedure,
+)
+
+from labctl import __version__, clock
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+__all__ = [
+    "BASE_DATA_COLUMNS",
+    "COMPLIANCE_DENSITY_A_CM2",
+    "LabctlProcedure",
+    "MIN_COMPLIANCE_A",
+    "ProcedureError",
+    "WAIT_SLICE_S",
+    "current_density_ma_cm2",
+]
+
+#: Longest single sleep while waiting, so an abort is noticed within this time [s].
+WAIT_SLICE_S = 0.5
+#: Current density used to derive the default compliance from the area [A/cm^2] (50 mA/cm^2:
+#: above any single-junction photocurrent, with margin for dark injection at 1.3 V).
+COMPLIANCE_DENSITY_A_CM2 = 0.050
+#: Smallest derived compliance [A].
+MIN_COMPLIANCE_A = 0.010
+
+#: Columns every J-V-like procedure writes (DESIGN.md "CSV columns"; pint-parsable units).
+BASE_DATA_COLUMNS: list[str] = [
+    "Voltage (V)",
+    "Current (A)",
+    "Current density (mA/cm**2)",
+    "Time (s)",
+    "Irradiance (mW/cm**2)",
+    "Compliance",
+]
+
+
+class ProcedureError(RuntimeError):
+    """A procedure cannot run as asked on this station (e.g. a dark measurement without a
+    shutter); the message says why in one line."""
+
+
+def current_density_ma_cm2(current_a: Any, area_cm2: float) -> Any:
+    """Current density in the photovoltaic sign [mA/cm^2]: ``-current_a / area_cm2 * 1e3``.
+
+    Parameters
+    ----------
+    current_a : float or array_like
+        Current as the SMU reads it [A] (generated current negative).
+    area_cm2 : float
+        Measurement (mask) area [cm^2], > 0.
+    """
+    if np.ndim(current_a):
+        return -np.asarray(current_a, dtype=float) / area_cm2 * 1e3
+    return -float(current_a) / area_cm2 * 1e3
+
+
+def _identity(instrument: Any) -> str:
+    """An instrument's identity string, whether ``identity`` is a method or a property."""
+    if instrument is None:
+        return "none"
+    ident = getattr(instrument, "identity", None)
+    if ident is None:
+        return type(instrument).__name__
+    return str(ident() if callable(ident) else ident).strip()
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """``None`` for None, NaN and the empty string (an unset optional number), else float."""
+    if value is None or value == "":
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+class LabctlProcedure(Procedure):
+    """Base of labctl's solar-cell procedures: parameters, metadata, light, rows and shutdown.
+
+    Subclasses implement ``execute()`` with the helpers here: :meth:`light_on`,
+    :meth:`light_off`, :meth:`measured_irradiance_mw_cm2`, :meth:`wait`,
+    :meth:`reading_row`, :meth:`sweep_rows`, :meth:`emit_row`, :meth:`compliance_for_a`.
+    """
+
+    # --- parameters common to every procedure (attribute names carry the unit) -------------
+    area_cm2 = FloatParameter(
+        "Area", units="cm**2", minimum=0.0, maximum=1000.0, default=None,
+        description="Measurement (mask) area used for current density (cm²); required.",
+    )
+    irradiance_mw_cm2 = FloatParameter(
+        "Irradiance", units="mW/cm**2", minimum=0.0, maximum=1000.0, default=100.0,
+        description="Irradiance for PCE when the station has no irradiance sensor (mW/cm²).",
+    )
+    compliance_a = FloatParameter(
+        "Compliance current", units="A", minimum=0.0, maximum=10.0, default=0.0,
+        description="Current compliance (A); 0 = min(SMU limit, area × 50 mA/cm²), "
+        "at least 10 mA.",
+    )
+    nplc = FloatParameter(
+        "NPLC", minimum=0.01, maximum=10.0, default=1.0,
+        description="Integration time in power-line cycles (0.01 to 10).",
+    )
+    four_wire = BooleanParameter(
+        "Four-wire sensing", default=False, description="Remote (4-wire) sense."
+    )
+    smu_name = Parameter(
+        "SMU", default="smu", description="Name of the station SMU wired to the device."
+    )
+    sample_id = Parameter("Sample ID", default="", description="Sample identifier.")
+
+    # --- metadata (pymeasure-and-pyvisa-sim.md 1.3: default, no fget, set in startup) ------
+    station_name = Metadata("Station", default="")
+    simulated_run = Metadata("Simulated", default=False)
+    labctl_version = Metadata("labctl version", default=__version__)
+    start_time_utc = Metadata("Start time (UTC)", default="")
+    line_frequency_hz = Metadata("Line frequency (Hz)", default=math.nan)
+    smu_identity = Metadata("SMU identity", default="")
+    light_source_identity = Metadata("Light source", default="none")
+    shutter_identity = Metadata("Shutter", default="none")
+    attenuator_description = Metadata("Attenuator", default="none")
+    irradiance_sensor_identity = Metadata("Irradiance sensor", default="none")
+    irradiance_sensor_calibration = Metadata("Irradiance sensor calibration", default="none")
+    compliance_used_a = Metadata("Compliance used (A)", default=math.nan)
+    # Known only after execute(): plain attributes that the runner records in the summary
+    # (the CSV header is written after startup(), before they exist). Attribute -> label.
+    RESULT_ATTRIBUTES: ClassVar[dict[str, str]] = {
+        "irradiance_for_pce_mw_cm2": "Irradiance for PCE (mW/cm**2)",
+        "irradiance_source": "Irradiance source",
+    }
+    irradiance_for_pce_mw_cm2: float = math.nan
+    irradiance_source: str = ""
+
+    DATA_COLUMNS: ClassVar[list[str]] = list(BASE_DATA_COLUMNS)
+
+    # --- set by the runner (or a test) before startup() ------------------------------------
+    roles: Any = None
+    time_offset_s: float = 0.0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: labctl-clock time of startup() [s]: the zero of ``Time (s)`` (before the offset).
+        self.start_clock_s: float = clock.now_s()
+
+    # --- startup --------------------------------------------------------------------------
+    def startup(self) -> None:
+        """Check the roles and parameters, mark the start of the procedure's time, and fill the
+        metadata (identities, station, clock, calibrations). Moves no light and switches no
+        output on."""
+        self.start_clock_s = clock.now_s()
+        self.start_time_utc = datetime.now(UTC).isoformat(timespec="seconds")
+        roles = self.roles
+        if roles is None or getattr(roles, "smu", None) is None:
+            raise ProcedureError(
+                f"{type(self).__name__}: no station roles were given (set procedure.roles to "
+                "labctl.station.OpenStation.roles() before startup)"
+            )
+        area = _finite_or_none(self.area_cm2)
+        if area is None or area <= 0:
+            raise ProcedureError(
+                f"{type(self).__name__}: area_cm2 must be a positive area in cm² "
+                f"(got {self.area_cm2!r})"
+            )
+        if self.smu_name and roles.smu_name and str(self.smu_name) != str(roles.smu_name):
+            raise ProcedureError(
+                f"{type(self).__name__}: parameter smu_name={self.smu_name!r} but the roles "
+                f"give SMU {roles.smu_name!r}"
+            )
+        self.smu_name = roles.smu_name
+        station = getattr(roles, "station", None)
+        self.station_name = getattr(station, "station", "") or ""
+        self.simulated_run = bool(getattr(roles, "simulated", False))
+        self.labctl_version = __version__
+        self.line_frequency_hz = self._line_frequency_hz()
+        self.smu_identity = _identity(roles.smu)
+        self.light_source_identity = _identity(roles.light)
+        self.shutter_identity = _identity(roles.shutter)
+        self.attenuator_description = self._describe_attenuator()
+        self.irradiance_sensor_identity = _identity(roles.irradiance_sensor)
+        self.irradiance_sensor_calibration = self._describe_sensor_calibration()
+
+    def _line_frequency_hz(self) -> float:
+        frequency = getattr(self.roles.smu, "line_frequency_hz", None)
+        if frequency is None:
+            station = getattr(self.roles, "station", None)
+            simulation = getattr(station, "simulation", None)
+            frequency = getattr(simulation, "line_frequency_hz", math.nan)
+        return float(frequency)
+
+    def _describe_attenuator(self) -> str:
+        attenuator = self.roles.attenuator
+        if attenuator is None:
+            return "none"
+        wheels = ", ".join(str(getattr(w, "name", "wheel")) for w in attenuator.wheels)
+        slots = "; ".join(
+            "[" + ", ".join(f"{od:g}" for od in table) + "]" for table in attenuator.od_per_slot
+        )
+        return f"{wheels} (OD per slot: {slots})"
+
+    def _describe_sensor_calibration(self) -> str:
+        sensor = self.roles.irradiance_sensor
+        if sensor is None:
+            return "none"
+        parts = []
+        for attribute, label in (
+            ("responsivity_a_per_w", "responsivity_a_per_w"),
+            ("area_mm2", "area_mm2"),
+            ("one_sun_current_a", "one_sun_current_a"),
+            ("aperture_area_cm2", "aperture_area_cm2"),
+            ("wavelength_nm", "wavelength_nm"),
+        ):
+            value = getattr(sensor, attribute, None)
+            if value is not None and not callable(value):
+                parts.append(f"{label}={value}")
+        return ", ".join(parts) or "none"
+
+    # --- compliance -----------------------------------------------------------------------
+    def compliance_for_a(self, voltages_v: Sequence[float]) -> float:
+        """Current compliance [A] for sourcing the given voltages [V].
+
+        ``compliance_a`` when it is set (> 0); otherwise min(SMU limit, area × 50 mA/cm²),
+        at least 10 mA (methods.md section 1: compliance from area × expected J_max with a
+        margin for dark injection, as centralcontrol's min(SMU limit, area·J_max)). The SMU
+        limit is the model's combined envelope at the largest voltage magnitude. The driver
+        refuses an explicit value beyond the model's limits before anything is sent.
+        """
+        explicit = _finite_or_none(self.compliance_a)
+        if explicit is not None and explicit > 0:
+            return explicit
+        limits = getattr(self.roles.smu, "limits", None)
+        derived_a = max(float(self.area_cm2) * COMPLIANCE_DENSITY_A_CM2, MIN_COMPLIANCE_A)
+        if limits is None:
+            return derived_a
+        peak_v = max((abs(float(v)) for v in voltages_v), default=0.0)
+        limit_a = (
+            limits.high_voltage_max_current_a
+            if peak_v > limits.high_current_max_voltage_v
+            else limits.max_current_a
+        )
+        return min(derived_a, limit_a)
+
+    # --- light ----------------------------------------------------------------------------
+    def light_on(self, full_intensity: bool = True) -> None:
+        """Illuminate the device: switch the source on and wait until it is stable (ignition
+        and warm-up take their time on the labctl clock), bring the attenuator to its lowest
+        optical density and an LED to 100 % (with ``full_intensity``), then open the shutter.
+
+        A station with neither light source nor shutter keeps its device lit: nothing to do.
+        """
+        roles = self.roles
+        if roles.light is not None:
+            roles.light.turn_on(wait=True)
+            if full_intensity and getattr(roles.light, "has_programmable_intensity", False):
+                roles.light.set_relative_intensity(1.0)
+        if full_intensity and roles.attenuator is not None:
+            lowest_od = min(roles.attenuator.available_ods())
+            if roles.attenuator.od > lowest_od:
+                roles.attenuator.set_od(lowest_od)
+        if roles.shutter is not None:
+            roles.shutter.open()
+
+    def light_off(self) -> None:
+        """Darken the device: close the shutter; without a shutter switch off an LED source.
+
+        An arc lamp is never switched off for a measurement (DESIGN.md, "Semantics"), so a
+        station whose only light control is a lamp -- or that has no light control at all and
+        keeps its device lit -- cannot measure in the dark.
+
+        :raises ProcedureError: the station has no way to darken the device.
+        """
+        self.require_darkness()
+        roles = self.roles
+        if roles.shutter is not None:
+            roles.shutter.close()
+        else:
+            roles.light.turn_off()
+
+    def require_darkness(self) -> None:
+        """Refuse, before anything moves, a dark measurement the station cannot make: it needs
+        a shutter, or an LED source that may be switched off (DESIGN.md: "a dark measurement
+        then needs a shutter"; arc lamps are not cycled per measurement).
+
+        :raises ProcedureError: with the reason in one line.
+        """
+        roles = self.roles
+        light = roles.light
+        if roles.shutter is not None:
+            return
+        if light is not None and getattr(light, "has_programmable_intensity", False):
+            return
+        station = getattr(getattr(roles, "station", None), "station", None) or "this station"
+        if light is None:
+            reason = "it has no shutter and no light source, so its device is always lit"
+        else:
+            reason = "it has no shutter, and its arc lamp is not switched off per measurement"
+        raise ProcedureError(f"a dark measurement needs a shutter: {station}: {reason}")
+
+    @property
+    def is_lit(self) -> bool:
+        """Whether the procedure asked for light (subclasses with a ``light`` parameter)."""
+        return bool(getattr(self, "light", True))
+
+    def measured_irradiance_mw_cm2(self) -> float:
+        """The irradiance sensor's reading [mW/cm²] when the station has one, else the
+        ``irradiance_mw_cm2`` parameter. Also records which one in the metadata."""
+        sensor = self.roles.irradiance_sensor
+        if sensor is not None:
+            self.irradiance_source = "irradiance sensor"
+            return float(sensor.irradiance_mw_cm2())
+        self.irradiance_source = "parameter"
+        return float(self.irradiance_mw_cm2)
+
+    def row_irradiance_mw_cm2(self) -> float:
+        """Irradiance for the rows [mW/cm²]: measured (or the parameter) under light; in the
+        dark the sensor's reading where there is one, else 0."""
+        if self.is_lit:
+            return self.measured_irradiance_mw_cm2()
+        if self.roles.irradiance_sensor is not None:
+            return self.measured_irradiance_mw_cm2()
+        self.irradiance_source = "dark"
+        return 0.0
+
+    # --- waiting --------------------------------------------------------------------------
+    def stop_requested(self) -> bool:
+        """``should_stop()`` of the worker (False when run without one)."""
+        should_stop: Callable[[], bool] | None = getattr(self, "should_stop", None)
+        try:
+            return bool(should_stop()) if should_stop is not None else False
+        except NotImplementedError:
+            return False
+
+    def wait(self, duration_s: float) -> bool:
+        """Wait ``duration_s`` seconds on the labctl clock in slices of at most 0.5 s.
+
+        :returns: True when the whole time has passed, False as soon as ``should_stop()``
+            answers True (the caller then stops cleanly).
+        """
+        end_s = clock.now_s() + max(0.0, float(duration_s))
+        while True:
+            if self.stop_requested():
+                return False
+            remaining_s = end_s - clock.now_s()
+            if remaining_s <= 0:
+                return True
+            clock.sleep(min(WAIT_SLICE_S, remaining_s))
+
+    # --- rows -----------------------------------------------------------------------------
+    def elapsed_s(self, clock_s: float | None = None) -> float:
+        """``Time (s)`` value of a labctl-clock time (now by default)."""
+        at_s = clock.now_s() if clock_s is None else float(clock_s)
+        return at_s - self.start_clock_s + float(self.time_offset_s or 0.0)
+
+    def reading_row(
+        self,
+        voltage_v: float,
+        current_a: float,
+        clock_s: float,
+        in_compliance: bool,
+        irradiance_mw_cm2: float,
+    ) -> dict[str, float]:
+        """One row with the base columns.
+
+        :param voltage_v: Measured voltage [V].
+        :param current_a: Current as the SMU reads it [A].
+        :param clock_s: labctl-clock time of the reading [s].
+        :param in_compliance: The source was at its compliance limit.
+        :param irradiance_mw_cm2: Irradiance during the reading [mW/cm²].
+        """
+        return {
+            "Voltage (V)": float(voltage_v),
+            "Current (A)": float(current_a),
+            "Current density (mA/cm**2)": current_density_ma_cm2(current_a, self.area_cm2),
+            "Time (s)": self.elapsed_s(clock_s),
+            "Irradiance (mW/cm**2)": float(irradiance_mw_cm2),
+            "Compliance": 1 if in_compliance else 0,
+        }
+
+    @staticmethod
+    def sweep_clock_times_s(
+        instrument_times_s: Sequence[float], before_s: float, after_s: float
+    ) -> np.ndarray:
+        """Map a sweep's instrument timestamps onto the labctl clock [s].
+
+        The spacing stays the instrument's; the readings are centred in the interval
+        ``[before_s, after_s]`` during which the sweep call ran (never before ``before_s``).
+        """
+        times = np.asarray(instrument_times_s, dtype=float)
+        if times.size == 0:
+            return times
+        span_s = float(times[-1] - times[0])
+        start_s = max(before_s, 0.5 * (before_s + after_s) - 0.5 * span_s)
+        return start_s + (times - times[0])
+
+    def sweep_rows(
+        self, sweep: Any, before_s: float, after_s: float, irradiance_mw_cm2: float
+    ) -> list[dict[str, float]]:
+        """Rows of a hardware sweep (a :class:`instruments.smu.SweepResult`) measured while
+        the labctl clock went from ``before_s`` to ``after_s``."""
+        times_s = self.sweep_clock_times_s(sweep.time_s, before_s, after_s)
+        return [
+            self.reading_row(
+                sweep.voltage_v[k], sweep.current_a[k], times_s[k],
+                bool(sweep.in_compliance[k]), irradiance_mw_cm2,
+            )
+            for k in range(len(sweep))
+        ]
+
+    def emit_row(self, row: dict[str, float]) -> None:
+        """Write one row (``emit("results", row)``)."""
+        self.emit("results", row)
+
+    def emit_progress(self, percent: float) -> None:
+        """Report progress in percent (0 to 100)."""
+        self.emit("progress", float(min(100.0, max(0.0, percent))))
+
+    # --- shutdown -------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Make the bench safe, whatever happened before: SMU output off first (the driver's
+        ``shutdown()``), then the shutter closed, then the light source's end-of-run state
+        (an arc lamp stays lit; an LED goes off), then the irradiance sensor's SMU off.
+
+        Each step has its own ``try``; failures are logged, never raised, so the next step
+        always runs. Safe after a startup that failed halfway.
+        """
+        roles = self.roles
+        if roles is None:
+            return
+        steps: list[tuple[str, Any, str]] = [
+            ("SMU", getattr(roles, "smu", None), "shutdown"),
+            ("shutter", getattr(roles, "shutter", None), "close"),
+            ("light source", getattr(roles, "light", None), "shutdown"),
+            ("irradiance sensor", getattr(roles, "irradiance_sensor", None), "shutdown"),
+        ]
+        for label, instrument, method in steps:
+            if instrument is None:
+                continue
+            try:
+                getattr(instrument, method)()
+            except Exception:  # noqa: BLE001 - every step must run; the failure is logged
+                log.exception("%s: safe shutdown of the %s failed", type(self).__name__, label)
