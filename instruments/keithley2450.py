@@ -125,15 +125,7 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
         line_frequency_hz: float = 50.0,
         **kwargs,
     ) -> None:
-        if line_frequency_hz not in (50, 60):
-            raise ValueError(f"line_frequency_hz={line_frequency_hz!r} must be 50 or 60")
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        #: Mains frequency used by :meth:`expected_sweep_duration_s`, in hertz.
-        self.line_frequency_hz = float(line_frequency_hz)
-        self._source_function: str | None = None
-        self._compliance_a: float | None = None
-        self._compliance_v: float | None = None
+        self._init_state(line_frequency_hz, kwargs)
         super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
         language = self.ask("*LANG?").strip().strip('"')
         if language.upper() != "SCPI":

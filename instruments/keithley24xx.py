@@ -140,16 +140,7 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
         line_frequency_hz: float = 50.0,
         **kwargs,
     ) -> None:
-        if line_frequency_hz not in (50, 60):
-            raise ValueError(f"line_frequency_hz={line_frequency_hz!r} must be 50 or 60")
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        #: Mains frequency used by :meth:`expected_sweep_duration_s`, in hertz.
-        self.line_frequency_hz = float(line_frequency_hz)
-        # What labctl last configured: "VOLT", "CURR" or None (unknown), and the compliances.
-        self._source_function: str | None = None
-        self._compliance_a: float | None = None
-        self._compliance_v: float | None = None
+        self._init_state(line_frequency_hz, kwargs)
         super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
 
     # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on

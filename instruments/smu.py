@@ -254,6 +254,20 @@ class SourceMeter(abc.ABC):
         self.lock = threading.RLock()
         super().__init__(*args, **kwargs)
 
+    def _init_state(self, line_frequency_hz: float, kwargs: dict) -> None:
+        """Common start of a driver's constructor: check the mains frequency, default the
+        terminations to LF and forget what was configured (before pymeasure's __init__)."""
+        if line_frequency_hz not in (50, 60):
+            raise ValueError(f"line_frequency_hz={line_frequency_hz!r} must be 50 or 60")
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        #: Mains frequency used by :meth:`expected_sweep_duration_s`, in hertz.
+        self.line_frequency_hz = float(line_frequency_hz)
+        # What labctl last configured: "VOLT", "CURR" or None (unknown), and the compliances.
+        self._source_function: str | None = None
+        self._compliance_a: float | None = None
+        self._compliance_v: float | None = None
+
     # --- configuration -------------------------------------------------------------------
     @abc.abstractmethod
     def configure_voltage_source(

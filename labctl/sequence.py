@@ -21,13 +21,11 @@ from __future__ import annotations
 import math
 import os
 import re
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, Union
 
 from pydantic import (
     Discriminator,
     Field,
-    PrivateAttr,
     Tag,
     ValidationInfo,
     field_validator,
@@ -36,8 +34,8 @@ from pydantic import (
 
 from labctl.station import DEFAULT_DUT_SMU, StationConfig, StrictModel, Text
 from labctl.yamlio import (
+    FileBacked,
     InputError,
-    LineMap,
     PathKey,
     format_field,
     load_yaml,
@@ -596,15 +594,11 @@ AnyStep = JVStep | JVSteadyStep | MPPStep | IntensityVocStep | SCLCStep
 # Sequence
 
 
-class Sequence(StrictModel):
+class Sequence(StrictModel, FileBacked):
     """A validated sequence file. ``path`` is the resolved file it came from."""
 
     sample: Sample = Field(description="The sample measured.")
     steps: list[Step] = Field(description="Measurements, in order.")
-
-    _path: Path | None = PrivateAttr(default=None)
-    _source: str | None = PrivateAttr(default=None)
-    _lines: LineMap | None = PrivateAttr(default=None)
 
     @field_validator("steps")
     @classmethod
@@ -615,33 +609,8 @@ class Sequence(StrictModel):
 
     @model_validator(mode="after")
     def _keep_source(self, info: ValidationInfo) -> Self:
-        context = info.context or {}
-        if isinstance(context.get("file"), Path) and not context.get("prefix"):
-            self._path = context["file"].resolve()
-            self._source = str(context["file"])
-            if isinstance(context.get("lines"), LineMap):
-                self._lines = context["lines"]
+        self._keep_file(info.context)
         return self
-
-    @property
-    def path(self) -> Path:
-        """The resolved sequence file (``Path("<memory>")`` for a sequence built in code)."""
-        return self._path if self._path is not None else Path("<memory>")
-
-    @path.setter
-    def path(self, value: str | os.PathLike[str]) -> None:
-        self._path = Path(value).resolve()
-        self._source = str(value)
-
-    @property
-    def source(self) -> str:
-        """The file as the user named it (for messages); ``"<memory>"`` if built in code."""
-        return self._source if self._source is not None else str(self.path)
-
-    @property
-    def lines(self) -> LineMap:
-        """Line of every key of the sequence file (empty for a sequence built in code)."""
-        return self._lines if self._lines is not None else LineMap()
 
     def step_path(self, index: int) -> PathKey:
         """Location of step ``index`` in the file: ``("steps", index, name)``."""

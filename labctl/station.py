@@ -29,7 +29,6 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     Tag,
     ValidationInfo,
     field_validator,
@@ -38,8 +37,8 @@ from pydantic import (
 from pyvisa import rname
 
 from labctl.yamlio import (
+    FileBacked,
     InputError,
-    LineMap,
     format_field,
     load_yaml,
     located_error,
@@ -525,7 +524,7 @@ DRIVER_CONFIGS: dict[str, type[InstrumentConfig]] = {_driver_name(c): c for c in
 # Station
 
 
-class StationConfig(StrictModel):
+class StationConfig(StrictModel, FileBacked):
     """A validated station file. ``path`` is the resolved file it came from (set by
     :func:`load_station`; not a YAML key)."""
 
@@ -539,9 +538,6 @@ class StationConfig(StrictModel):
         description="The simulated bench; defaults to the DESIGN.md example values.",
     )
 
-    _path: Path | None = PrivateAttr(default=None)
-    _source: str | None = PrivateAttr(default=None)
-    _lines: LineMap | None = PrivateAttr(default=None)
 
     @field_validator("instruments")
     @classmethod
@@ -601,35 +597,10 @@ class StationConfig(StrictModel):
                     ("instruments", name, "resource"),
                 )
             seen[key] = name
-        context = info.context or {}
-        if isinstance(context.get("file"), Path) and not context.get("prefix"):
-            self._path = context["file"].resolve()
-            self._source = str(context["file"])
-            if isinstance(context.get("lines"), LineMap):
-                self._lines = context["lines"]
+        self._keep_file(info.context)
         return self
 
     # -- file --------------------------------------------------------------------------------
-
-    @property
-    def path(self) -> Path:
-        """The resolved station file (``Path("<memory>")`` for a config built in code)."""
-        return self._path if self._path is not None else Path("<memory>")
-
-    @path.setter
-    def path(self, value: str | os.PathLike[str]) -> None:
-        self._path = Path(value).resolve()
-        self._source = str(value)
-
-    @property
-    def source(self) -> str:
-        """The file as the user named it (for messages); ``"<memory>"`` if built in code."""
-        return self._source if self._source is not None else str(self.path)
-
-    @property
-    def lines(self) -> LineMap:
-        """Line of every key of the station file (empty for a config built in code)."""
-        return self._lines if self._lines is not None else LineMap()
 
     def describe_source(self) -> str:
         """``"bench-1 (configs/stations/x.yaml)"``, for error messages."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PrivateAttr, ValidationError
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -601,3 +601,43 @@ def validate_model(
         return model_cls.model_validate(data, context=context)
     except ValidationError as exc:
         raise _error_to_input_error(exc, model_cls, data, file, lines, tuple(prefix)) from None
+
+
+class FileBacked(BaseModel):
+    """A model that remembers the file it was read from (for messages that name it).
+
+    :func:`validate_model` passes the file and its :class:`LineMap` in the validation context;
+    :meth:`_keep_file` (called by the model's after-validator) stores them.
+    """
+
+    _path: Path | None = PrivateAttr(default=None)
+    _source: str | None = PrivateAttr(default=None)
+    _lines: LineMap | None = PrivateAttr(default=None)
+
+    def _keep_file(self, context: Mapping[str, Any] | None) -> None:
+        context = context or {}
+        if isinstance(context.get("file"), Path) and not context.get("prefix"):
+            self._path = context["file"].resolve()
+            self._source = str(context["file"])
+            if isinstance(context.get("lines"), LineMap):
+                self._lines = context["lines"]
+
+    @property
+    def path(self) -> Path:
+        """The resolved file (``Path("<memory>")`` for a model built in code)."""
+        return self._path if self._path is not None else Path("<memory>")
+
+    @path.setter
+    def path(self, value: str | os.PathLike[str]) -> None:
+        self._path = Path(value).resolve()
+        self._source = str(value)
+
+    @property
+    def source(self) -> str:
+        """The file as the user named it (for messages); ``"<memory>"`` if built in code."""
+        return self._source if self._source is not None else str(self.path)
+
+    @property
+    def lines(self) -> LineMap:
+        """Line of every key of the file (empty for a model built in code)."""
+        return self._lines if self._lines is not None else LineMap()
