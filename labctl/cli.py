@@ -276,6 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         _stderr(f"labctl {args.command}: {exc}")
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # before or after a run (a run handles Ctrl-C itself)
+        _stderr(f"labctl {args.command}: interrupted")
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
