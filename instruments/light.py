@@ -56,6 +56,12 @@ class LightSource(abc.ABC):
     def turn_off(self) -> None:
         """Switch the source off."""
 
+    def stable_at_s(self) -> float | None:
+        """Get the labctl-clock time [s] at which the output is stable after ``turn_on``, or
+        None when it is stable already (an LED; a lamp found burning). A caller that must stay
+        interruptible turns on with ``wait=False`` and waits for this time itself."""
+        return None
+
     @property
     @abc.abstractmethod
     def is_on(self) -> bool:

@@ -359,6 +359,12 @@ class Newport69907(Instrument, LightSource):
             log.warning("%s: ignition attempt %d failed (STB%02X)", self.name, attempt, status)
         raise LampError(f"{self.name}: the lamp did not light after {IGNITION_ATTEMPTS} attempts")
 
+    def stable_at_s(self) -> float | None:
+        """Get the labctl-clock time [s] when the warm-up ends (None: taken as warm)."""
+        if self.ignited_at_s is None:
+            return None
+        return self.ignited_at_s + self.warmup_s
+
     def wait_until_stable(self) -> None:
         """Wait (through labctl.clock) until ``warmup_s`` have passed since ignition; return
         at once for a lamp found burning (its ignition time is unknown: taken as warm)."""

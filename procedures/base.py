@@ -285,16 +285,23 @@ class LabctlProcedure(Procedure):
         return min(derived_a, limit_a)
 
     # --- light ----------------------------------------------------------------------------
-    def light_on(self, full_intensity: bool = True) -> None:
+    def light_on(self, full_intensity: bool = True) -> bool:
         """Illuminate the device: switch the source on and wait until it is stable (ignition
         and warm-up take their time on the labctl clock), bring the attenuator to its lowest
         optical density and an LED to 100 % (with ``full_intensity``), then open the shutter.
 
         A station with neither light source nor shutter keeps its device lit: nothing to do.
+        The warm-up wait stays interruptible (a 30-minute lamp warm-up ends at Ctrl-C).
+
+        :returns: False when a stop was requested during the warm-up (the shutter stays
+            closed and the caller stops cleanly), True otherwise.
         """
         roles = self.roles
         if roles.light is not None:
-            roles.light.turn_on(wait=True)
+            roles.light.turn_on(wait=False)
+            stable_at_s = roles.light.stable_at_s()
+            if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s()):
+                return False
             if full_intensity and getattr(roles.light, "has_programmable_intensity", False):
                 roles.light.set_relative_intensity(1.0)
         if full_intensity and roles.attenuator is not None:
@@ -303,6 +310,7 @@ class LabctlProcedure(Procedure):
                 roles.attenuator.set_od(lowest_od)
         if roles.shutter is not None:
             roles.shutter.open()
+        return True
 
     def light_off(self) -> None:
         """Darken the device: close the shutter; without a shutter switch off an LED source.

@@ -204,7 +204,8 @@ class JVProcedure(LabctlProcedure):
         if not self._precondition_soak():
             return
         if self.light:
-            self.light_on()
+            if not self.light_on():
+                return
         else:
             self.light_off()
         if not self._precondition_bias(compliance_a):
@@ -235,7 +236,8 @@ class JVProcedure(LabctlProcedure):
         if not self._soak_requested():
             return True
         soak_s = float(self.precondition_light_s)
-        self.light_on()
+        if not self.light_on():
+            return False
         self.roles.smu.disable_output()
         self.preconditioning_applied = f"light soak {soak_s:g} s at open circuit"
         return self.wait(soak_s)

@@ -316,7 +316,8 @@ class JVSteadyProcedure(LabctlProcedure):
         total_holds = int(self.points) + 1
         self.emit_progress(0.0)
         if self.light:
-            self.light_on()
+            if not self.light_on():
+                return
         else:
             self.light_off()
         if self.stop_requested():

@@ -420,3 +420,26 @@ def test_worker_copy_of_parameters_round_trips() -> None:
     assert clone["area_cm2"] == 0.058
     with pytest.raises(ValueError):
         procedure.set_parameters({"direction": "both"})  # one direction per run
+
+
+@needs_light_path
+def test_a_stop_during_the_lamp_warm_up_ends_it_at_once(
+        run_procedure: Callable[..., Any], lamp_station: Path) -> None:
+    """The driver's warm-up (1800 s) is waited by the procedure in interruptible slices: a stop
+    after 60 s ends the run then, with the shutter never opened and no data taken."""
+    started_s: dict[str, float] = {}
+
+    def prepare(procedure: Any, roles: Any) -> None:
+        started_s["t"] = roles.bench.clock.now_s()
+
+    def should_stop() -> bool:
+        from labctl import clock
+
+        return "t" in started_s and clock.now_s() - started_s["t"] > 60.0
+
+    run = run_procedure(JVProcedure, lamp_station, area_cm2=AREA_CM2, step_v=0.01,
+                        should_stop=should_stop, prepare=prepare)
+    assert run.error is None and run.rows == []
+    assert run.bench.clock.now_s() - started_s["t"] < 70.0     # not the 1800 s warm-up
+    assert run.bench.instruments["shutter"].shutter_open is False
+    assert not output_on(run)
