@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from pymeasure.instruments import Instrument
 
+from instruments.common import locked
 from instruments.light import LightError, LightSource, strict_finite_range
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ DEFAULT_TIMEOUT_S = 2.0
 MAX_REPLY_BYTES = 65536
 #: Length of a Pico ID.
 PICO_ID_LENGTH = 16
+#: Longest wait for the instrument lock held by another thread, in seconds; after it the
+#: request raises instead of hanging (so ``shutdown()`` cannot block for ever).
+LOCK_TIMEOUT_S = 10.0
 
 
 class PicoError(LightError):
@@ -125,10 +129,11 @@ class G2VPico(Instrument, LightSource):
     def _request(self, cmd: str, **params: Any) -> dict[str, Any]:
         """Send one API request and return the checked reply.
 
-        :raises PicoError: the reply carries ``"error"`` or answers another command.
+        :raises PicoError: the reply carries ``"error"`` or answers another command, or the
+            lock stayed busy for :data:`LOCK_TIMEOUT_S`.
         """
         message = {"command": "api", "pico_id": self.pico_id, "cmd": cmd, **params}
-        with self.lock:
+        with locked(self.lock, LOCK_TIMEOUT_S, self.name, PicoError):
             self.write(json.dumps(message))
             reply = self._read_json()
         if "error" in reply:

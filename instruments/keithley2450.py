@@ -33,22 +33,21 @@ Command sequences (numbers formatted with 9 significant digits):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 from pymeasure.adapters import Adapter
-from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2450
 
+from instruments.common import on_off
 from instruments.smu import (
+    ScpiSmuMixin,
     SmuError,
     SmuLimits,
     SmuReading,
     SourceMeter,
     SweepResult,
-    parse_scpi_error,
     scpi_number,
 )
 
@@ -75,8 +74,6 @@ BUFFER = '"defbuffer1"'
 #: Elements requested per reading: source value, reading, relative time.
 ELEMENTS = "SOUR,READ,REL"
 ELEMENTS_PER_READING = 3
-#: Most values per :SOUR:LIST:VOLT or :SOUR:LIST:VOLT:APP command.
-LIST_CHUNK_POINTS = 100
 #: A point whose |current| reaches this fraction of the limit is flagged in compliance.
 COMPLIANCE_FRACTION = 0.999
 #: A limit must exceed this fraction of a fixed measure range (manual pp. 388-389).
@@ -90,17 +87,9 @@ POINT_OVERHEAD_S = 1e-3
 #: Extra integration times per point allowed for in the VISA timeout (auto-zero reference and
 #: zero conversions, not part of the section 2.2 model).
 TIMEOUT_EXTRA_INTEGRATIONS = 2
-TIMEOUT_FACTOR = 1.2
-TIMEOUT_ALLOWANCE_S = 10.0
-#: How long shutdown() waits for another thread holding the instrument lock, in seconds.
-SHUTDOWN_LOCK_TIMEOUT_S = 5.0
 
 
-def _on_off(flag: bool) -> str:
-    return "ON" if flag else "OFF"
-
-
-class Keithley2450SMU(Keithley2450, SourceMeter):
+class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
     """Control a Keithley 2450 SourceMeter in its native SCPI language as a labctl SMU
     (±210 V, ±1.05 A; the 1 A range only up to 21 V, above 21 V at most 105 mA).
 
@@ -138,60 +127,12 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
                 "SCPI: select it (front panel or *LANG SCPI) and power-cycle the instrument"
             )
 
-    # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on
-    # ``Instrument.read`` for the raw reply, so queries go to the adapter directly.
-    def ask(self, command: str, query_delay: float | None = None) -> str:
-        """Write a command and return the raw reply (without termination)."""
-        self.write(command)
-        self.wait_for(query_delay)
-        return self.adapter.read()
-
     # --- helpers -------------------------------------------------------------------------
-    def _query_values(self, command: str) -> list[float]:
-        reply = self.ask(command).strip()
-        try:
-            return [float(item) for item in reply.split(",")]
-        except ValueError:
-            raise SmuError(f"{self.name}: unexpected reply {reply!r} to {command}") from None
-
-    def _query_flag(self, command: str) -> bool:
-        return bool(int(self._query_values(command)[0]))
-
-    def next_error_entry(self) -> tuple[int, str]:
-        """Get the next entry of the error queue as (code, "message;severity;timestamp")."""
-        with self.lock:
-            return parse_scpi_error(self.ask(":SYST:ERR?"))
-
-    def raise_for_errors(self) -> None:
-        """Read ``:SYST:ERR?`` until the queue is empty (code 0); raise :class:`SmuError`
-        listing every error found (at most 32 are read)."""
-        with self.lock:
-            errors = []
-            for _ in range(32):
-                code, message = self.next_error_entry()
-                if code == 0:
-                    break
-                errors.append(f"{code},{message}")
-            if errors:
-                raise SmuError(f"{self.name} reported: {'; '.join(errors)}")
-
-    @contextmanager
-    def _timeout_for(self, duration_s: float) -> Iterator[None]:
-        """Set the VISA timeout to cover an operation of ``duration_s``, restore it after."""
-        connection = getattr(self.adapter, "connection", None)
-        if connection is None or not hasattr(connection, "timeout"):
-            yield
-            return
-        previous = connection.timeout
-        connection.timeout = round((duration_s * TIMEOUT_FACTOR + TIMEOUT_ALLOWANCE_S) * 1000)
-        try:
-            yield
-        finally:
-            connection.timeout = previous
-
     def _source_function_now(self) -> str:
         """The configured source function, queried once if labctl did not configure it."""
         if self._source_function is None:
+            # ⚠ instruments.md §2 lists the setting ``:SOUR:FUNC VOLT|CURR``; the query form is
+            # the standard SCPI one (given for the 2400 in §1.4), not confirmed for the 2450.
             reply = self.ask(":SOUR:FUNC?").strip().upper()
             self._source_function = "CURR" if reply.startswith("CURR") else "VOLT"
         return self._source_function
@@ -319,7 +260,7 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
             else:
                 self.write(f":SENS:{measured}:RANG {scpi_number(abs(measure_range))}")
             self.write(f":SENS:{measured}:NPLC {scpi_number(nplc)}")
-            self.write(f":SENS:{measured}:RSEN {_on_off(four_wire)}")
+            self.write(f":SENS:{measured}:RSEN {on_off(four_wire)}")
             if source_delay_s is None:
                 self.write(f":SOUR:{sourced}:DEL:AUTO ON")
             else:
@@ -330,51 +271,6 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
                 self._compliance_a, self._compliance_v = float(compliance), None
             else:
                 self._compliance_a, self._compliance_v = None, float(compliance)
-
-    def configure_voc_mode(
-        self, *, compliance_v: float, nplc: float = 1.0, four_wire: bool = False
-    ) -> None:
-        """Switch the output off, then configure open-circuit voltage measurement: source 0 A
-        on the auto (lowest) current range, measure voltage with ``compliance_v`` volts limit.
-        """
-        self.configure_current_source(
-            level_a=0.0, compliance_v=compliance_v, nplc=nplc, four_wire=four_wire
-        )
-
-    # --- levels and output ---------------------------------------------------------------
-    def set_voltage(self, level_v: float) -> None:
-        """Set the source voltage in volts (float, strictly -210 to 210; above 21 V only with a
-        compliance of at most 0.105 A)."""
-        with self.lock:
-            if self._source_function == "CURR":
-                raise SmuError(f"{self.name}: set_voltage() while configured to source current")
-            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
-            self.write(f":SOUR:VOLT {scpi_number(level_v)}")
-
-    def set_current(self, level_a: float) -> None:
-        """Set the source current in amperes (float, strictly -1.05 to 1.05; above 0.105 A only
-        with a compliance of at most 21 V)."""
-        with self.lock:
-            if self._source_function == "VOLT":
-                raise SmuError(f"{self.name}: set_current() while configured to source voltage")
-            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
-            self.write(f":SOUR:CURR {scpi_number(level_a)}")
-
-    def enable_output(self) -> None:
-        """Switch the output on (``:OUTP ON``)."""
-        with self.lock:
-            self.write(":OUTP ON")
-
-    def disable_output(self) -> None:
-        """Switch the output off (``:OUTP OFF``)."""
-        with self.lock:
-            self.write(":OUTP OFF")
-
-    @property
-    def output_enabled(self) -> bool:
-        """Get whether the output is on, queried with ``:OUTP?`` (bool)."""
-        with self.lock:
-            return self._query_flag(":OUTP?")
 
     # --- measurement ---------------------------------------------------------------------
     def read(self) -> SmuReading:
@@ -395,6 +291,8 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
                 tripped = self._query_flag(":SOUR:VOLT:ILIM:TRIP?")
             else:
                 voltage_v, current_a = reading, source_value
+                # ⚠ instruments.md §2 gives only ``:SOUR:VOLT:ILIM:TRIP?``; the VLIM form is by
+                # analogy (same tree under CURR).
                 tripped = self._query_flag(":SOUR:CURR:VLIM:TRIP?")
             return SmuReading(
                 voltage_v=voltage_v, current_a=current_a, time_s=time_s, in_compliance=tripped
@@ -413,18 +311,13 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
     def _check_sweep(
         self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
     ) -> None:
-        delay = float(source_delay_s)
-        if 0 < delay < MIN_SWEEP_DELAY_S:
+        delay_s = float(source_delay_s)
+        if 0 < delay_s < MIN_SWEEP_DELAY_S:
             raise ValueError(
-                f"Keithley {self.model}: source_delay_s={delay:g} s must be 0 or at least "
+                f"Keithley {self.model}: source_delay_s={delay_s:g} s must be 0 or at least "
                 f"{MIN_SWEEP_DELAY_S:g} s in a sweep"
             )
-        peak_v = max((abs(float(v)) for v in voltages_v), default=0.0)
-        for value in voltages_v:
-            self.limits.check(voltage_v=value)
-        self.limits.check(
-            voltage_v=peak_v, compliance_a=compliance_a, nplc=nplc, source_delay_s=source_delay_s
-        )
+        super()._check_sweep(voltages_v, source_delay_s, compliance_a, nplc)
 
     def _write_sweep_common(
         self, bias_v: float, compliance_a: float, nplc: float, source_range_v: float | None
@@ -466,13 +359,13 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
                 f"got {len(values)}"
             )
         table = np.asarray(values, dtype=float).reshape(points, ELEMENTS_PER_READING)
-        current = table[:, 1].copy()
-        in_compliance = np.abs(current) >= COMPLIANCE_FRACTION * compliance_a
+        current_a = table[:, 1].copy()
+        in_compliance = np.abs(current_a) >= COMPLIANCE_FRACTION * compliance_a
         if self._query_flag(":SOUR:VOLT:ILIM:TRIP?"):
             in_compliance[-1] = True
         return SweepResult(
             voltage_v=table[:, 0].copy(),
-            current_a=current,
+            current_a=current_a,
             time_s=table[:, 2].copy(),
             in_compliance=in_compliance,
         )
@@ -526,38 +419,10 @@ class Keithley2450SMU(Keithley2450, SourceMeter):
         peak_v = max(abs(v) for v in values)
         with self.lock:
             self._write_sweep_common(values[0], compliance_a, nplc, source_range_v=peak_v)
-            for start in range(0, len(values), LIST_CHUNK_POINTS):
-                chunk = ",".join(scpi_number(v) for v in values[start : start + LIST_CHUNK_POINTS])
-                header = ":SOUR:LIST:VOLT" if start == 0 else ":SOUR:LIST:VOLT:APP"
-                self.write(f"{header} {chunk}")
+            self._write_voltage_list(values)
             self.write(f":TRAC:CLE {BUFFER}")
             # Parameter order per the 2450/2461 reference manual (p. 6-128):
-            # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>".
+            # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>". ⚠ instruments.md §2.1
+            # gives only <startIndex>, <delay>; the last three are from the manual, unverified.
             self.write(f":SOUR:SWE:VOLT:LIST 1,{scpi_number(source_delay_s)},1,OFF,{BUFFER}")
             return self._run_sweep(len(values), source_delay_s, compliance_a, nplc)
-
-    # --- housekeeping --------------------------------------------------------------------
-    def identity(self) -> str:
-        """Get the identification string (``*IDN?``), e.g.
-        ``KEITHLEY INSTRUMENTS,MODEL 2450,04412345,1.7.3c``."""
-        with self.lock:
-            return self.ask("*IDN?").strip()
-
-    def shutdown(self) -> None:
-        """Bring the SMU to a safe state without ramping or sleeping: ``:OUTP OFF`` first, then
-        the source level to 0. Each command is attempted even if the previous one failed (dead
-        instrument, timeout); never raises."""
-        locked = self.lock.acquire(timeout=SHUTDOWN_LOCK_TIMEOUT_S)
-        if not locked:
-            log.warning("%s: lock busy, shutting down without it", self.name)
-        try:
-            level_command = ":SOUR:CURR 0" if self._source_function == "CURR" else ":SOUR:VOLT 0"
-            for command in (":OUTP OFF", level_command):
-                try:
-                    self.write(command)
-                except Exception as error:  # noqa: BLE001 - shutdown must reach every step
-                    log.error("%s: shutdown command %s failed: %s", self.name, command, error)
-            Instrument.shutdown(self)
-        finally:
-            if locked:
-                self.lock.release()

@@ -18,12 +18,13 @@ Command sequences (numbers formatted with 9 significant digits):
 - ``configure_current_source``: the same with ``CURR`` and ``VOLT`` exchanged
   (``:SENS:VOLT:PROT <V>`` is the compliance; NPLC is still ``:SENS:CURR:NPLC``, it is global).
 - ``read``: ``:READ?``.
-- ``sweep_voltage_linear``: ``*CLS``, ``:SOUR:FUNC VOLT``, ``:SOUR:VOLT <start>``,
-  ``:SENS:CURR:PROT <A>``, ``:SENS:CURR:NPLC <n>``, ``:SENS:FUNC 'CURR'``,
-  ``:SOUR:VOLT:STAR``, ``:SOUR:VOLT:STOP``, ``:SOUR:SWE:POIN``, ``:SOUR:VOLT:MODE SWE``,
-  ``:SOUR:SWE:SPAC LIN``, ``:SOUR:SWE:RANG BEST``, ``:SOUR:SWE:CAB NEV``, ``:SOUR:DEL <s>``,
-  ``:TRIG:COUN <N>``, ``:SYST:ERR?``, ``:OUTP?`` (+ ``:OUTP ON`` if off), ``:READ?``,
-  ``:SOUR:VOLT:MODE FIX``, ``:TRIG:COUN 1``.
+- ``sweep_voltage_linear``: ``*CLS``, ``:OUTP OFF`` (unless already sourcing voltage),
+  ``:SOUR:FUNC VOLT``, ``:SOUR:VOLT <start>``, ``:SENS:CURR:PROT <A>``, ``:SENS:CURR:NPLC <n>``,
+  ``:SENS:FUNC:CONC ON``, ``:SENS:FUNC 'VOLT'``, ``:SENS:FUNC 'CURR'``, ``:SOUR:VOLT:STAR``,
+  ``:SOUR:VOLT:STOP``, ``:SOUR:SWE:POIN``, ``:SOUR:VOLT:MODE SWE``, ``:SOUR:SWE:SPAC LIN``,
+  ``:SOUR:SWE:RANG BEST``, ``:SOUR:SWE:CAB NEV``, ``:SOUR:DEL <s>``, ``:TRIG:COUN <N>``,
+  ``:SYST:ERR?``, ``:OUTP?`` (+ ``:OUTP ON`` if off), ``:READ?``, ``:SOUR:VOLT:MODE FIX``,
+  ``:TRIG:COUN 1``.
 - ``shutdown``: ``:OUTP OFF``, ``:ABOR``, ``:SOUR:VOLT:MODE FIX``, ``:SOUR:VOLT 0`` (or
   ``:SOUR:CURR 0`` when sourcing current), each attempted whatever happened to the previous one.
 """
@@ -31,9 +32,7 @@ Command sequences (numbers formatted with 9 significant digits):
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -42,13 +41,14 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400
 from pymeasure.instruments.validators import strict_range
 
+from instruments.common import on_off
 from instruments.smu import (
+    ScpiSmuMixin,
     SmuError,
     SmuLimits,
     SmuReading,
     SourceMeter,
     SweepResult,
-    parse_scpi_error,
     scpi_number,
 )
 
@@ -85,33 +85,27 @@ STATUS_COMPLIANCE_BIT = 8
 ELEMENTS_PER_READING = 5
 #: Replies at or above this magnitude are the overflow / not-measured value +9.91E+37.
 OVERFLOW_THRESHOLD = 9.9e37
-#: Most values per :SOUR:LIST:VOLT or :SOUR:LIST:VOLT:APP command (manual pp. 396-397).
-LIST_CHUNK_POINTS = 100
 
 # Timing model, reference/instruments.md section 1.10 (manual pp. 115, 430-435).
 #: Fixed part of one A/D conversion phase, in seconds.
 AD_PHASE_OVERHEAD_S = 185e-6
-#: A/D phases per reading with auto-zero on and two functions (V and I): 2 signal + ref + zero.
+#: A/D phases per reading with auto-zero on and two functions (V and I): 2 signal + ref + zero,
+#: i.e. functions + 2. instruments.md 1.10 words it "3 phases per function" (6 here) ⚠, but the
+#: manual's examples fit functions + 2: 0.06 PLC at 60 Hz, two functions, 4 x 1.185 ms + 2.3 ms
+#: = 7.04 ms against ~7.1 ms (6 phases would give 9.4 ms); one function, 0.01 PLC, 3 x 0.352 ms
+#: + 1.8 ms = 2.86 ms against ~2.9 ms.
 AD_PHASES_PER_READING = 4
 #: Firmware overhead per point, V-source, auto-zero on, two functions, in seconds.
 SDM_OVERHEAD_S = 2.3e-3
-#: Margin and fixed allowance of the VISA timeout around an expected duration.
-TIMEOUT_FACTOR = 1.2
-TIMEOUT_ALLOWANCE_S = 10.0
-#: How long shutdown() waits for another thread holding the instrument lock, in seconds.
-SHUTDOWN_LOCK_TIMEOUT_S = 5.0
 
 
-def _on_off(flag: bool) -> str:
-    return "ON" if flag else "OFF"
+def _physical(values: float | np.ndarray) -> np.ndarray:
+    """Map the 2400 overflow / not-measured value +9.91E+37 to NaN (scalar or array)."""
+    values = np.asarray(values, dtype=float)
+    return np.where(np.abs(values) >= OVERFLOW_THRESHOLD, np.nan, values)
 
 
-def _physical(value: float) -> float:
-    """Map the 2400 overflow / not-measured value +9.91E+37 to NaN."""
-    return math.nan if abs(value) >= OVERFLOW_THRESHOLD else value
-
-
-class Keithley2400SMU(Keithley2400, SourceMeter):
+class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
     """Control a Keithley 2400 SourceMeter as a labctl SMU (±210 V, ±1.05 A; above 21 V the
     current is limited to 105 mA).
 
@@ -131,6 +125,10 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
 
     model: ClassVar[str] = "2400"
     limits: ClassVar[SmuLimits] = KEITHLEY_2400_LIMITS
+    shutdown_commands_after_output_off: ClassVar[tuple[str, ...]] = (
+        ":ABOR",
+        ":SOUR:VOLT:MODE FIX",
+    )
 
     def __init__(
         self,
@@ -143,49 +141,7 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
         self._init_state(line_frequency_hz, kwargs)
         super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
 
-    # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on
-    # ``Instrument.read`` for the raw reply, so queries go to the adapter directly.
-    def ask(self, command: str, query_delay: float | None = None) -> str:
-        """Write a command and return the raw reply (without termination)."""
-        self.write(command)
-        self.wait_for(query_delay)
-        return self.adapter.read()
-
     # --- helpers -------------------------------------------------------------------------
-    def _query_values(self, command: str) -> list[float]:
-        reply = self.ask(command).strip()
-        try:
-            return [float(item) for item in reply.split(",")]
-        except ValueError:
-            raise SmuError(f"{self.name}: unexpected reply {reply!r} to {command}") from None
-
-    def raise_for_errors(self) -> None:
-        """Read ``:SYST:ERR?`` until the queue is empty (code 0); raise :class:`SmuError`
-        listing every error found (at most 32 are read)."""
-        with self.lock:
-            errors = []
-            for _ in range(32):
-                code, message = parse_scpi_error(self.ask(":SYST:ERR?"))
-                if code == 0:
-                    break
-                errors.append(f"{code},{message}")
-            if errors:
-                raise SmuError(f"{self.name} reported: {'; '.join(errors)}")
-
-    @contextmanager
-    def _timeout_for(self, duration_s: float) -> Iterator[None]:
-        """Set the VISA timeout to cover an operation of ``duration_s``, restore it after."""
-        connection = getattr(self.adapter, "connection", None)
-        if connection is None or not hasattr(connection, "timeout"):
-            yield
-            return
-        previous = connection.timeout
-        connection.timeout = round((duration_s * TIMEOUT_FACTOR + TIMEOUT_ALLOWANCE_S) * 1000)
-        try:
-            yield
-        finally:
-            connection.timeout = previous
-
     def _parse_readings(self, values: list[float], points: int) -> np.ndarray:
         if len(values) != ELEMENTS_PER_READING * points:
             raise SmuError(
@@ -195,14 +151,10 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
         return np.asarray(values, dtype=float).reshape(points, ELEMENTS_PER_READING)
 
     def _sweep_result(self, table: np.ndarray) -> SweepResult:
-        voltage = table[:, 0].copy()
-        current = table[:, 1].copy()
-        voltage[np.abs(voltage) >= OVERFLOW_THRESHOLD] = np.nan
-        current[np.abs(current) >= OVERFLOW_THRESHOLD] = np.nan
         status = table[:, 4].astype(np.int64)
         return SweepResult(
-            voltage_v=voltage,
-            current_a=current,
+            voltage_v=_physical(table[:, 0]),
+            current_a=_physical(table[:, 1]),
             time_s=table[:, 3].copy(),
             in_compliance=(status & STATUS_COMPLIANCE_BIT) != 0,
         )
@@ -267,7 +219,7 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
             else:
                 self.write(f":SENS:CURR:RANG {scpi_number(abs(current_range_a))}")
             self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
-            self.write(f":SYST:RSEN {_on_off(four_wire)}")
+            self.write(f":SYST:RSEN {on_off(four_wire)}")
             self._write_source_delay(source_delay_s)
             self.write(":SOUR:CLE:AUTO OFF")
             self.write(":TRIG:COUN 1")
@@ -323,7 +275,7 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
                 self.write(f":SENS:VOLT:RANG {scpi_number(abs(voltage_range_v))}")
             # NPLC is global on the 2400 series: the CURR form sets V, I and R alike (p. 374).
             self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
-            self.write(f":SYST:RSEN {_on_off(four_wire)}")
+            self.write(f":SYST:RSEN {on_off(four_wire)}")
             self._write_source_delay(source_delay_s)
             self.write(":SOUR:CLE:AUTO OFF")
             self.write(":TRIG:COUN 1")
@@ -331,51 +283,6 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
             self._source_function = "CURR"
             self._compliance_v = float(compliance_v)
             self._compliance_a = None
-
-    def configure_voc_mode(
-        self, *, compliance_v: float, nplc: float = 1.0, four_wire: bool = False
-    ) -> None:
-        """Switch the output off, then configure open-circuit voltage measurement: source 0 A
-        on the auto (lowest) current range, measure voltage with ``compliance_v`` volts limit.
-        """
-        self.configure_current_source(
-            level_a=0.0, compliance_v=compliance_v, nplc=nplc, four_wire=four_wire
-        )
-
-    # --- levels and output ---------------------------------------------------------------
-    def set_voltage(self, level_v: float) -> None:
-        """Set the source voltage in volts (float, within the model limits and, above 21 V,
-        within the current envelope of the configured compliance)."""
-        with self.lock:
-            if self._source_function == "CURR":
-                raise SmuError(f"{self.name}: set_voltage() while configured to source current")
-            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
-            self.write(f":SOUR:VOLT {scpi_number(level_v)}")
-
-    def set_current(self, level_a: float) -> None:
-        """Set the source current in amperes (float, within the model limits and, above the
-        high-voltage current limit, with a compliance of at most 21 V)."""
-        with self.lock:
-            if self._source_function == "VOLT":
-                raise SmuError(f"{self.name}: set_current() while configured to source voltage")
-            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
-            self.write(f":SOUR:CURR {scpi_number(level_a)}")
-
-    def enable_output(self) -> None:
-        """Switch the output on (``:OUTP ON``)."""
-        with self.lock:
-            self.write(":OUTP ON")
-
-    def disable_output(self) -> None:
-        """Switch the output off (``:OUTP OFF``)."""
-        with self.lock:
-            self.write(":OUTP OFF")
-
-    @property
-    def output_enabled(self) -> bool:
-        """Get whether the output is on, queried with ``:OUTP?`` (bool)."""
-        with self.lock:
-            return bool(int(self._query_values(":OUTP?")[0]))
 
     # --- measurement ---------------------------------------------------------------------
     def read(self) -> SmuReading:
@@ -385,8 +292,8 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
         with self.lock:
             row = self._parse_readings(self._query_values(":READ?"), 1)[0]
             return SmuReading(
-                voltage_v=_physical(float(row[0])),
-                current_a=_physical(float(row[1])),
+                voltage_v=float(_physical(row[0])),
+                current_a=float(_physical(row[1])),
                 time_s=float(row[3]),
                 in_compliance=bool(int(row[4]) & STATUS_COMPLIANCE_BIT),
             )
@@ -398,16 +305,6 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
         ad_phase_s = nplc / self.line_frequency_hz + AD_PHASE_OVERHEAD_S
         per_point_s = source_delay_s + AD_PHASES_PER_READING * ad_phase_s + SDM_OVERHEAD_S
         return points * per_point_s
-
-    def _check_sweep(
-        self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
-    ) -> None:
-        peak_v = max((abs(float(v)) for v in voltages_v), default=0.0)
-        for value in voltages_v:
-            self.limits.check(voltage_v=value)
-        self.limits.check(
-            voltage_v=peak_v, compliance_a=compliance_a, nplc=nplc, source_delay_s=source_delay_s
-        )
 
     def _run_sweep(self, points: int, source_delay_s: float, nplc: float) -> SweepResult:
         """Check the setup, switch the output on if needed, read ``points`` readings, and
@@ -501,41 +398,12 @@ class Keithley2400SMU(Keithley2400, SourceMeter):
         with self.lock:
             self._write_sweep_common(values[0], compliance_a, nplc)
             self.write(f":SOUR:VOLT:RANG {scpi_number(peak_v)}")
-            for start in range(0, len(values), LIST_CHUNK_POINTS):
-                chunk = ",".join(scpi_number(v) for v in values[start : start + LIST_CHUNK_POINTS])
-                header = ":SOUR:LIST:VOLT" if start == 0 else ":SOUR:LIST:VOLT:APP"
-                self.write(f"{header} {chunk}")
+            self._write_voltage_list(values)
             self.write(":SOUR:VOLT:MODE LIST")
             self.write(":SOUR:SWE:CAB NEV")
             self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
             self.write(f":TRIG:COUN {len(values)}")
             return self._run_sweep(len(values), source_delay_s, nplc)
-
-    # --- housekeeping --------------------------------------------------------------------
-    def identity(self) -> str:
-        """Get the identification string (``*IDN?``), e.g.
-        ``KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C34 ...``."""
-        with self.lock:
-            return self.ask("*IDN?").strip()
-
-    def shutdown(self) -> None:
-        """Bring the SMU to a safe state without ramping or sleeping: ``:OUTP OFF`` first, then
-        ``:ABOR``, ``:SOUR:VOLT:MODE FIX`` and the source level to 0. Each command is attempted
-        even if the previous one failed (dead instrument, timeout); never raises."""
-        locked = self.lock.acquire(timeout=SHUTDOWN_LOCK_TIMEOUT_S)
-        if not locked:
-            log.warning("%s: lock busy, shutting down without it", self.name)
-        try:
-            level_command = ":SOUR:CURR 0" if self._source_function == "CURR" else ":SOUR:VOLT 0"
-            for command in (":OUTP OFF", ":ABOR", ":SOUR:VOLT:MODE FIX", level_command):
-                try:
-                    self.write(command)
-                except Exception as error:  # noqa: BLE001 - shutdown must reach every step
-                    log.error("%s: shutdown command %s failed: %s", self.name, command, error)
-            Instrument.shutdown(self)
-        finally:
-            if locked:
-                self.lock.release()
 
 
 class Keithley2420SMU(Keithley2400SMU):

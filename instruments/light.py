@@ -20,8 +20,7 @@ import abc
 import math
 import numbers
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "Shutter",
     "strict_integer_range",
     "strict_finite_range",
-    "visa_timeout",
 ]
 
 
@@ -136,23 +134,3 @@ def strict_finite_range(value: Any, values: Sequence[float]) -> float:
     if not low <= number <= high:
         raise ValueError(f"{number:g} is not in the range [{low:g}, {high:g}]")
     return number
-
-
-@contextmanager
-def visa_timeout(instrument: Any, duration_s: float) -> Iterator[None]:
-    """Set the VISA timeout of ``instrument`` to ``duration_s`` for the block, restore it after.
-
-    Drivers size the timeout from the expected duration of the operation (a wheel move, a lamp
-    reset) instead of one long timeout for everything. Adapters without a ``timeout`` (none in
-    practice) are left alone.
-    """
-    connection = getattr(getattr(instrument, "adapter", None), "connection", None)
-    if connection is None or not hasattr(connection, "timeout"):
-        yield
-        return
-    previous = connection.timeout
-    connection.timeout = max(1, round(duration_s * 1000.0))
-    try:
-        yield
-    finally:
-        connection.timeout = previous

@@ -25,12 +25,12 @@ from typing import Any, ClassVar
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set
 
+from instruments.common import visa_timeout
 from instruments.light import (
     LightError,
     LightSource,
     strict_finite_range,
     strict_integer_range,
-    visa_timeout,
 )
 from labctl import clock
 
@@ -123,6 +123,8 @@ class Newport69907(Instrument, LightSource):
     """
 
     model: ClassVar[str] = "69907"
+    # ⚠ Not in instruments.md §5: the 500 W / 25 A maxima here (1000 W / 50 A on the 69920)
+    # bound the validators only; they are not sourced and are unverified on the supplies.
     max_power_w: ClassVar[int] = 500
     max_current_a: ClassVar[float] = 25.0
 
@@ -304,6 +306,8 @@ class Newport69907(Instrument, LightSource):
 
     @regulation_mode.setter
     def regulation_mode(self, mode: str) -> None:
+        # ⚠ ``MODE=0|1`` comes from a 69920 driver whose repository was not resolved
+        # (instruments.md §5); unverified on a 69907.
         value = strict_discrete_set(mode, REGULATION_MODES)
         self._command(f"MODE={REGULATION_MODES[value]}")
 
@@ -316,6 +320,7 @@ class Newport69907(Instrument, LightSource):
     def front_panel_locked(self, locked: bool) -> None:
         if not isinstance(locked, bool):
             raise ValueError(f"{locked!r} is not a bool")
+        # ⚠ ``COMM=1|0``: same unresolved source as ``MODE`` (instruments.md §5).
         self._command(f"COMM={int(locked)}")
 
     # --- actions --------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class SmuPhotodiode:
     one_sun_current_a : float or None
         Photocurrent at 100 mW/cm² from a calibration [A]; when given it takes precedence over
         responsivity × area.
+    nplc : float
+        Integration time of each reading [power-line cycles].
     """
 
     def __init__(self, smu: SourceMeter, responsivity_a_per_w: float, area_mm2: float,
@@ -53,8 +55,9 @@ class SmuPhotodiode:
             self.smu.enable_output()
             self._configured = True
 
-    def read_current_a(self) -> SmuReading:
-        """Measure the photodiode current (SMU sign: photocurrent reads negative)."""
+    def read(self) -> SmuReading:
+        """Measure the photodiode: one SMU reading at 0 V (its ``current_a`` in the SMU sign,
+        photocurrent negative)."""
         with self.lock:
             if not self._configured:
                 self.configure()
@@ -70,9 +73,10 @@ class SmuPhotodiode:
 
     def irradiance_mw_cm2(self) -> float:
         """Measure the irradiance at the photodiode [mW/cm²]."""
-        return self.irradiance_from_current_mw_cm2(self.read_current_a().current_a)
+        return self.irradiance_from_current_mw_cm2(self.read().current_a)
 
     def identity(self) -> str:
+        """Get a description of the sensor: the SMU's identity, responsivity and area (str)."""
         return (f"Si photodiode on {self.smu.identity()} (R = {self.responsivity_a_per_w} A/W, "
                 f"A = {self.area_mm2} mm²)")
 

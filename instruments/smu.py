@@ -6,6 +6,9 @@ a 2400 by editing the station file. Each driver (``instruments.keithley24xx``,
 model and refuses, before anything is sent, every setting outside the model's
 :class:`SmuLimits` (including the combined voltage/current envelope).
 
+:class:`ScpiSmuMixin` holds what the two Keithley drivers share (raw queries, error queue,
+levels, output, list upload, the safe shutdown).
+
 Conventions shared by all drivers:
 
 - Quantities carry their unit in their name (``level_v``, ``compliance_a``, ``source_delay_s``).
@@ -21,6 +24,7 @@ Conventions shared by all drivers:
 from __future__ import annotations
 
 import abc
+import logging
 import math
 import threading
 from collections.abc import Sequence
@@ -29,7 +33,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from instruments import common
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
 __all__ = [
+    "ScpiSmuMixin",
     "SmuError",
     "SmuLimits",
     "SmuReading",
@@ -227,13 +237,7 @@ def parse_scpi_error(reply: str) -> tuple[int, str]:
 
     :raises SmuError: if the reply does not start with an integer code.
     """
-    text = reply.strip()
-    code_text, _, message = text.partition(",")
-    try:
-        code = int(float(code_text))
-    except ValueError:
-        raise SmuError(f"unexpected :SYST:ERR? reply {reply!r}") from None
-    return code, message.strip().strip('"')
+    return common.parse_scpi_error(reply, SmuError)
 
 
 class SourceMeter(abc.ABC):
@@ -397,3 +401,152 @@ class SourceMeter(abc.ABC):
 
         Each step is attempted even if the previous one failed; never raises.
         """
+
+
+# --- what the Keithley SCPI drivers share ------------------------------------------------------
+
+#: How long ``shutdown()`` waits for another thread holding the instrument lock, in seconds;
+#: after that it sends its commands anyway.
+SHUTDOWN_LOCK_TIMEOUT_S = 5.0
+#: Margin and fixed allowance of the VISA timeout around an expected sweep duration.
+TIMEOUT_FACTOR = 1.2
+TIMEOUT_ALLOWANCE_S = 10.0
+#: Most values per ``:SOUR:LIST:VOLT`` / ``:SOUR:LIST:VOLT:APP`` command (instruments.md 1.7, 2.1).
+LIST_CHUNK_POINTS = 100
+
+
+class ScpiSmuMixin:
+    """The parts of the :class:`SourceMeter` role the Keithley SCPI drivers (2400/2420, 2450)
+    share: raw queries, the error queue, source levels, output, identity, list upload and the
+    safe shutdown.
+
+    A driver lists it first in its bases, before the pymeasure class, so that its ``ask`` and
+    ``shutdown`` replace pymeasure's; the driver provides ``limits``, ``lock``, ``name`` and
+    the ``_source_function`` / ``_compliance_*`` state of :meth:`SourceMeter._init_state`.
+    """
+
+    #: Commands ``shutdown()`` sends after ``:OUTP OFF`` and before setting the level to 0.
+    shutdown_commands_after_output_off: ClassVar[tuple[str, ...]] = ()
+
+    # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on
+    # ``Instrument.read`` for the raw reply, so queries go to the adapter directly.
+    def ask(self, command: str, query_delay: float | None = None) -> str:
+        """Write a command and return the raw reply (without termination)."""
+        self.write(command)
+        self.wait_for(query_delay)
+        return self.adapter.read()
+
+    def _query_values(self, command: str) -> list[float]:
+        reply = self.ask(command).strip()
+        try:
+            return [float(item) for item in reply.split(",")]
+        except ValueError:
+            raise SmuError(f"{self.name}: unexpected reply {reply!r} to {command}") from None
+
+    def _query_flag(self, command: str) -> bool:
+        return bool(int(self._query_values(command)[0]))
+
+    def raise_for_errors(self) -> None:
+        """Read ``:SYST:ERR?`` until the queue is empty (code 0); raise :class:`SmuError`
+        listing every error found (at most 32 are read)."""
+        with self.lock:
+            common.drain_error_queue(self.ask, ":SYST:ERR?", self.name, SmuError)
+
+    def _timeout_for(self, duration_s: float):
+        """Context manager: a VISA timeout that covers an operation of ``duration_s``
+        (× :data:`TIMEOUT_FACTOR` + :data:`TIMEOUT_ALLOWANCE_S`), restored after."""
+        return common.visa_timeout(self, duration_s * TIMEOUT_FACTOR + TIMEOUT_ALLOWANCE_S)
+
+    # --- levels and output ---------------------------------------------------------------
+    def configure_voc_mode(
+        self, *, compliance_v: float, nplc: float = 1.0, four_wire: bool = False
+    ) -> None:
+        """Switch the output off, then configure open-circuit voltage measurement: source 0 A
+        on the auto (lowest) current range, measure voltage with ``compliance_v`` volts limit.
+        """
+        self.configure_current_source(
+            level_a=0.0, compliance_v=compliance_v, nplc=nplc, four_wire=four_wire
+        )
+
+    def set_voltage(self, level_v: float) -> None:
+        """Set the source voltage in volts (float, within the model limits and, above 21 V,
+        within the current envelope of the configured compliance)."""
+        with self.lock:
+            if self._source_function == "CURR":
+                raise SmuError(f"{self.name}: set_voltage() while configured to source current")
+            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
+            self.write(f":SOUR:VOLT {scpi_number(level_v)}")
+
+    def set_current(self, level_a: float) -> None:
+        """Set the source current in amperes (float, within the model limits and, above the
+        high-voltage current limit, with a compliance of at most 21 V)."""
+        with self.lock:
+            if self._source_function == "VOLT":
+                raise SmuError(f"{self.name}: set_current() while configured to source voltage")
+            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
+            self.write(f":SOUR:CURR {scpi_number(level_a)}")
+
+    def enable_output(self) -> None:
+        """Switch the output on (``:OUTP ON``)."""
+        with self.lock:
+            self.write(":OUTP ON")
+
+    def disable_output(self) -> None:
+        """Switch the output off (``:OUTP OFF``)."""
+        with self.lock:
+            self.write(":OUTP OFF")
+
+    @property
+    def output_enabled(self) -> bool:
+        """Get whether the output is on, queried with ``:OUTP?`` (bool)."""
+        with self.lock:
+            return self._query_flag(":OUTP?")
+
+    # --- sweeps --------------------------------------------------------------------------
+    def _check_sweep(
+        self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
+    ) -> None:
+        """Refuse, before anything is sent, a sweep point or setting outside :attr:`limits`
+        (each voltage alone, then the peak voltage with the compliance)."""
+        peak_v = max((abs(float(v)) for v in voltages_v), default=0.0)
+        for value in voltages_v:
+            self.limits.check(voltage_v=value)
+        self.limits.check(
+            voltage_v=peak_v, compliance_a=compliance_a, nplc=nplc, source_delay_s=source_delay_s
+        )
+
+    def _write_voltage_list(self, voltages_v: Sequence[float]) -> None:
+        """Upload a source list: ``:SOUR:LIST:VOLT`` with the first 100 values, then
+        ``:SOUR:LIST:VOLT:APP`` with each further 100."""
+        for start in range(0, len(voltages_v), LIST_CHUNK_POINTS):
+            chunk = ",".join(scpi_number(v) for v in voltages_v[start : start + LIST_CHUNK_POINTS])
+            header = ":SOUR:LIST:VOLT" if start == 0 else ":SOUR:LIST:VOLT:APP"
+            self.write(f"{header} {chunk}")
+
+    # --- housekeeping --------------------------------------------------------------------
+    def identity(self) -> str:
+        """Get the identification string (``*IDN?``), e.g.
+        ``KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C34 ...``."""
+        with self.lock:
+            return self.ask("*IDN?").strip()
+
+    def shutdown(self) -> None:
+        """Bring the SMU to a safe state without ramping, sleeping or querying: ``:OUTP OFF``
+        first, then :attr:`shutdown_commands_after_output_off`, then the source level to 0.
+        Each command is attempted even if the previous one failed (dead instrument, timeout);
+        waits at most :data:`SHUTDOWN_LOCK_TIMEOUT_S` for the lock; never raises."""
+        locked = self.lock.acquire(timeout=SHUTDOWN_LOCK_TIMEOUT_S)
+        if not locked:
+            log.warning("%s: lock busy, shutting down without it", self.name)
+        try:
+            level_command = ":SOUR:CURR 0" if self._source_function == "CURR" else ":SOUR:VOLT 0"
+            commands = (":OUTP OFF", *self.shutdown_commands_after_output_off, level_command)
+            for command in commands:
+                try:
+                    self.write(command)
+                except Exception as error:  # noqa: BLE001 - shutdown must reach every step
+                    log.error("%s: shutdown command %s failed: %s", self.name, command, error)
+            self.isShutdown = True
+        finally:
+            if locked:
+                self.lock.release()

@@ -35,12 +35,12 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.generic_types import SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set
 
+from instruments.common import drain_error_queue, locked, visa_timeout
 from instruments.light import (
     LightError,
     Shutter,
     strict_finite_range,
     strict_integer_range,
-    visa_timeout,
 )
 from labctl import clock
 
@@ -60,6 +60,9 @@ __all__ = [
 DEFAULT_TIMEOUT_S = 2.0
 #: Longest exchange read before the prompt must have come (guards a runaway stream), in bytes.
 MAX_EXCHANGE_BYTES = 4096
+#: Longest wait for the instrument lock held by another thread, in seconds (longer than the
+#: longest exchange, a FW212C half-turn move); after it the call raises instead of hanging.
+LOCK_TIMEOUT_S = 15.0
 
 #: Allowance per slot crossed when sizing a wheel-move timeout (slow speed included), in s.
 WHEEL_SLOT_ALLOWANCE_S = 1.0
@@ -111,6 +114,13 @@ class _TerminalInstrument(Instrument):
         self.lock = threading.RLock()
         self._replies: deque[str] = deque()
 
+    def _locked(self):
+        """Context manager holding :attr:`lock`, waiting at most :data:`LOCK_TIMEOUT_S`.
+
+        :raises ThorlabsError: another thread held the lock for longer.
+        """
+        return locked(self.lock, LOCK_TIMEOUT_S, self.name, ThorlabsError)
+
     # --- the exchange ---------------------------------------------------------------------
     def _read_exchange(self) -> list[str]:
         """Read bytes up to the prompt; return the lines before it (echo first)."""
@@ -143,7 +153,7 @@ class _TerminalInstrument(Instrument):
 
         :raises ThorlabsError: the echo does not match, or the instrument replied with an error.
         """
-        with self.lock:
+        with self._locked():
             self._replies.clear()
             self.adapter.write(command, **kwargs)
             lines = self._read_exchange()
@@ -161,20 +171,20 @@ class _TerminalInstrument(Instrument):
 
         :raises ThorlabsError: the last command produced no (further) reply line.
         """
-        with self.lock:
+        with self._locked():
             if not self._replies:
                 raise ThorlabsError(f"{self.name}: no reply to read")
             return self._replies.popleft()
 
     def ask(self, command: str, query_delay: float | None = None) -> str:
         """Send a query and return its reply line (echo and prompt consumed)."""
-        with self.lock:
+        with self._locked():
             self.write(command)
             return self.read()
 
     def _command_with_result(self, command: str) -> bool:
         """Send a command that answers ``1`` on success; return whether it succeeded."""
-        with self.lock:
+        with self._locked():
             self.write(command)
             replies = list(self._replies)
             self._replies.clear()
@@ -260,6 +270,8 @@ class FilterWheel(_TerminalInstrument):
         cast=int,
     )
 
+    # ⚠ instruments.md §3 lists ``sensors=0|1`` but no ``sensors?`` query (the other settings
+    # have one); unverified on a real wheel.
     sensors_on_when_idle = Instrument.control(
         "sensors?",
         "sensors=%d",
@@ -295,7 +307,7 @@ class FilterWheel(_TerminalInstrument):
         :raises ThorlabsError: the wheel answered with an error.
         """
         position = strict_integer_range(position, (1, self.slot_count))
-        with self.lock, visa_timeout(self, self.move_timeout_s()):
+        with self._locked(), visa_timeout(self, self.move_timeout_s()):
             self.write(f"pos={position}")
 
     def store_settings(self) -> None:
@@ -404,6 +416,8 @@ class SC10(_TerminalInstrument, Shutter):
         cast=int,
     )
 
+    # ⚠ instruments.md §6 lists ``trig=``, ``xto=``, ``open=``, ``shut=`` and ``rep=`` as setters
+    # only; their ``?`` query forms (used by the getters below) are unverified.
     trigger_external = Instrument.control(
         "trig?",
         "trig=%d",
@@ -460,7 +474,7 @@ class SC10(_TerminalInstrument, Shutter):
         return not self.closed
 
     def _toggle_to(self, want_enabled: bool) -> None:
-        with self.lock:
+        with self._locked():
             if self.enabled == want_enabled:
                 return
             self.write("ens")  # a toggle: sent once, never retried
@@ -502,6 +516,8 @@ class SC10(_TerminalInstrument, Shutter):
 
     def store_settings(self) -> None:
         """Store the present mode settings as power-up defaults (``save``)."""
+        # ⚠ instruments.md §6 says savp/resp/default reply ``1``; the reply of ``save`` is not
+        # given, so any reply line (or none) is accepted.
         self._command_with_result("save")
 
     def shutdown(self) -> None:
@@ -514,14 +530,6 @@ class SC10(_TerminalInstrument, Shutter):
 
 # ----------------------------------------------------------------------------------------------
 # PM100
-
-
-def _parse_scpi_error(reply: str) -> tuple[int, str]:
-    code, _, message = reply.partition(",")
-    try:
-        return int(code.strip()), message.strip().strip('"')
-    except ValueError:
-        raise ThorlabsError(f"unexpected error-queue reply {reply!r}") from None
 
 
 class PM100(SCPIMixin, Instrument):
@@ -600,14 +608,7 @@ class PM100(SCPIMixin, Instrument):
         """Read ``SYST:ERR?`` until the queue is empty; raise :class:`ThorlabsError` listing
         the errors found (at most 32 are read)."""
         with self.lock:
-            errors = []
-            for _ in range(32):
-                code, message = _parse_scpi_error(self.ask("SYST:ERR?"))
-                if code == 0:
-                    break
-                errors.append(f"{code},{message}")
-            if errors:
-                raise ThorlabsError(f"{self.name} reported: {'; '.join(errors)}")
+            drain_error_queue(self.ask, "SYST:ERR?", self.name, ThorlabsError)
 
     @property
     def wavelength_nm(self) -> float:
@@ -627,6 +628,8 @@ class PM100(SCPIMixin, Instrument):
     def averaging_count(self) -> int:
         """Control the number of samples averaged per reading (int, strictly 1 to 10000;
         ≈ 3 ms per sample)."""
+        # ⚠ instruments.md §4.1 gives the setting ``SENS:AVER:COUN <n>``; the query form and
+        # the 1-10000 range of this driver are not in it (unverified).
         count = int(float(self.ask("SENS:AVER:COUN?")))
         self._averaging_count = count
         return count

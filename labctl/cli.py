@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from labctl import __version__
 from labctl.yamlio import InputError
@@ -27,6 +27,13 @@ class UsageError(InputError):
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _print_json(value: object) -> None:
+    """Strict JSON on stdout: NaN and infinities as null (``storage.to_json_compatible``)."""
+    from labctl.storage import to_json_compatible
+
+    print(json.dumps(to_json_compatible(value), allow_nan=False))
 
 
 # --- labctl check ---------------------------------------------------------------------------
@@ -90,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     resume_dir=args.resume, show_progress=not args.quiet)
     summary = runner.run()
     if args.json:
-        print(json.dumps(_json_safe(summary), allow_nan=False))
+        _print_json(summary)
     else:
         folder = runner.state.folder if runner.state else args.out
         for result in summary["results"]:
@@ -113,25 +120,16 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _json_safe(value: object) -> object:
-    """NaN and infinities become null (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        return _json_safe(value.item())
-    return value
-
-
 # --- labctl analyze -------------------------------------------------------------------------
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Analyse measurement files written by labctl or plain CSV with labctl's column names."""
+    """Analyse measurement files written by labctl or plain CSV with labctl's column names.
+
+    The curve is taken as the runner takes it (``storage.jv_curve``); the irradiance is
+    ``--irradiance-mw-cm2``, else the file's ``Irradiance (mW/cm**2)`` column, else 100.
+    """
     from labctl.analysis.jv import jv_metrics
-    from labctl.storage import read_measurement
+    from labctl.storage import jv_curve, mean_irradiance_mw_cm2, read_measurement
 
     if args.kind != "jv":
         raise UsageError(f"analyze {args.kind} is not available in labctl {__version__} yet "
@@ -140,35 +138,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             data = read_measurement(path)
-        except (OSError, ValueError) as exc:
-            raise UsageError(str(exc).splitlines()[0] if str(exc) else repr(exc),
-                             file=str(path)) from None
-        columns = data.columns
-        if "Voltage (V)" not in columns:
-            raise UsageError("no 'Voltage (V)' column", file=str(path))
-        voltage_v = columns["Voltage (V)"]
-        warnings: list[str] = []
-        if "Current density (mA/cm**2)" in columns:
-            j_ma_cm2 = columns["Current density (mA/cm**2)"]
-        elif "Current (A)" in columns:
-            area_cm2 = args.area_cm2 or _float_or_none(data.parameters.get("Area"))
-            if not area_cm2:
-                raise UsageError("the file has 'Current (A)' but no current density: give "
-                                 "--area-cm2", file=str(path))
-            j_ma_cm2 = -columns["Current (A)"] / area_cm2 * 1e3
-            warnings.append(f"current density from Current (A) / {area_cm2} cm² "
-                            "(SMU sign flipped to the photovoltaic sign)")
-        else:
-            raise UsageError("no 'Current density (mA/cm**2)' or 'Current (A)' column",
-                             file=str(path))
-        if "Settled" in columns:
-            keep = columns["Settled"] == 1
-            voltage_v, j_ma_cm2 = voltage_v[keep], j_ma_cm2[keep]
-        irradiance = args.irradiance_mw_cm2 or 100.0
-        metrics, more = jv_metrics(voltage_v, j_ma_cm2, irradiance_mw_cm2=irradiance)
+            voltage_v, j_ma_cm2, warnings = jv_curve(data, area_cm2=args.area_cm2)
+            irradiance_mw_cm2 = (args.irradiance_mw_cm2 or mean_irradiance_mw_cm2(data)
+                                 or 100.0)
+            metrics, more = jv_metrics(voltage_v, j_ma_cm2,
+                                       irradiance_mw_cm2=irradiance_mw_cm2)
+        except (OSError, ValueError) as exc:  # a file that is not a J-V curve: bad input
+            raise UsageError(str(exc) or repr(exc), file=str(path)) from None
         out.append({"file": str(path), "metrics": dict(metrics), "warnings": warnings + more})
     if args.json:
-        print(json.dumps(_json_safe(out), allow_nan=False))
+        _print_json(out)
     else:
         for item in out:
             print(item["file"])
@@ -177,13 +156,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for warning in item["warnings"]:
                 print(f"  warning: {warning}")
     return EXIT_OK
-
-
-def _float_or_none(text: object) -> float | None:
-    try:
-        return float(str(text).split()[0])
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 # --- labctl catalog -------------------------------------------------------------------------
@@ -197,7 +169,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         raise UsageError(f"no catalog at {path} (run a sequence first, or give --out)")
     rows = Catalog(path).query(sample=args.sample, procedure=args.procedure)
     if args.json:
-        print(json.dumps(_json_safe(rows), allow_nan=False))
+        _print_json(rows)
         return EXIT_OK
     for row in rows:
         metrics = row.get("metrics") or {}
@@ -211,8 +183,15 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 # --- the parser -----------------------------------------------------------------------------
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error on stderr (exit 2), as every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {' '.join(message.split())} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="labctl", description="Solar-cell characterization bench: J-V, MPP, "
         "intensity-dependent Voc and SCLC, on real or simulated instruments.")
     parser.add_argument("--version", action="version", version=f"labctl {__version__}")
@@ -238,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="results folder (default: results/)")
     run.add_argument("--json", action="store_true", help="print the summary JSON only")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                     help="continue an interrupted run in its folder")
+                     help="continue an interrupted run in its folder (same sample and "
+                     "sequence; the catalog stays the one beside RUN_DIR)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=cmd_run)
 
@@ -262,8 +242,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -278,6 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # before or after a run (a run handles Ctrl-C itself)
         _stderr(f"labctl {args.command}: interrupted")
+        return EXIT_FAILED
+    except Exception as exc:  # never a traceback: one line, and a run has made itself safe
+        from labctl.runner import one_line_error
+
+        _stderr(f"labctl {args.command}: {one_line_error(exc)}")
         return EXIT_FAILED
 
 

@@ -93,14 +93,11 @@ class VirtualClock:
             self._now_s = float(start_s)
             self._cond.notify_all()
 
-    def advance(self, duration_s: float) -> None:
-        """Move time forward by ``duration_s`` (an operation taking that long)."""
-        self.sleep(duration_s)
-
     def sleep(self, duration_s: float) -> None:
+        # The wake-up time is read and the wait begins under one hold of the (re-entrant)
+        # lock, so the clock cannot move between the two.
         with self._cond:
-            target_s = self._now_s + max(0.0, float(duration_s))
-        self.sleep_until(target_s)
+            self.sleep_until(self._now_s + max(0.0, float(duration_s)))
 
     def sleep_until(self, time_s: float) -> None:
         me = threading.get_ident()
@@ -119,21 +116,29 @@ class VirtualClock:
                     wakes = list(self._wake_s.values())
                     if all(w is not None and w > self._now_s for w in wakes):
                         # every channel waits for a later time: move to the earliest
-                        self._now_s = min(w for w in wakes if w is not None)
-                        self._cond.notify_all()
+                        self._advance_to_earliest_wake()
                         continue
                     # a channel is running, or is due and about to wake: let it go first
-                    if not self._cond.wait(timeout=self._stall_timeout_s):
+                    notified = self._cond.wait(timeout=self._stall_timeout_s)
+                    if not notified and self._now_s < time_s:
                         # The running channels have not reached a wait for a long real time:
-                        # they are blocked elsewhere. Move on rather than hang.
-                        self._now_s = float(time_s)
-                        self._cond.notify_all()
+                        # they are blocked elsewhere. Move on rather than hang, but only to
+                        # the earliest pending wake-up, so no waiting channel wakes late
+                        # (and never backwards: another waiter may have moved it already).
+                        self._advance_to_earliest_wake()
             finally:
                 if registered:
                     self._wake_s[me] = None
                 else:
                     del self._wake_s[me]
                 self._cond.notify_all()
+
+    def _advance_to_earliest_wake(self) -> None:
+        """Move the clock to the earliest wake-up time still ahead (the condition is held)."""
+        ahead = [w for w in self._wake_s.values() if w is not None and w > self._now_s]
+        if ahead:
+            self._now_s = min(ahead)
+            self._cond.notify_all()
 
     @contextmanager
     def channel(self) -> Iterator[None]:

@@ -14,6 +14,7 @@ the exit status is recorded in the summary (``ok``, ``failed`` or ``aborted``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -26,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from labctl import __version__, clock
 from labctl.sequence import JVSteadyStep, JVStep, Sequence, check_against_station, load_sequence
@@ -58,6 +57,7 @@ class PlannedMeasurement:
     filename: str
     parameters: dict[str, Any]
     precondition: bool = False
+    channel: str | None = None
 
 
 @dataclass
@@ -71,7 +71,10 @@ class RunState:
     status: str = "running"
     error: str | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
+    #: ``Time (s)`` at the start of this session: 0, or where the resumed run had got to.
     time_offset_s: float = 0.0
+    #: ``Time (s)`` now (updated while the station is open; ``elapsed_s`` of the summary).
+    elapsed_s: float = 0.0
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -146,13 +149,13 @@ def plan(sequence: Sequence, station: StationConfig) -> list[PlannedMeasurement]
                     filename=measurement_filename(index, name, direction=direction,
                                                   channel=channel),
                     parameters={**common, **params, "direction": direction},
-                    precondition=(k == 0)))
+                    precondition=(k == 0), channel=channel))
         elif isinstance(step, JVSteadyStep):
             params = step.model_dump(exclude={"smu"})
             planned.append(PlannedMeasurement(
                 step=index, procedure=name, direction=None,
                 filename=measurement_filename(index, name, channel=channel),
-                parameters={**common, **params}))
+                parameters={**common, **params}, channel=channel))
         else:
             field_path = sequence.step_path(index)
             raise InputError(
@@ -274,36 +277,81 @@ class Runner:
         self.simulated = simulated or self.station.simulated
         check_against_station(self.sequence, self.station, simulated=self.simulated)
         self.measurements = plan(self.sequence, self.station)
-        self.out_dir = Path(out_dir)
         self.resume_dir = Path(resume_dir) if resume_dir else None
+        # The catalog lives in the folder that holds the run folders: a resumed run keeps
+        # adding to the catalog it started in.
+        self.out_dir = self.resume_dir.parent if self.resume_dir else Path(out_dir)
         self.show_progress = show_progress
         self.stop_event = stop_event or threading.Event()
         self.state: RunState | None = None
+        self._identities: dict[str, str] = {}
+        self._run_start_clock_s = 0.0
 
     # --- folders and summary ---------------------------------------------------------------
-    def _start_state(self) -> RunState:
-        from labctl.storage import run_folder
+    def plan_sha256(self) -> str:
+        """Fingerprint of the planned measurements (what, in which order, with which
+        parameters): a resume must run the sequence the folder was started with."""
+        plan_text = json.dumps(
+            [[m.step, m.procedure, m.direction, m.filename, m.parameters]
+             for m in self.measurements], sort_keys=True, default=str)
+        return hashlib.sha256(plan_text.encode()).hexdigest()
+
+    def _previous_summary(self) -> dict[str, Any] | None:
+        """The summary of the run to resume, checked against this sequence (InputError,
+        one line, before any instrument is touched); None for a new run."""
+        if self.resume_dir is None:
+            return None
+        summary_path = self.resume_dir / "summary.json"
+        where = str(self.resume_dir)
+        if not summary_path.is_file():
+            raise InputError(f"no summary.json in {where}: not a labctl run folder", file=where)
+        try:
+            previous = json.loads(summary_path.read_text(encoding="utf-8"))
+            run_id = str(previous["run_id"])
+            sample_id = previous.get("sample", {}).get("id")
+            results = [r for r in previous.get("results", []) if r.get("status", "ok") == "ok"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"cannot resume: unreadable summary.json ({one_line_error(exc)})",
+                             file=str(summary_path)) from None
+        if sample_id != self.sequence.sample.id:
+            raise InputError(f"cannot resume {where}: it is a run of sample {sample_id!r}, the "
+                             f"sequence measures {self.sequence.sample.id!r}",
+                             file=self.sequence.source)
+        fingerprint = previous.get("sequence", {}).get("plan_sha256")
+        if fingerprint is not None and fingerprint != self.plan_sha256():
+            raise InputError(f"cannot resume {where}: it was started with another sequence "
+                             f"({previous['sequence'].get('file')}); its steps or parameters "
+                             "differ", file=self.sequence.source)
+        previous["results"] = results
+        previous["run_id"] = run_id
+        return previous
+
+    def _start_state(self, previous: dict[str, Any] | None) -> RunState:
+        from labctl.storage import read_last_row, run_folder
 
         sample = self.sequence.sample.model_dump(exclude_none=True)
-        if self.resume_dir is not None:
-            summary_path = self.resume_dir / "summary.json"
-            if not summary_path.is_file():
-                raise InputError(f"no summary.json in {self.resume_dir}: not a labctl run "
-                                 "folder", file=str(self.resume_dir))
-            previous = json.loads(summary_path.read_text())
-            if previous.get("sample", {}).get("id") != sample["id"]:
-                raise InputError(
-                    f"the run in {self.resume_dir} is of sample "
-                    f"{previous.get('sample', {}).get('id')!r}, the sequence measures "
-                    f"{sample['id']!r}", file=self.sequence.source)
-            state = RunState(run_id=previous["run_id"], folder=self.resume_dir, sample=sample,
-                             started=previous.get("started", ""),
-                             results=[r for r in previous.get("results", [])
-                                      if r.get("status", "ok") == "ok"],
-                             time_offset_s=float(previous.get("elapsed_s", 0.0)))
-            return state
+        if previous is not None:
+            assert self.resume_dir is not None
+            # Time (s) continues from the latest time on disk: a run killed mid-measurement
+            # has rows later than the elapsed_s its summary last recorded.
+            offset_s = float(previous.get("elapsed_s") or 0.0)
+            for csv_path in self.resume_dir.glob("*.csv"):
+                try:
+                    last = read_last_row(csv_path) or {}
+                except (OSError, UnicodeDecodeError):
+                    continue
+                last_time_s = last.get("Time (s)", math.nan)
+                if math.isfinite(last_time_s):
+                    offset_s = max(offset_s, last_time_s)
+            return RunState(run_id=previous["run_id"], folder=self.resume_dir, sample=sample,
+                            started=previous.get("started", ""), results=previous["results"],
+                            time_offset_s=offset_s, elapsed_s=offset_s)
         started = datetime.now(UTC)
-        folder = run_folder(self.out_dir, self.sequence.sample.id, started)
+        try:
+            folder = run_folder(self.out_dir, self.sequence.sample.id, started)
+        except OSError as exc:
+            raise InputError(f"cannot create the run folder: {one_line_error(exc)}",
+                             file=str(self.out_dir)) from None
         return RunState(run_id=folder.name, folder=folder, sample=sample,
                         started=started.isoformat(timespec="seconds"))
 
@@ -314,7 +362,8 @@ class Runner:
             "run_id": state.run_id, "sample": state.sample, "status": state.status,
             "started": state.started, "station": self.station.station,
             "simulated": self.simulated, "labctl_version": __version__,
-            "elapsed_s": state.time_offset_s, "results": state.results}
+            "sequence": {"file": self.sequence.source, "plan_sha256": self.plan_sha256()},
+            "elapsed_s": state.elapsed_s, "results": state.results}
         if state.error:
             summary["error"] = state.error
         return summary
@@ -325,42 +374,79 @@ class Runner:
         assert self.state is not None
         write_summary(self.state.folder / "summary.json", self.summary())
 
+    def _tick(self) -> float:
+        """Update and return ``Time (s)`` now: from the start of the run, across a resume."""
+        assert self.state is not None
+        self.state.elapsed_s = self.state.time_offset_s + clock.now_s() - self._run_start_clock_s
+        return self.state.elapsed_s
+
+    def _fail(self, status: str, error: str) -> None:
+        assert self.state is not None
+        self.state.status = status
+        self.state.error = f"{self.state.error}; {error}" if self.state.error else error
+
     # --- running -------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        """Run every measurement; return the summary (also written to summary.json)."""
-        self.state = self._start_state()
-        self._write_summary()
-        done = {(r["step"], r.get("direction")) for r in self.state.results}
+        """Run every measurement; return the summary (also written to summary.json).
+
+        Bad input -- a resume folder of another run, a station that cannot be opened, a run
+        folder that cannot be created -- raises :class:`InputError` before anything is
+        measured. Every other ending is recorded in the summary (``ok``, ``failed``,
+        ``aborted``), after every instrument of the station was made safe.
+        """
+        previous = self._previous_summary()
         progress = Progress(len(self.measurements), enabled=self.show_progress)
         try:
-            with _signals_stop(self.stop_event), \
-                    open_station(self.station, simulated=self.simulated) as station:
-                self._identities = station.identities()
-                for index, measurement in enumerate(self.measurements):
-                    if (measurement.step, measurement.direction) in done:
-                        continue
-                    label = measurement.procedure + (
-                        f" {measurement.direction}" if measurement.direction else "")
-                    progress.measurement(index, label)
-                    self._run_one(station, measurement,
-                                  lambda pct, i=index: progress.percent(i, pct))
-                    if self.stop_event.is_set():
-                        raise RunAborted("stopped by the user")
-            self.state.status = "ok"
-        except RunAborted as exc:
-            self.state.status = "aborted"
-            self.state.error = str(exc)
-        except InputError:
-            self.state.status = "failed"
-            raise
-        except Exception as exc:
-            self.state.status = "failed"
-            self.state.error = _one_line(exc)
-            log.error("run failed: %s", exc)
+            with _signals_stop(self.stop_event):
+                station = open_station(self.station, simulated=self.simulated)
+                try:
+                    self._run_start_clock_s = clock.now_s()
+                    self.state = self._start_state(previous)
+                    self._run_all(station, progress)
+                finally:
+                    try:
+                        failures = station.make_safe()   # SMU outputs off first, shutter closed
+                        if failures and self.state is not None:
+                            self._fail("failed", "could not make safe: " + "; ".join(failures))
+                    finally:
+                        if self.state is not None:
+                            self._tick()
+                        station.close()
         finally:
             progress.close()
-            self._write_summary()
+            if self.state is not None:
+                try:
+                    self._write_summary()
+                except Exception as exc:  # the summary returned still says what happened
+                    log.error("cannot write %s: %s", self.state.folder / "summary.json", exc)
+                    self._fail("failed", f"cannot write summary.json: {one_line_error(exc)}")
         return self.summary()
+
+    def _run_all(self, station: Any, progress: Progress) -> None:
+        """The measurements not yet done; the run's status and error in ``self.state``."""
+        assert self.state is not None
+        done = {(r["step"], r.get("direction")) for r in self.state.results}
+        try:
+            self._write_summary()
+            self._identities = station.identities()
+            for index, measurement in enumerate(self.measurements):
+                if (measurement.step, measurement.direction) in done:
+                    continue
+                if self.stop_event.is_set():
+                    raise RunAborted("stopped by the user")
+                label = measurement.procedure + (
+                    f" {measurement.direction}" if measurement.direction else "")
+                progress.measurement(index, label)
+                self._run_one(station, measurement,
+                              lambda pct, i=index: progress.percent(i, pct))
+                if self.stop_event.is_set():
+                    raise RunAborted("stopped by the user")
+            self.state.status = "ok"
+        except (RunAborted, KeyboardInterrupt) as exc:
+            self._fail("aborted", str(exc) or "interrupted")
+        except Exception as exc:
+            self._fail("failed", one_line_error(exc))
+            log.info("run failed: %s", exc)  # the summary and the CLI report it
 
     def _run_one(self, station: Any, measurement: PlannedMeasurement,
                  on_progress: Callable[[float], None]) -> None:
@@ -372,13 +458,15 @@ class Runner:
             path.rename(_free_name(path.with_suffix(".partial.csv")))
         procedure = build_procedure(measurement)
         procedure.roles = station.roles(measurement.parameters.get("smu_name"))
-        start_s = clock.now_s()
-        procedure.time_offset_s = self.state.time_offset_s
+        started = datetime.now(UTC)
+        # Time (s) counts from the start of the run (and continues across a resume).
+        procedure.time_offset_s = self._tick()
         metadata = {"Run id": self.state.run_id, "Step": measurement.step,
                     "Station": self.station.station,
                     "Simulated": self.simulated, "labctl version": __version__}
         for name, identity in self._identities.items():
             metadata[f"Instrument {name}"] = identity
+
         def open_writer() -> CsvWriter:
             return CsvWriter(path, procedure, list(procedure.DATA_COLUMNS), metadata=metadata)
 
@@ -386,21 +474,22 @@ class Runner:
         thread.start()
         while thread.is_alive():
             thread.join(timeout=0.2)
-        self.state.time_offset_s += clock.now_s() - start_s
+        self._tick()
         if thread.error is not None:
-            self._record(measurement, path, procedure, status="failed",
-                         error=_one_line(thread.error))
+            self._record(measurement, path, procedure, started, status="failed",
+                         error=one_line_error(thread.error))
             raise RunFailed(f"{measurement.procedure} (step {measurement.step}"
                             f"{', ' + measurement.direction if measurement.direction else ''})"
-                            f" failed: {_one_line(thread.error)}") from thread.error
-        if self.stop_event.is_set():
-            self._record(measurement, path, procedure, status="aborted")
-            return
-        self._record(measurement, path, procedure, status="ok")
+                            f" failed: {one_line_error(thread.error)}") from thread.error
+        status = "aborted" if self.stop_event.is_set() else "ok"
+        self._record(measurement, path, procedure, started, status=status)
 
     # --- analysis, figures, catalog ----------------------------------------------------------
-    def _record(self, measurement: PlannedMeasurement, path: Path, procedure: Any, *,
-                status: str, error: str | None = None) -> None:
+    def _record(self, measurement: PlannedMeasurement, path: Path, procedure: Any,
+                started: datetime, *, status: str, error: str | None = None) -> None:
+        """Add the measurement's result to the summary (written at once), its figure and its
+        catalog row. Analysis, figure and catalog failures become warnings: they never lose
+        the data or end the run."""
         from labctl.storage import Catalog
 
         assert self.state is not None
@@ -409,15 +498,14 @@ class Runner:
         try:
             metrics, warnings = analyze_measurement(measurement, path, procedure,
                                                     self.station)
-        except Exception as exc:  # analysis must never lose the data or the run
-            warnings.append(f"analysis failed: {_one_line(exc)}")
+        except Exception as exc:
+            warnings.append(f"analysis failed: {one_line_error(exc)}")
         result: dict[str, Any] = {
             "step": measurement.step, "procedure": measurement.procedure,
             "direction": measurement.direction, "file": path.name, "status": status,
             "metrics": metrics, "warnings": warnings}
-        smu_name = measurement.parameters.get("smu_name")
-        if len(self.station.smu_names()) > 1 and smu_name not in (None, "smu"):
-            result["channel"] = smu_name
+        if measurement.channel is not None:
+            result["channel"] = measurement.channel
         if error:
             result["error"] = error
         details = {label: _plain(getattr(procedure, attribute, None))
@@ -425,103 +513,97 @@ class Runner:
         if details:
             result["details"] = details
         self.state.results.append(result)
-        if measurement.procedure == "jv" and measurement.direction == "forward":
-            self._hysteresis(measurement.step)
-        if measurement.procedure in ("jv", "jv_steady"):
-            self._plot_jv(measurement.step)
+        for what, action in (("hysteresis index", self._hysteresis),
+                             ("figure", self._plot_jv)):
+            try:
+                action(measurement.step)
+            except Exception as exc:
+                log.warning("%s of step %d failed: %s", what, measurement.step, exc)
+                warnings.append(f"{what} failed: {one_line_error(exc)}")
         self._write_summary()
-        Catalog(self.out_dir / "catalog.sqlite").add(
-            run_id=self.state.run_id, sample_id=self.sequence.sample.id, pixel=None,
-            channel=result.get("channel"), procedure=measurement.procedure,
-            step=measurement.step, direction=measurement.direction,
-            started=datetime.now(UTC).isoformat(timespec="seconds"), file=str(path),
-            status=status, metrics=metrics)
+        try:
+            Catalog(self.out_dir / "catalog.sqlite").add(
+                run_id=self.state.run_id, sample_id=self.sequence.sample.id, pixel=None,
+                channel=measurement.channel, procedure=measurement.procedure,
+                step=measurement.step, direction=measurement.direction, started=started,
+                file=str(path), status=status, metrics=metrics)
+        except Exception as exc:
+            log.warning("catalog row of %s failed: %s", path.name, exc)
+            warnings.append(f"catalog row failed: {one_line_error(exc)}")
+            self._write_summary()
 
-    def _results_of_step(self, step: int) -> list[dict[str, Any]]:
+    def _ok_results_of_step(self, step: int) -> list[dict[str, Any]]:
         assert self.state is not None
-        return [r for r in self.state.results if r["step"] == step]
+        return [r for r in self.state.results if r["step"] == step and r["status"] == "ok"]
 
     def _hysteresis(self, step: int) -> None:
-        """Hysteresis indices of a reverse/forward pair, on both results (DESIGN.md)."""
+        """Hysteresis indices of a completed reverse/forward pair, on both results
+        (DESIGN.md)."""
         from labctl.analysis.jv import hysteresis_index, hysteresis_index_08voc
-        from labctl.storage import read_measurement
+        from labctl.storage import jv_curve, read_measurement
 
         assert self.state is not None
-        pair = {r["direction"]: r for r in self._results_of_step(step)}
+        pair = {r["direction"]: r for r in self._ok_results_of_step(step)
+                if r["procedure"] == "jv"}
         if "reverse" not in pair or "forward" not in pair:
             return
         rev, fwd = pair["reverse"], pair["forward"]
         hi = float(hysteresis_index(rev["metrics"].get("pce_pct", math.nan),
                                     fwd["metrics"].get("pce_pct", math.nan)))
-        curves = {d: read_measurement(self.state.folder / pair[d]["file"]).columns
-                  for d in ("reverse", "forward")}
-        hi08 = float(hysteresis_index_08voc(
-            curves["reverse"]["Voltage (V)"], curves["reverse"][J_COLUMN],
-            curves["forward"]["Voltage (V)"], curves["forward"][J_COLUMN]))
+        (v_rev, j_rev, _), (v_fwd, j_fwd, _) = (
+            jv_curve(read_measurement(self.state.folder / pair[d]["file"]))
+            for d in ("reverse", "forward"))
+        hi08 = float(hysteresis_index_08voc(v_rev, j_rev, v_fwd, j_fwd))
         for result in (rev, fwd):
             result["metrics"]["hysteresis_index"] = hi
             result["metrics"]["hysteresis_index_08voc"] = hi08
 
     def _plot_jv(self, step: int) -> None:
         from labctl.plots import plot_jv
-        from labctl.storage import read_measurement
+        from labctl.storage import jv_curve, read_measurement
 
         assert self.state is not None
-        results = [r for r in self._results_of_step(step) if r["status"] == "ok"]
-        if not results:
+        results = self._ok_results_of_step(step)
+        if not results or results[0]["procedure"] not in ("jv", "jv_steady"):
             return
         curves = []
         metrics: dict[str, dict[str, float]] = {}
         for result in results:
-            data = read_measurement(self.state.folder / result["file"]).columns
-            voltage_v, j_ma_cm2 = data["Voltage (V)"], data[J_COLUMN]
-            if "Settled" in data:
-                keep = data["Settled"] == 1
-                voltage_v, j_ma_cm2 = voltage_v[keep], j_ma_cm2[keep]
+            voltage_v, j_ma_cm2, _ = jv_curve(read_measurement(self.state.folder /
+                                                               result["file"]))
             label = result["direction"] or result["procedure"]
             curves.append((label, voltage_v, j_ma_cm2))
             metrics[label] = dict(result["metrics"])
-        figure_path = self.state.folder / (Path(results[0]["file"]).stem.rsplit("_", 1)[0]
-                                           if results[0]["direction"] else
-                                           Path(results[0]["file"]).stem)
+        stem = Path(results[0]["file"]).stem
+        figure_path = self.state.folder / (stem.rsplit("_", 1)[0] if results[0]["direction"]
+                                           else stem)
         plot_jv(curves, figure_path.with_suffix(".png"),
                 title=f"{self.sequence.sample.id} step {step} ({results[0]['procedure']})",
                 metrics=metrics)
-
-
-J_COLUMN = "Current density (mA/cm**2)"
 
 
 def analyze_measurement(measurement: PlannedMeasurement, path: Path, procedure: Any,
                         station: StationConfig) -> tuple[dict[str, Any], list[str]]:
     """Metrics of a finished measurement file (DESIGN.md names, units in the names)."""
     from labctl.analysis.jv import jv_metrics
-    from labctl.storage import read_measurement
+    from labctl.storage import jv_curve, mean_irradiance_mw_cm2, read_measurement
 
-    data = read_measurement(path).columns
-    voltage_v, j_ma_cm2 = data["Voltage (V)"], data[J_COLUMN]
-    if measurement.procedure == "jv_steady" and "Settled" in data:
-        keep = data["Settled"] == 1
-        voltage_v, j_ma_cm2 = voltage_v[keep], j_ma_cm2[keep]
+    data = read_measurement(path)
+    voltage_v, j_ma_cm2, warnings = jv_curve(data)
+    lit = bool(measurement.parameters.get("light", True))
     irradiance_mw_cm2 = float(measurement.parameters.get("irradiance_mw_cm2") or 100.0)
-    if station.irradiance_sensor() and "Irradiance (mW/cm**2)" in data:
-        measured = data["Irradiance (mW/cm**2)"]
-        measured = measured[np.isfinite(measured)]
-        if measured.size and np.mean(measured) > 0:
-            irradiance_mw_cm2 = float(np.mean(measured))
-    if not measurement.parameters.get("light", True):
-        irradiance_mw_cm2 = math.nan
-    metrics, warnings = jv_metrics(voltage_v, j_ma_cm2,
-                                   irradiance_mw_cm2=irradiance_mw_cm2
-                                   if math.isfinite(irradiance_mw_cm2) else 100.0)
+    measured_mw_cm2 = mean_irradiance_mw_cm2(data)
+    if station.irradiance_sensor() and measured_mw_cm2 is not None:
+        irradiance_mw_cm2 = measured_mw_cm2
+    metrics, more = jv_metrics(voltage_v, j_ma_cm2, irradiance_mw_cm2=irradiance_mw_cm2)
     metrics = dict(metrics)
-    metrics["irradiance_mw_cm2"] = irradiance_mw_cm2
-    if not measurement.parameters.get("light", True):
+    metrics["irradiance_mw_cm2"] = irradiance_mw_cm2 if lit else math.nan
+    if not lit:
         metrics["pce_pct"] = math.nan
     rate = getattr(procedure, "achieved_scan_rate_v_s", None)
     if rate is not None and math.isfinite(float(rate)):
         metrics["scan_rate_v_s"] = float(rate)
-    return metrics, list(warnings)
+    return metrics, warnings + list(more)
 
 
 def _plain(value: Any) -> Any:
@@ -539,6 +621,7 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line_error(exc: BaseException) -> str:
+    """``"ExceptionType: message"`` on one line (a RunFailed carries its own text)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, RunFailed) else text

@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from labctl.station import DEFAULT_DUT_SMU, StationConfig, StrictModel, Text
 from labctl.yamlio import (
@@ -78,6 +79,20 @@ def point_overhead_s(nplc: float, line_frequency_hz: float = 50) -> float:
     """Time a reading takes on top of the source delay: about three integrations (signal,
     reference, zero with auto-zero on) plus 3 ms of overhead."""
     return 3 * nplc / line_frequency_hz + 0.003
+
+
+def _linear_point_count(start_v: float, stop_v: float, step_v: float) -> int:
+    """Points of a linear sweep over [start_v, stop_v] spaced by about ``step_v`` (both ends
+    included): ``round(|stop_v - start_v| / step_v) + 1``."""
+    return round(abs(stop_v - start_v) / step_v) + 1
+
+
+def _step_too_large_error(start_v: float, stop_v: float, step_v: float) -> PydanticCustomError:
+    return located_error(
+        f"step_v ({_g(step_v)} V) is too large for the range |stop_v − start_v| "
+        f"({_g(abs(stop_v - start_v))} V): a sweep needs at least 2 points",
+        ("step_v",),
+    )
 
 
 def format_duration(seconds: float) -> str:
@@ -233,6 +248,8 @@ class JVStep(StepBase):
             self.dwell_s = 0.01
         if self.start_v == self.stop_v:
             raise located_error("start_v and stop_v must differ", ("stop_v",))
+        if self.points < 2:
+            raise _step_too_large_error(self.start_v, self.stop_v, self.step_v)
         if self.points > MAX_SWEEP_POINTS:
             raise located_error(
                 f"{self.points} points (|stop_v − start_v|/step_v + 1) is more than "
@@ -254,7 +271,7 @@ class JVStep(StepBase):
     @property
     def points(self) -> int:
         """Points per direction: round(|stop − start| / step) + 1."""
-        return round(abs(self.stop_v - self.start_v) / self.step_v) + 1
+        return _linear_point_count(self.start_v, self.stop_v, self.step_v)
 
     @property
     def directions(self) -> list[str]:
@@ -498,6 +515,11 @@ class SCLCStep(StepBase):
             raise located_error("give points_per_decade or step_v, not both", ("step_v",))
         if self.start_v == self.stop_v:
             raise located_error("start_v and stop_v must differ", ("stop_v",))
+        if (
+            self.step_v is not None
+            and _linear_point_count(self.start_v, self.stop_v, self.step_v) < 2
+        ):
+            raise _step_too_large_error(self.start_v, self.stop_v, self.step_v)
         if self.step_v is None:
             if self.start_v * self.stop_v < 0:
                 raise located_error(
@@ -534,7 +556,7 @@ class SCLCStep(StepBase):
     def voltages_v(self) -> list[float]:
         """Set-points of the forward sweep (``both`` then runs them back)."""
         if self.step_v is not None:
-            n = round(abs(self.stop_v - self.start_v) / self.step_v) + 1
+            n = _linear_point_count(self.start_v, self.stop_v, self.step_v)
             return [self.start_v + (self.stop_v - self.start_v) * k / (n - 1) for k in range(n)]
         sign = 1.0 if self.stop_v > 0 else -1.0
         low, high = self._log_low_v(), abs(self.stop_v)
@@ -556,10 +578,11 @@ class SCLCStep(StepBase):
         return [self.start_v, self.stop_v]
 
 
+_STEP_CLASSES: tuple[type[StepBase], ...] = (
+    JVStep, JVSteadyStep, MPPStep, IntensityVocStep, SCLCStep
+)
 #: Step name -> model.
-STEP_TYPES: dict[str, type[StepBase]] = {
-    cls.procedure: cls for cls in (JVStep, JVSteadyStep, MPPStep, IntensityVocStep, SCLCStep)
-}
+STEP_TYPES: dict[str, type[StepBase]] = {cls.procedure: cls for cls in _STEP_CLASSES}
 
 
 def _step_name(value: Any) -> str | None:
@@ -575,19 +598,13 @@ def _step_name(value: Any) -> str | None:
     return getattr(value, "procedure", None)
 
 
-#: One step of a sequence, selected by its name.
+#: One step of a sequence, selected by its name (the tags are :data:`STEP_TYPES`' keys).
 Step = Annotated[
-    Union[  # noqa: UP007 - tagged members need the Union form
-        Annotated[JVStep, Tag("jv")],
-        Annotated[JVSteadyStep, Tag("jv_steady")],
-        Annotated[MPPStep, Tag("mpp")],
-        Annotated[IntensityVocStep, Tag("intensity_voc")],
-        Annotated[SCLCStep, Tag("sclc")],
-    ],
+    Union[tuple(Annotated[cls, Tag(cls.procedure)] for cls in _STEP_CLASSES)],  # noqa: UP007
     Discriminator(_step_name),
 ]
 
-AnyStep = JVStep | JVSteadyStep | MPPStep | IntensityVocStep | SCLCStep
+AnyStep = Union[_STEP_CLASSES]  # noqa: UP007
 
 
 # ---------------------------------------------------------------------------------------------

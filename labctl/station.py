@@ -146,8 +146,9 @@ class SolarCellDevice(StrictModel):
         0.0,
         ge=0,
         le=1,
-        description="Mobile-ion (hysteresis) amplitude; 0 = no hysteresis, ~ the PCE-based "
-        "hysteresis index of a fast scan.",
+        description="Mobile-ion (hysteresis) amplitude (1/V); 0 = no hysteresis. The PCE-based "
+        "hysteresis index of a Voc-poled reverse-then-forward scan is about 0.5·ion_amplitude "
+        "when each scan lasts 1-3 ion_tau_s, and falls in proportion for faster scans.",
     )
     burn_in_fraction: float = Field(
         0.0, ge=0, le=1, description="Fraction of power lost in the initial burn-in."
@@ -175,6 +176,17 @@ class SingleCarrierDevice(StrictModel):
         1e-9, ge=0, description="Ohmic conductivity at low bias (S/cm)."
     )
     temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
+
+    @model_validator(mode="after")
+    def _conducts_when_trapped(self) -> Self:
+        # the trap-filling rise of the model starts from the ohmic current at V_TFL
+        if self.trap_density_cm3 > 0 and self.conductivity_s_cm == 0:
+            raise located_error(
+                "must be > 0 when trap_density_cm3 > 0 (the trap-filling rise starts from "
+                "the ohmic current at V_TFL)",
+                ("conductivity_s_cm",),
+            )
+        return self
 
 
 def _device_kind(value: Any) -> str | None:
@@ -477,24 +489,6 @@ class SmuPhotodiodeConfig(InstrumentConfig):
     )
 
 
-#: Any instrument entry, selected by ``driver``.
-InstrumentConfigType = Annotated[
-    Union[  # noqa: UP007
-        Keithley2400Config,
-        Keithley2420Config,
-        Keithley2450Config,
-        Newport69907Config,
-        Newport69920Config,
-        ThorlabsSC10Config,
-        ThorlabsFW102CConfig,
-        ThorlabsFW212CConfig,
-        G2VPicoConfig,
-        ThorlabsPM100Config,
-        SmuPhotodiodeConfig,
-    ],
-    Field(discriminator="driver"),
-]
-
 _DRIVER_CLASSES: tuple[type[InstrumentConfig], ...] = (
     Keithley2400Config,
     Keithley2420Config,
@@ -514,10 +508,14 @@ def _driver_name(cls: type[InstrumentConfig]) -> str:
     return cls.model_fields["driver"].annotation.__args__[0]  # type: ignore[union-attr]
 
 
+#: Any instrument entry, selected by ``driver``.
+InstrumentConfigType = Annotated[
+    Union[_DRIVER_CLASSES],  # noqa: UP007
+    Field(discriminator="driver"),
+]
+
 #: driver name -> role ("smu", "light_source", "shutter", "filter_wheel", "irradiance_sensor").
 DRIVER_ROLES: dict[str, str] = {_driver_name(c): c.role for c in _DRIVER_CLASSES}
-#: driver name -> configuration model.
-DRIVER_CONFIGS: dict[str, type[InstrumentConfig]] = {_driver_name(c): c for c in _DRIVER_CLASSES}
 
 
 # ---------------------------------------------------------------------------------------------

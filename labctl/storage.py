@@ -53,7 +53,10 @@ __all__ = [
     "VOLTAGE_COLUMNS",
     "Catalog",
     "CsvWriter",
+    "J_COLUMN",
     "Measurement",
+    "jv_curve",
+    "mean_irradiance_mw_cm2",
     "measurement_filename",
     "read_last_row",
     "read_measurement",
@@ -80,6 +83,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "PCE (percent)",
 )
 """The CSV column names of DESIGN.md ("CSV columns"), with pint-parsable units."""
+
+J_COLUMN = "Current density (mA/cm**2)"
+"""The current-density column (photovoltaic sign) of the solar-cell procedures."""
 
 VOLTAGE_COLUMNS: tuple[str, ...] = ("Voltage (V)", "Voc (V)")
 """Columns that make a file a measurement :func:`read_measurement` accepts (J-V, MPP and SCLC
@@ -597,6 +603,53 @@ def read_measurement(path: Path) -> Measurement:
         procedure=procedure,
         path=path,
     )
+
+
+def jv_curve(
+    measurement: Measurement, area_cm2: float | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The J-V curve of a measurement: (voltage [V], current density [mA/cm²], warnings).
+
+    The current density is the file's ``Current density (mA/cm**2)``; without it,
+    ``Current (A)`` / ``area_cm2`` (default: the file's ``Area`` parameter) flipped to the
+    photovoltaic sign, J = -I / area * 1e3, with a warning saying so. A steady-state file
+    (a ``Settled`` column) gives only its settled rows. This is the one rule the runner and
+    ``labctl analyze jv`` share. Raises ``ValueError`` naming what is missing.
+    """
+    columns = measurement.columns
+    if "Voltage (V)" not in columns:
+        raise ValueError("no 'Voltage (V)' column")
+    voltage_v = columns["Voltage (V)"]
+    warnings_: list[str] = []
+    if J_COLUMN in columns:
+        j_ma_cm2 = columns[J_COLUMN]
+    elif "Current (A)" in columns:
+        if area_cm2 is None:
+            try:
+                area_cm2 = float(str(measurement.parameters.get("Area", "")).split()[0])
+            except (ValueError, IndexError):
+                area_cm2 = None
+        if not area_cm2 or not math.isfinite(area_cm2) or area_cm2 <= 0:
+            raise ValueError("the file has 'Current (A)' but no current density: give the "
+                             "area (--area-cm2)")
+        j_ma_cm2 = -columns["Current (A)"] / area_cm2 * 1e3
+        warnings_.append(f"current density from Current (A) / {area_cm2:g} cm² "
+                         "(SMU sign flipped to the photovoltaic sign)")
+    else:
+        raise ValueError(f"no '{J_COLUMN}' or 'Current (A)' column")
+    if "Settled" in columns:
+        keep = columns["Settled"] == 1
+        voltage_v, j_ma_cm2 = voltage_v[keep], j_ma_cm2[keep]
+    return voltage_v, j_ma_cm2, warnings_
+
+
+def mean_irradiance_mw_cm2(measurement: Measurement) -> float | None:
+    """Mean of the finite, positive ``Irradiance (mW/cm**2)`` values [mW/cm²], else None."""
+    values = measurement.columns.get("Irradiance (mW/cm**2)")
+    if values is None:
+        return None
+    values = values[np.isfinite(values) & (values > 0)]
+    return float(np.mean(values)) if values.size else None
 
 
 def read_last_row(path: Path) -> dict[str, float] | None:

@@ -12,8 +12,8 @@ This module provides
   file order) into an :class:`InputError` with a short reason instead of pydantic's text.
 
 The YAML dialect is PyYAML's YAML 1.1 safe subset with two changes that avoid surprises in lab
-files: ``1e-3`` is a number (YAML 1.1 reads it as a string), and dates such as ``2026-11-21``
-stay text (a sample id, not a ``datetime.date``).
+files: ``1e-3`` and ``-.5`` are numbers (YAML 1.1 reads them as strings), and dates such as
+``2026-11-21`` stay text (a sample id, not a ``datetime.date``).
 
 Validators inside the models may raise :func:`located_error` to report a cross-field problem at
 a precise key (for example the ``smu`` key of a photodiode that names a missing SMU).
@@ -173,7 +173,7 @@ class _DuplicateKeyError(yaml.MarkedYAMLError):
 _FLOAT_RE = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",

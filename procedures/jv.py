@@ -212,8 +212,8 @@ class JVProcedure(LabctlProcedure):
             return
         if self.stop_requested():
             return
-        irradiance = self.row_irradiance_mw_cm2()
-        self.irradiance_for_pce_mw_cm2 = irradiance
+        irradiance_mw_cm2 = self.row_irradiance_mw_cm2()
+        self.irradiance_for_pce_mw_cm2 = irradiance_mw_cm2
         delay_s = self.source_delay_s()
         self.source_delay_used_s = delay_s
         per_point_s = float(smu.expected_sweep_duration_s(1, delay_s, nplc))
@@ -227,9 +227,9 @@ class JVProcedure(LabctlProcedure):
         smu.enable_output()
         self.emit_progress(5.0)
         if self.hardware_sweep:
-            self._sweep_hardware(voltages, delay_s, compliance_a, irradiance)
+            self._sweep_hardware(voltages, delay_s, compliance_a, irradiance_mw_cm2)
         else:
-            self._sweep_points(voltages, delay_s, irradiance)
+            self._sweep_points(voltages, delay_s, irradiance_mw_cm2)
 
     def _precondition_soak(self) -> bool:
         """Light soak with the output off (the cell floats at open circuit). False = abort."""
@@ -259,7 +259,7 @@ class JVProcedure(LabctlProcedure):
         return self.wait(bias_s)
 
     def _sweep_hardware(
-        self, voltages: list[float], delay_s: float, compliance_a: float, irradiance: float
+        self, voltages: list[float], delay_s: float, compliance_a: float, irradiance_mw_cm2: float
     ) -> None:
         """One hardware-timed staircase; rows keep the instrument's point spacing."""
         if self.stop_requested():
@@ -274,12 +274,14 @@ class JVProcedure(LabctlProcedure):
         if duration_s > 0:
             self.achieved_scan_rate_v_s = abs(voltages[-1] - voltages[0]) / duration_s
         self.points_measured = len(sweep)
-        rows = self.sweep_rows(sweep, before_s, after_s, irradiance)
+        rows = self.sweep_rows(sweep, before_s, after_s, irradiance_mw_cm2)
         for k, row in enumerate(rows):
             self.emit_row(row)
             self.emit_progress(5.0 + 95.0 * (k + 1) / len(rows))
 
-    def _sweep_points(self, voltages: list[float], delay_s: float, irradiance: float) -> None:
+    def _sweep_points(
+        self, voltages: list[float], delay_s: float, irradiance_mw_cm2: float
+    ) -> None:
         """Point by point: set, wait the dwell, read, emit; stop cleanly on should_stop().
 
         With ``scan_rate_v_s`` each set-point is paced at ``step / rate`` intervals on the
@@ -314,7 +316,8 @@ class JVProcedure(LabctlProcedure):
             if period_s is not None:
                 delay_s = max(0.0, period_s - (after_s - set_s - delay_s))
             self.emit_row(self.reading_row(
-                reading.voltage_v, reading.current_a, at_s, reading.in_compliance, irradiance))
+                reading.voltage_v, reading.current_a, at_s, reading.in_compliance,
+                irradiance_mw_cm2))
             self.points_measured = k + 1
             if first is None:
                 first = (voltage, at_s)

@@ -309,7 +309,7 @@ class JVSteadyProcedure(LabctlProcedure):
 
     def execute(self) -> None:
         smu = self.roles.smu
-        self._irradiances: list[float] = []
+        self._irradiances_mw_cm2: list[float] = []
         self._largest_j_ma_cm2 = 0.0
         self._longest_hold_s = 0.0
         self.points_at_max_hold = 0
@@ -385,16 +385,16 @@ class JVSteadyProcedure(LabctlProcedure):
         :returns: The final reading, or None when ``should_stop()`` ended the hold.
         """
         smu = self.roles.smu
-        irradiance = self.row_irradiance_mw_cm2()
+        irradiance_mw_cm2 = self.row_irradiance_mw_cm2()
         if self.light or self.roles.irradiance_sensor is not None:
-            self._irradiances.append(irradiance)
-            self.irradiance_for_pce_mw_cm2 = float(np.mean(self._irradiances))
+            self._irradiances_mw_cm2.append(irradiance_mw_cm2)
+            self.irradiance_for_pce_mw_cm2 = float(np.mean(self._irradiances_mw_cm2))
         else:
             self.irradiance_for_pce_mw_cm2 = 0.0
         window_s = float(self.settle_window_s)
         shortest_s = max(float(self.min_hold_s), window_s)
         longest_s = float(self.max_hold_s)
-        tolerance = float(self.settle_tolerance_pct_per_s)
+        tolerance_pct_per_s = float(self.settle_tolerance_pct_per_s)
         set_s = clock.now_s()
         times_s: list[float] = []
         values: list[float] = []
@@ -408,12 +408,12 @@ class JVSteadyProcedure(LabctlProcedure):
             settled = False
             if hold_s >= shortest_s:
                 first = next(i for i, t in enumerate(times_s) if t >= at_s - window_s)
-                drift = relative_drift_pct_per_s(times_s[first:], values[first:], floor)
-                settled = drift < tolerance
+                drift_pct_per_s = relative_drift_pct_per_s(times_s[first:], values[first:], floor)
+                settled = drift_pct_per_s < tolerance_pct_per_s
             at_limit = hold_s >= longest_s
             done = settled or at_limit
             row = self.reading_row(reading.voltage_v, reading.current_a, at_s,
-                                   reading.in_compliance, irradiance)
+                                   reading.in_compliance, irradiance_mw_cm2)
             row["Hold time (s)"] = hold_s
             row["Settled"] = 1 if done else 0
             self.emit_row(row)

@@ -7,6 +7,7 @@ a figure per J-V, summary.json and a catalog row.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -90,10 +92,23 @@ def test_demo_sequence_runs_and_stores_everything(tmp_path: Path,
     device = yaml.safe_load(STATION.read_text())["simulation"]["device"]
     assert steady["metrics"]["pce_pct"] == pytest.approx(steady_truth(device)["pce_pct"],
                                                          rel=5e-3)
+    # Time (s) counts from the start of the run, across the measurements
+    times_s = [read_measurement(folder / r["file"]).columns["Time (s)"]
+               for r in summary["results"]]
+    for earlier, later in zip(times_s, times_s[1:], strict=False):
+        assert np.nanmin(later) > np.nanmax(earlier)
+    assert summary["elapsed_s"] >= np.nanmax(times_s[-1])
     code, stdout, _ = run_cli(["catalog", "--out", str(out), "--json"], capsys)
     rows = json.loads(stdout)
     assert code == 0 and len(rows) == 3
     assert {row["procedure"] for row in rows} == {"jv", "jv_steady"}
+    # `labctl analyze` takes the curve and the irradiance as the run did: the same metrics
+    files = [str(folder / r["file"]) for r in summary["results"]]
+    code, stdout, _ = run_cli(["analyze", "jv", *files, "--json"], capsys)
+    assert code == 0
+    for item, result in zip(json.loads(stdout), summary["results"], strict=True):
+        for name in ("voc_v", "jsc_ma_cm2", "ff", "pce_pct"):
+            assert item["metrics"][name] == pytest.approx(result["metrics"][name], rel=1e-12)
 
 
 def test_jv_metrics_match_pvlib_without_hysteresis(tmp_path: Path, station_copy: Path,
@@ -159,6 +174,7 @@ def test_an_instrument_failing_mid_sweep_exits_1_safe_with_data(
     original = Keithley2400Emulator._read
     calls = {"n": 0}
 
+    @functools.wraps(original)  # keeps the SCPI registration, whatever the test order
     def hang_on_second_sweep(self: Keithley2400Emulator, args: list[str]) -> str:
         if self.trigger_count > 1:
             calls["n"] += 1
@@ -296,3 +312,138 @@ def test_sigterm_stops_a_run_safely(tmp_path: Path) -> None:
     assert summary["status"] == "aborted"
     data_file = out / summary["run_id"] / "s00_jv_reverse.csv"
     assert 0 < read_measurement(data_file).columns["Voltage (V)"].size < 141
+
+
+def resumable_run(tmp_path: Path, station: Path, capsys: pytest.CaptureFixture[str],
+                  steps: list | None = None) -> tuple[Path, dict, Path]:
+    """A finished two-step run; returns (sequence, summary, folder)."""
+    sequence = write_sequence(tmp_path / "seq.yaml", steps or [
+        {"jv": {"direction": "reverse"}}, {"jv": {"direction": "forward"}}])
+    out = tmp_path / "r"
+    code, stdout, _ = run_cli(["run", str(sequence), "--station", str(station),
+                               "--out", str(out), "--json", "--quiet"], capsys)
+    assert code == 0
+    summary = json.loads(stdout)
+    return sequence, summary, out / summary["run_id"]
+
+
+def test_resume_after_a_crash_keeps_the_partial_file_and_continues_time(
+        tmp_path: Path, station_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The process died during the second measurement: its summary still says 'running'
+    with only the first result, and the second file holds some rows measured after the last
+    elapsed_s the summary recorded."""
+    sequence, summary, folder = resumable_run(tmp_path, station_copy, capsys)
+    first, second = (folder / r["file"] for r in summary["results"])
+    first_text = first.read_text()
+    lines = second.read_text().splitlines(keepends=True)
+    header = sum(1 for line in lines if line.startswith("#")) + 1
+    second.write_text("".join(lines[:header + 20]))           # 20 rows survived the crash
+    crashed_at_s = read_measurement(second).columns["Time (s)"][-1]
+    elapsed_s = float(np.nanmax(read_measurement(first).columns["Time (s)"]))
+    crashed = dict(summary, status="running", results=summary["results"][:1],
+                   elapsed_s=elapsed_s)
+    (folder / "summary.json").write_text(json.dumps(crashed))
+    code, stdout, stderr = run_cli(["run", str(sequence), "--station", str(station_copy),
+                                    "--resume", str(folder), "--json", "--quiet"], capsys)
+    assert code == 0, stderr
+    resumed = json.loads(stdout)
+    assert resumed["status"] == "ok" and [r["step"] for r in resumed["results"]] == [0, 1]
+    assert first.read_text() == first_text                    # done: not measured again
+    partial = folder / (second.stem + ".partial.csv")
+    assert len(read_measurement(partial)) == 20               # the partial data is kept
+    new_time_s = read_measurement(second).columns["Time (s)"]
+    assert len(new_time_s) == 141 and np.nanmin(new_time_s) > crashed_at_s
+    # the catalog of a resumed run is the one of the folder it started in
+    code, stdout, _ = run_cli(["catalog", "--out", str(folder.parent), "--json"], capsys)
+    assert code == 0 and len(json.loads(stdout)) == 3
+
+
+@pytest.mark.parametrize("change", ["sample", "sequence", "corrupt", "not a run"])
+def test_resume_refuses_a_folder_of_another_run(
+        tmp_path: Path, station_copy: Path, capsys: pytest.CaptureFixture[str],
+        change: str) -> None:
+    sequence, summary, folder = resumable_run(tmp_path, station_copy, capsys)
+    if change == "sample":
+        sequence = write_sequence(tmp_path / "other.yaml", [
+            {"jv": {"direction": "reverse"}}, {"jv": {"direction": "forward"}}],
+            sample={"id": "T-2", "area_cm2": 0.09})
+    elif change == "sequence":
+        sequence = write_sequence(tmp_path / "other.yaml", [
+            {"jv": {"direction": "reverse", "step_v": 0.02}}, {"jv": {"direction": "forward"}}])
+    elif change == "corrupt":
+        (folder / "summary.json").write_text('{"run_id": "x", "sam')
+    else:
+        folder = tmp_path
+    before = sorted(p.name for p in folder.iterdir())
+    sim_bench.forget_benches()
+    code, stdout, stderr = run_cli(["run", str(sequence), "--station", str(station_copy),
+                                    "--resume", str(folder), "--json", "--quiet"], capsys)
+    assert code == 2 and stdout == ""
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    assert {"sample": "T-1", "sequence": "another sequence", "corrupt": "summary.json",
+            "not a run": "summary.json"}[change] in stderr
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    assert not sim_bench._benches                              # nothing opened
+
+
+def test_a_station_that_cannot_be_opened_exits_2_and_writes_nothing(
+        tmp_path: Path, write_station: Callable[..., Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    station = write_station(base={"station": "x", "instruments": {
+        "smu": {"driver": "keithley2400", "resource": "ASRL/dev/ttyLABCTL_NONE::INSTR"}}})
+    sequence = write_sequence(tmp_path / "seq.yaml", [{"jv": {"direction": "reverse"}}])
+    code, stdout, stderr = run_cli(["run", str(sequence), "--station", str(station),
+                                    "--out", str(tmp_path / "r"), "--json"], capsys)
+    assert code == 2 and stdout == ""
+    assert len(stderr.strip().splitlines()) == 1 and "instruments.smu.resource" in stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_failing_figure_or_catalog_does_not_fail_the_run(
+        tmp_path: Path, station_copy: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import labctl.plots
+    from labctl.storage import Catalog
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(labctl.plots, "plot_jv", broken)
+    monkeypatch.setattr(Catalog, "add", broken)
+    sequence = write_sequence(tmp_path / "seq.yaml", [{"jv": {"direction": "both"}}])
+    code, stdout, stderr = run_cli(["run", str(sequence), "--station", str(station_copy),
+                                    "--out", str(tmp_path / "r"), "--json", "--quiet"], capsys)
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["status"] == "ok" and len(summary["results"]) == 2
+    for result in summary["results"]:
+        assert "pce_pct" in result["metrics"] and "hysteresis_index" in result["metrics"]
+        assert any("figure failed" in w for w in result["warnings"])
+        assert any("catalog row failed" in w for w in result["warnings"])
+    on_disk = json.loads((tmp_path / "r" / summary["run_id"] / "summary.json").read_text())
+    assert on_disk["results"] == summary["results"]
+
+
+def test_a_stop_before_a_measurement_starts_measures_nothing(tmp_path: Path,
+                                                             station_copy: Path) -> None:
+    import threading
+
+    from labctl.runner import Runner
+
+    stop = threading.Event()
+    stop.set()
+    sequence = write_sequence(tmp_path / "seq.yaml", [{"jv": {"direction": "reverse"}}])
+    runner = Runner(sequence, station_copy, simulated=True, out_dir=tmp_path / "r",
+                    show_progress=False, stop_event=stop)
+    summary = runner.run()
+    assert summary["status"] == "aborted" and summary["results"] == []
+    assert not list(runner.state.folder.glob("*.csv"))
+    assert json.loads((runner.state.folder / "summary.json").read_text())["status"] == "aborted"
+
+
+@pytest.mark.parametrize("argv", [["run", "seq.yaml"], ["analyze", "iv", "x.csv"], ["nope"]])
+def test_a_bad_command_line_is_exit_2_with_one_line(argv: list[str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, stderr = run_cli(argv, capsys)
+    assert code == 2 and stdout == ""
+    assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("labctl")

@@ -195,6 +195,18 @@ def test_sample_reporting_fields(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("start_v", "stop_v"), [(1.3, -0.1), (-0.1, 1.3)])
+def test_jv_direction_ignores_the_order_of_start_and_stop(start_v: float, stop_v: float) -> None:
+    """DESIGN.md: reverse is high to low, forward low to high, both is reverse then forward,
+    whatever the order of start_v and stop_v."""
+    step = JVStep(start_v=start_v, stop_v=stop_v, step_v=0.1, direction="both")
+    assert step.directions == ["reverse", "forward"]
+    assert step.voltages_v("reverse") == pytest.approx([1.3 - 0.1 * k for k in range(15)])
+    assert step.voltages_v("forward") == pytest.approx([-0.1 + 0.1 * k for k in range(15)])
+    assert JVStep(start_v=start_v, stop_v=stop_v, direction="reverse").directions == ["reverse"]
+    assert JVStep(start_v=start_v, stop_v=stop_v, direction="forward").directions == ["forward"]
+
+
 def test_sclc_spacing() -> None:
     log = SCLCStep(thickness_nm=500, eps_r=30)
     volts = log.voltages_v()
@@ -327,6 +339,20 @@ BAD_SEQUENCES = [
         3,
         "steps[0].jv.step_v",
         "14001 points",
+    ),
+    (
+        "jv step larger than the range",
+        edit("stop_v: -0.1, step_v: 0.01,", "stop_v: 1.299, step_v: 0.01,"),
+        3,
+        "steps[0].jv.step_v",
+        "a sweep needs at least 2 points",
+    ),
+    (
+        "sclc linear step larger than the range",
+        edit("stop_v: 5,", "stop_v: 5, step_v: 10,"),
+        7,
+        "steps[4].sclc.step_v",
+        "a sweep needs at least 2 points",
     ),
     (
         "start equals stop",

@@ -370,6 +370,17 @@ BAD_STATIONS = [
         "unknown key 'jph_ma_cm2'",
     ),
     (
+        "single-carrier device with traps but no conductivity",
+        edit("    kind: solar_cell\n", "    kind: single_carrier\n").replace(
+            "    area_cm2: 0.09\n    jph_ma_cm2: 19.8\n    j0_ma_cm2: 1.0e-12\n"
+            "    ideality: 1.5\n    rs_ohm_cm2: 3.0\n    rsh_ohm_cm2: 3000\n",
+            "    conductivity_s_cm: 0\n    trap_density_cm3: 1.0e16\n",
+        ).replace("    ion_tau_s: 5.0\n    ion_amplitude: 0.0\n", ""),
+        13,
+        "simulation.device.conductivity_s_cm",
+        "must be > 0 when trap_density_cm3 > 0",
+    ),
+    (
         "nan is not a number here",
         edit("area_cm2: 0.09", "area_cm2: .nan"),
         13,

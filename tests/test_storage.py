@@ -22,6 +22,8 @@ from labctl.storage import (
     SCHEMA_VERSION,
     Catalog,
     CsvWriter,
+    jv_curve,
+    mean_irradiance_mw_cm2,
     measurement_filename,
     read_last_row,
     read_measurement,
@@ -401,3 +403,35 @@ def test_catalog_persists_and_has_schema_version(tmp_path: Path) -> None:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(ValueError, match="schema version"):
         Catalog(path)
+
+
+# ---------------------------------------------------------------------------- J-V curve
+
+
+def test_jv_curve_takes_current_density_or_current_over_the_area(tmp_path: Path) -> None:
+    path = tmp_path / "jv.csv"
+    write_rows(path, ROWS)
+    voltage_v, j_ma_cm2, notes = jv_curve(read_measurement(path))
+    np.testing.assert_array_equal(voltage_v, [1.3, 0.001, -0.1])
+    np.testing.assert_array_equal(j_ma_cm2, [-13.3, 19.75, 19.8])
+    assert notes == []
+
+    plain = tmp_path / "current.csv"
+    plain.write_text("Voltage (V),Current (A),Settled\n0.0,-1.8e-3,1\n0.5,-1.0e-3,0\n"
+                     "1.0,2.0e-4,1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="area"):
+        jv_curve(read_measurement(plain))
+    voltage_v, j_ma_cm2, notes = jv_curve(read_measurement(plain), area_cm2=0.1)
+    np.testing.assert_array_equal(voltage_v, [0.0, 1.0])          # settled rows only
+    np.testing.assert_allclose(j_ma_cm2, [18.0, -2.0], rtol=1e-12)  # photovoltaic sign
+    assert len(notes) == 1 and "sign" in notes[0]
+
+
+def test_mean_irradiance_ignores_dark_and_missing_values(tmp_path: Path) -> None:
+    path = tmp_path / "irradiance.csv"
+    path.write_text("Voltage (V),Irradiance (mW/cm**2)\n0,99\n0.1,nan\n0.2,101\n0.3,0\n",
+                    encoding="utf-8")
+    assert mean_irradiance_mw_cm2(read_measurement(path)) == pytest.approx(100.0)
+    dark = tmp_path / "dark.csv"
+    dark.write_text("Voltage (V),Irradiance (mW/cm**2)\n0,0\n", encoding="utf-8")
+    assert mean_irradiance_mw_cm2(read_measurement(dark)) is None

@@ -101,7 +101,9 @@ def test_linemap_falls_back_to_deepest_known_ancestor() -> None:
 
 
 def test_numbers_dates_and_inf(tmp_path: Path) -> None:
-    path = write(tmp_path, "a: 1e-3\nb: 1.0e-12\nc: .inf\nd: 2026-11-21\ne: 5\nf: yes\n")
+    path = write(
+        tmp_path, "a: 1e-3\nb: 1.0e-12\nc: .inf\nd: 2026-11-21\ne: 5\nf: yes\ng: -.5\n"
+    )
     data, _ = load_yaml(path)
     assert data["a"] == pytest.approx(1e-3) and isinstance(data["a"], float)
     assert data["b"] == pytest.approx(1e-12)
@@ -109,6 +111,7 @@ def test_numbers_dates_and_inf(tmp_path: Path) -> None:
     assert data["d"] == "2026-11-21"  # dates stay text (sample ids)
     assert data["e"] == 5 and isinstance(data["e"], int)
     assert data["f"] is True
+    assert data["g"] == -0.5 and isinstance(data["g"], float)  # YAML 1.1 reads "-.5" as text
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -20,12 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyvisa import rname
 from pyvisa_sim.devices import Devices
 
 from labctl.clock import RealClock, VirtualClock
 from labctl.sim import physics
-from labctl.station import StationConfig, load_station
+from labctl.station import StationConfig, canonical_resource, load_station
 
 if TYPE_CHECKING:
     from labctl.sim.scpi import ScpiDevice
@@ -67,10 +66,6 @@ def _device_model(config: Any) -> physics.DeviceModel:
     return physics.SolarCell(physics.SolarCellParams(**params))
 
 
-def canonical_resource(resource: str) -> str:
-    return str(rname.parse_resource_name(resource))
-
-
 class Bench:
     """Everything of one simulated station that lives between the VISA calls."""
 
@@ -109,8 +104,8 @@ class Bench:
             self.devices.add_device(canonical_resource(resource), device)
             self.instruments[name] = device
 
-        if sim.pyvisa_sim:
-            self._add_pyvisa_sim_devices(Path(station.path).parent / sim.pyvisa_sim)
+        if sim.pyvisa_sim:  # stored resolved (absolute) by the station validation
+            self._add_pyvisa_sim_devices(Path(sim.pyvisa_sim))
         self._equilibrate_devices()
 
     def _equilibrate_devices(self) -> None:

@@ -144,7 +144,7 @@ class PicoEmulator(ScpiDevice):
 
     def _cmd_get_channel_value(self, request: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(request)
-        if channel is None:
+        if channel is None:  # ⚠ the reply to an unknown channel is not in instruments.md §7
             return {"channel": request.get("channel"), "value": None}
         return {"channel": channel, "value": self.channel_values[channel]}
 

@@ -12,6 +12,8 @@ Reference: Keithley Model 2450 SourceMeter Reference Manual, summarised in
   model and run on ``:INIT`` (failAbort ON stops the sweep at the first point in limit);
 - errors as ``code,"message;severity;timestamp"`` (⚠ format from the same firmware family);
 - time per point: NPLC/f_line + source delay (autodelay by range) + sweep delay + ~1 ms.
+
+Replies and errors that instruments.md does not give are marked ⚠ where they are emulated.
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from labctl.sim.scpi import (
-    DATA_TYPE_ERROR,
+    DATA_STALE,
     ILLEGAL_VALUE,
+    MISSING_PARAMETER,
     OUT_OF_RANGE,
     SETTINGS_CONFLICT,
-    ScpiDevice,
-    ScpiError,
     command,
     error,
     parse_bool,
@@ -32,7 +33,7 @@ from labctl.sim.scpi import (
     parse_number,
     unquote,
 )
-from labctl.sim.smu import SmuEngine
+from labctl.sim.smu import SmuEmulator
 
 _FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
               "CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
@@ -52,14 +53,14 @@ def _num(value: float) -> str:
     return f"{value:.9E}"
 
 
-class Keithley2450Emulator(ScpiDevice):
+class Keithley2450Emulator(SmuEmulator):
     """A Keithley 2450 (USB-TMC or LAN) on the simulated bench."""
 
     model = "2450"
-    max_voltage_v = 210.0
-    max_current_a = 1.05
-    low_voltage_limit_v = 21.0
-    high_voltage_current_a = 0.105
+    # Limits: SmuEmulator's (±210 V, ±1.05 A, above 21 V at most 105 mA).
+    # ⚠ instruments.md §2 does not say what the 2450 answers to a level/limit pair beyond the
+    # 21 V / 105 mA envelope; -221 here (-222 on the 2400 series, §1.2).
+    envelope_error = SETTINGS_CONFLICT
     serial_number = "04412345"
     firmware = "1.7.12b"
     no_error_reply = '0,"No error;0;0 0"'
@@ -69,18 +70,15 @@ class Keithley2450Emulator(ScpiDevice):
         return f"KEITHLEY INSTRUMENTS,MODEL {self.model},{self.serial_number},{self.firmware}"
 
     def format_error(self, code: int, message: str) -> str:
+        # ⚠ ``code,"message;severity;timestamp"`` from the DMM6500 (instruments.md §2); severity
+        # is always 1 and the timestamp is "seconds nanoseconds" of the bench clock here.
         t_s = self.now_s()
         return f'{code},"{message};1;{int(t_s)} {int((t_s % 1) * 1e9)}"'
 
     # --- state ---------------------------------------------------------------------------
     def reset(self) -> None:
-        if not hasattr(self, "engine"):
-            self.engine = SmuEngine(self.bench, self.name)
-        else:
-            self.engine.configure(output_on=False, source_function="VOLT", level=0.0,
-                                  compliance=1.05e-4)
+        super().reset()
         self.language = str(self.config.get("language", "SCPI"))
-        self.output_on = False
         self.off_mode = {"VOLT": "NORM", "CURR": "NORM"}
         self.source_function = "VOLT"
         self.level = {"VOLT": 0.0, "CURR": 0.0}
@@ -98,7 +96,6 @@ class Keithley2450Emulator(ScpiDevice):
         self.sense_range = {"VOLT": 0.02, "CURR": 1e-4, "RES": 2e5}
         self.sense_range_auto = {"VOLT": True, "CURR": True, "RES": True}
         self.count = 1
-        self.terminals = "FRON"
         self.tripped = {"VOLT": False, "CURR": False}
         self.buffers: dict[str, list[dict[str, float]]] = {"defbuffer1": [], "defbuffer2": []}
         self.buffer_size = {"defbuffer1": 100000, "defbuffer2": 10000}
@@ -107,28 +104,15 @@ class Keithley2450Emulator(ScpiDevice):
         self.line_frequency_hz = self.bench.line_frequency_hz
 
     # --- helpers -------------------------------------------------------------------------
-    def sync(self, t_s: float) -> None:
-        self.engine.sync(t_s)
-
     def _sync_engine(self) -> None:
         function = self.source_function
         self.engine.configure(output_on=self.output_on, source_function=function,
                               level=self.level[function], compliance=self.limit[function])
 
-    def _check_level(self, function: str, value: float) -> None:
-        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
-        if abs(value) > limit * 1.0000001:
-            raise error(OUT_OF_RANGE)
-
-    def _check_power_envelope(self, voltage_v: float, current_a: float) -> None:
-        if abs(voltage_v) > self.low_voltage_limit_v and abs(current_a) > \
-                self.high_voltage_current_a * 1.0000001:
-            raise error(SETTINGS_CONFLICT)
-
     def _buffer_name(self, text: str | None) -> str:
         name = "defbuffer1" if text is None else unquote(text)
         if name not in self.buffers:
-            raise ScpiError(-224, "Illegal parameter value")
+            raise error(ILLEGAL_VALUE)  # ⚠ the error for an unknown buffer is not in §2
         return name
 
     def autodelay_s(self) -> float:
@@ -148,14 +132,13 @@ class Keithley2450Emulator(ScpiDevice):
         return 0.001
 
     def point_time_s(self, sweep_delay_s: float = 0.0) -> tuple[float, float]:
-        """(settle, total) of one reading: delay + sweep delay + NPLC/f_line + ~1 ms."""
+        """(settle, total) of one reading: source delay + sweep delay + NPLC/f_line + ~1 ms
+        (instruments.md §2.2 ⚠; auto-zero adds no modelled time)."""
         function = self.source_function
         delay_s = (self.autodelay_s() if self.source_delay_auto[function]
                    else self.source_delay_s[function])
         settle_s = delay_s + sweep_delay_s
         conversion_s = self.nplc[self.sense_function] / self.line_frequency_hz
-        if self.auto_zero[self.sense_function]:
-            conversion_s *= 1.0  # autozero is interleaved on the 2450; no extra phase modelled
         return settle_s, settle_s + conversion_s + 1e-3
 
     def _run(self, values: np.ndarray, sweep_delay_s: float, buffer: str,
@@ -191,6 +174,7 @@ class Keithley2450Emulator(ScpiDevice):
                 source = points.voltage_v[k] if self.readback["VOLT"] else points.source_value[k]
             else:
                 source = points.current_a[k] if self.readback["CURR"] else points.source_value[k]
+            # ⚠ STAT/SOURSTAT bit values are not in instruments.md; 8 marks a point in limit.
             entry = {"READ": float(reading), "SOUR": float(source), "t": float(points.time_s[k]),
                      "REL": float(points.time_s[k]) - first_s,
                      "STAT": 0.0, "SOURSTAT": 8.0 if points.in_compliance[k] else 0.0}
@@ -223,7 +207,7 @@ class Keithley2450Emulator(ScpiDevice):
 
     def _elements(self, args: list[str]) -> list[str]:
         elements = [parse_choice(a, _ELEMENTS) for a in args]
-        if len(elements) > 14:
+        if len(elements) > 14:  # <= 14 per list (§2); the error code is not given ⚠
             raise error(OUT_OF_RANGE)
         return elements or ["READ"]
 
@@ -237,10 +221,8 @@ class Keithley2450Emulator(ScpiDevice):
         # Takes effect only after a power cycle (instruments.md §2); the emulator keeps it.
         parse_choice(args[0], {"SCPI": "SCPI", "TSP": "TSP", "SCPI2400": "SCPI2400"})
 
-    @command(":SYSTem:ERRor[:NEXT]", query=True)
-    def _syst_err(self, args: list[str]) -> str:
-        return self.pop_error()
-
+    # ⚠ Not in instruments.md: :SYST:ERR:COUN?, :STAT:CLE, :DISP:LIGH:STAT, :OUTP:CURR:SMOD,
+    # :SOUR:VOLT:PROT:TRIP? and :TRAC:STAT:AVER? (2450 manual commands, minimal emulation).
     @command(":SYSTem:ERRor:COUNt", query=True)
     def _syst_err_count(self, args: list[str]) -> str:
         return str(len(self.errors))
@@ -257,29 +239,7 @@ class Keithley2450Emulator(ScpiDevice):
     def _noop(self, args: list[str]) -> None:
         return None
 
-    @command(":ROUTe:TERMinals")
-    def _term(self, args: list[str]) -> None:
-        self.terminals = parse_choice(args[0], {"FRON": "FRON", "FRONT": "FRON",
-                                                 "REAR": "REAR"})
-
-    @command(":ROUTe:TERMinals", query=True)
-    def _term_q(self, args: list[str]) -> str:
-        return self.terminals
-
-    # --- output --------------------------------------------------------------------------
-    @command(":OUTPut[:STATe]")
-    def _outp(self, args: list[str]) -> None:
-        if not args:
-            raise error(DATA_TYPE_ERROR)
-        state = parse_bool(args[0])
-        self.engine.sync(self.start_time_s())
-        self.output_on = state
-        self._sync_engine()
-
-    @command(":OUTPut[:STATe]", query=True)
-    def _outp_q(self, args: list[str]) -> str:
-        return "1" if self.output_on else "0"
-
+    # --- output (:OUTP and :OUTP? are SmuEmulator's) ---------------------------------------
     @command(":OUTPut:VOLTage:SMODe")
     def _smod_v(self, args: list[str]) -> None:
         self.off_mode["VOLT"] = parse_choice(args[0], {"HIMP": "HIMP", "NORM": "NORM",
@@ -315,9 +275,9 @@ class Keithley2450Emulator(ScpiDevice):
         value = parse_number(args[0], default=0.0)
         self._check_level(function, value)
         if function == "VOLT":
-            self._check_power_envelope(value, self.limit["VOLT"])
+            self._check_envelope(value, self.limit["VOLT"])
         else:
-            self._check_power_envelope(self.limit["CURR"], value)
+            self._check_envelope(self.limit["CURR"], value)
         self.engine.sync(self.start_time_s())
         self.level[function] = value
         self._sync_engine()
@@ -374,10 +334,10 @@ class Keithley2450Emulator(ScpiDevice):
     def _set_limit(self, function: str, args: list[str]) -> None:
         if function == "VOLT":  # current limit while sourcing voltage
             value = parse_number(args[0], minimum=1e-9, maximum=self.max_current_a)
-            self._check_power_envelope(self.level["VOLT"], value)
+            self._check_envelope(self.level["VOLT"], value)
         else:
             value = parse_number(args[0], minimum=0.02, maximum=self.max_voltage_v)
-            self._check_power_envelope(value, self.level["CURR"])
+            self._check_envelope(value, self.level["CURR"])
         self.engine.sync(self.start_time_s())
         self.limit[function] = value
         self._sync_engine()
@@ -444,6 +404,7 @@ class Keithley2450Emulator(ScpiDevice):
 
     @command(":SOURce[1]:VOLTage:PROTection[:LEVel]")
     def _ovp(self, args: list[str]) -> None:
+        # instruments.md §2 gives ``:SOUR:VOLT:PROT <V>``; the PROT<n>/NONE tokens ⚠
         token = args[0].strip().upper()
         if token in ("NONE", "PROT_NONE"):
             self.ovp_v = 210.0
@@ -469,7 +430,9 @@ class Keithley2450Emulator(ScpiDevice):
         for value in values:
             self._check_level("VOLT", float(value))
         if count == 0:
-            raise ScpiError(-221, "Settings conflict")  # an endless sweep is not emulated
+            # ⚠ count 0 (infinite) is valid on the 2450; an endless sweep is not emulated and
+            # the emulator says so with -221 rather than fake it.
+            raise error(SETTINGS_CONFLICT)
         sequence = np.concatenate([values, values[::-1]]) if dual else values
         self.sweep = {"values": np.tile(sequence, count),
                       "delay_s": 0.0 if delay_s == -1 else delay_s,
@@ -480,7 +443,7 @@ class Keithley2450Emulator(ScpiDevice):
     @command(":SOURce[1]:SWEep:VOLTage:LINear")
     def _swe_lin(self, args: list[str]) -> None:
         if len(args) < 3:
-            raise ScpiError(-109, "Missing parameter")
+            raise error(MISSING_PARAMETER)
         start_v, stop_v = parse_number(args[0]), parse_number(args[1])
         points = int(parse_number(args[2], minimum=2, maximum=1_000_000))
         self._sweep_common(np.linspace(start_v, stop_v, points), args[3:])
@@ -488,7 +451,7 @@ class Keithley2450Emulator(ScpiDevice):
     @command(":SOURce[1]:SWEep:VOLTage:LINear:STEP")
     def _swe_lin_step(self, args: list[str]) -> None:
         if len(args) < 3:
-            raise ScpiError(-109, "Missing parameter")
+            raise error(MISSING_PARAMETER)
         start_v, stop_v, step_v = (parse_number(a) for a in args[:3])
         if step_v == 0 or (stop_v - start_v) * step_v < 0:
             raise error(SETTINGS_CONFLICT)
@@ -498,34 +461,24 @@ class Keithley2450Emulator(ScpiDevice):
     @command(":SOURce[1]:SWEep:VOLTage:LIST")
     def _swe_list(self, args: list[str]) -> None:
         if len(args) < 1:
-            raise ScpiError(-109, "Missing parameter")
+            raise error(MISSING_PARAMETER)
         start_index = int(parse_number(args[0], minimum=1, maximum=2500))
         values = np.asarray(self.list_values["VOLT"][start_index - 1:], dtype=float)
         if values.size == 0:
             raise error(SETTINGS_CONFLICT)
         rest = args[1:]
-        # LIST: <startIndex>, <delay>, <count>, <failAbort>, "<buffer>" (no range type, no dual)
+        # LIST: <startIndex>, <delay>, <count>, <failAbort>, "<buffer>" (no range type, no dual;
+        # §2.1 gives only the first two ⚠)
         mapped = rest[:2] + ["BEST"] + rest[2:3] + ["OFF"] + rest[3:4]
         self._sweep_common(values, mapped)
 
-    def _list(self, args: list[str], append: bool) -> None:
-        if not args or len(args) > 100:
-            raise error(OUT_OF_RANGE)
-        values = [parse_number(a) for a in args]
-        for value in values:
-            self._check_level("VOLT", value)
-        new = (self.list_values["VOLT"] if append else []) + values
-        if len(new) > 2500:
-            raise error(OUT_OF_RANGE)
-        self.list_values["VOLT"] = new
-
     @command(":SOURce[1]:LIST:VOLTage")
     def _list_volt(self, args: list[str]) -> None:
-        self._list(args, append=False)
+        self._list("VOLT", args, append=False)
 
     @command(":SOURce[1]:LIST:VOLTage:APPend")
     def _list_volt_app(self, args: list[str]) -> None:
-        self._list(args, append=True)
+        self._list("VOLT", args, append=True)
 
     @command(":SOURce[1]:LIST:VOLTage:POINts", query=True)
     def _list_volt_poin(self, args: list[str]) -> str:
@@ -537,9 +490,11 @@ class Keithley2450Emulator(ScpiDevice):
             values = np.full(self.count, self.level[self.source_function])
             self._run(values, 0.0, "defbuffer1", fail_abort=False)
             return
-        # The sweep delay is added to the source delay (manual pp. 395-400).
+        # The sweep delay is added to the source delay (manual pp. 395-400); delay -1 is the
+        # autodelay (§2.1).
         sweep = self.sweep
-        self._run(np.asarray(sweep["values"]), float(sweep["delay_s"]), str(sweep["buffer"]),
+        sweep_delay_s = self.autodelay_s() if sweep["auto_delay"] else float(sweep["delay_s"])
+        self._run(np.asarray(sweep["values"]), sweep_delay_s, str(sweep["buffer"]),
                   fail_abort=bool(sweep["fail_abort"]))
 
     # --- sense ---------------------------------------------------------------------------
@@ -676,6 +631,7 @@ class Keithley2450Emulator(ScpiDevice):
             entry = self.buffers[buffer][-1]
         else:
             # Output off: the terminals float; V reads the device's open-circuit voltage.
+            # ⚠ What a 2450 reads with its output off is not in instruments.md.
             start_s = self.occupy(point_s)
             self.engine.sync(start_s + point_s)
             dut = self.engine.dut
@@ -703,19 +659,19 @@ class Keithley2450Emulator(ScpiDevice):
     def _fetch(self, args: list[str]) -> str:
         buffer = self._buffer_name(args[0] if args else None)
         if not self.buffers[buffer]:
-            raise ScpiError(-230, "Data corrupt or stale")
+            raise error(DATA_STALE)  # ⚠ the error of :FETC? on an empty buffer is not in §2
         return self._format(self.buffers[buffer][-1:], self._elements(args[1:]))
 
     @command(":TRACe:DATA", query=True)
     def _trac_data(self, args: list[str]) -> str:
         if len(args) < 2:
-            raise ScpiError(-109, "Missing parameter")
+            raise error(MISSING_PARAMETER)
         start = int(parse_number(args[0], minimum=1))
         end = int(parse_number(args[1], minimum=1))
         buffer = self._buffer_name(args[2] if len(args) > 2 else None)
         entries = self.buffers[buffer]
         if end < start or end > len(entries):
-            raise ScpiError(-222, "Parameter data out of range")
+            raise error(OUT_OF_RANGE)  # ⚠ the error for indexes beyond the buffer is not in §2
         return self._format(entries[start - 1:end], self._elements(args[3:]))
 
     @command(":TRACe:ACTual", query=True)
@@ -741,7 +697,7 @@ class Keithley2450Emulator(ScpiDevice):
     @command(":TRACe:MAKE")
     def _trac_make(self, args: list[str]) -> None:
         if len(args) < 2:
-            raise ScpiError(-109, "Missing parameter")
+            raise error(MISSING_PARAMETER)
         name = unquote(args[0])
         if name in self.buffers:
             raise error(ILLEGAL_VALUE)

@@ -10,9 +10,11 @@ Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summar
   V, I, R, TIME, STATUS whatever order ``:FORM:ELEM`` lists; unmeasured elements read
   ``+9.91E+37``; STATUS bit 3 (8) on compliance;
 - errors: ``-113`` for an unknown header (no reply), ``+803`` for ``:READ?`` with the output
-  off (auto output-off disabled), ``-222`` for a level beyond the model, ``-221`` for a sweep
-  step outside start..stop;
+  off (auto output-off disabled), ``-222`` for a level or compliance beyond the model or its
+  combined envelope (§1.2), ``-221`` for a sweep step outside start..stop;
 - time: each reading takes the source-delay-measure cycle of §1.10 on the bench clock.
+
+Replies and errors that instruments.md does not give are marked ⚠ where they are emulated.
 """
 
 from __future__ import annotations
@@ -22,11 +24,9 @@ import math
 import numpy as np
 
 from labctl.sim.scpi import (
+    DATA_STALE,
     DATA_TYPE_ERROR,
-    OUT_OF_RANGE,
     SETTINGS_CONFLICT,
-    ScpiDevice,
-    ScpiError,
     command,
     error,
     nr3,
@@ -34,7 +34,7 @@ from labctl.sim.scpi import (
     parse_choice,
     parse_number,
 )
-from labctl.sim.smu import Points, SmuEngine
+from labctl.sim.smu import Points, SmuEmulator
 
 OVERFLOW = 9.91e37
 ELEMENTS = ("VOLT", "CURR", "RES", "TIME", "STAT")
@@ -47,24 +47,26 @@ _FUNCTION_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAG
 _SOURCE_FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"}
 _MODES = {"FIX": "FIX", "FIXED": "FIX", "SWE": "SWE", "SWEEP": "SWE", "LIST": "LIST"}
 
-#: Status word bits (manual p. 356).
+#: ``+803`` (instruments.md §1.4, §1.9).
+NOT_PERMITTED_OUTPUT_OFF = (803, "Not permitted with OUTPUT off")
+
+#: Status word bits (manual p. 356; instruments.md §1.5).
+STATUS_OVERFLOW = 1 << 0
+STATUS_FRONT_TERMINALS = 1 << 2
 STATUS_COMPLIANCE = 1 << 3
 STATUS_V_MEAS = 1 << 11
 STATUS_I_MEAS = 1 << 12
+STATUS_R_MEAS = 1 << 13
 STATUS_V_SOURCE = 1 << 14
 STATUS_I_SOURCE = 1 << 15
 STATUS_REMOTE_SENSE = 1 << 22
 
 
-class Keithley2400Emulator(ScpiDevice):
+class Keithley2400Emulator(SmuEmulator):
     """A Keithley 2400 on the simulated bench (GPIB, LF termination)."""
 
     model = "2400"
-    max_voltage_v = 210.0
-    max_current_a = 1.05
-    #: Above this voltage the current is limited to ``high_voltage_current_a`` (p. 118).
-    low_voltage_limit_v = 21.0
-    high_voltage_current_a = 0.105
+    # Limits: SmuEmulator's (±210 V, ±1.05 A, above 21 V at most 105 mA); beyond them -222.
     serial_number = "4126530"
     firmware = "C32   Oct  4 2010 14:20:11/A02  /S/K"
     #: GPIB transfer and parsing of one message [s]: point-by-point over GPIB is ~80
@@ -76,12 +78,7 @@ class Keithley2400Emulator(ScpiDevice):
 
     # --- state ---------------------------------------------------------------------------
     def reset(self) -> None:
-        if not hasattr(self, "engine"):
-            self.engine = SmuEngine(self.bench, self.name)
-        else:
-            self.engine.configure(output_on=False, source_function="VOLT", level=0.0,
-                                  compliance=1.05e-4)
-        self.output_on = False
+        super().reset()
         self.off_mode = "NORM"
         self.source_function = "VOLT"
         self.mode = {"VOLT": "FIX", "CURR": "FIX"}
@@ -96,7 +93,6 @@ class Keithley2400Emulator(ScpiDevice):
         self.nplc = 1.0
         self.auto_zero = True
         self.remote_sense = False
-        self.terminals = "FRON"
         self.source_delay_s = 0.001
         self.source_delay_auto = True
         self.auto_output_off = False
@@ -125,20 +121,6 @@ class Keithley2400Emulator(ScpiDevice):
         self.measurement_condition = 0
 
     # --- helpers -------------------------------------------------------------------------
-    def _check_level(self, function: str, value: float) -> None:
-        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
-        if abs(value) > limit * 1.0000001:
-            raise error(OUT_OF_RANGE)
-
-    def _function(self, text: str, table: dict[str, str]) -> str:
-        return parse_choice(text, table)
-
-    def _check_envelope(self, voltage_v: float, current_a: float) -> None:
-        """Combined limit: above 21 V only the lower current ranges (manual p. 118)."""
-        if abs(voltage_v) > self.low_voltage_limit_v * 1.0000001 and \
-                abs(current_a) > self.high_voltage_current_a * 1.0000001:
-            raise error(SETTINGS_CONFLICT)
-
     def _sync_engine(self) -> None:
         """Tell the device wiring what the outputs do now."""
         function = self.source_function
@@ -146,11 +128,17 @@ class Keithley2400Emulator(ScpiDevice):
         self.engine.configure(output_on=self.output_on, source_function=function,
                               level=self.level[function], compliance=compliance)
 
-    def sync(self, t_s: float) -> None:
-        self.engine.sync(t_s)
-
     def point_time_s(self) -> tuple[float, float]:
-        """(settle, total) time of one source-delay-measure cycle (manual pp. 115, 430-435)."""
+        """(settle, total) time of one source-delay-measure cycle (manual pp. 115, 430-435).
+
+        A/D phases: functions + 2 with auto-zero on (one signal phase per function, one
+        reference, one zero), one per function with it off. instruments.md §1.10 words it "3
+        phases per function" ⚠; the manual's examples fit functions + 2 (0.06 PLC at 60 Hz, two
+        functions: 4 x 1.185 ms + 2.3 ms = 7.04 ms against ~7.1 ms; 6 phases would be 9.4 ms).
+        ⚠ The trigger latency (225 us) and source configuration (50 us) are added to the
+        overhead of the §1.10 table, as its SDM-cycle formula lists them; the table's overheads
+        (example minus conversions) may already contain them.
+        """
         n_functions = max(1, len(self.sense_functions))
         phases = n_functions + 2 if self.auto_zero else n_functions
         conversion_s = phases * (self.nplc / self.line_frequency_hz + 185e-6)
@@ -181,39 +169,46 @@ class Keithley2400Emulator(ScpiDevice):
         return np.tile(values, repeats)[:count]
 
     def format_groups(self, points: Points) -> list[str]:
+        """One reply group per point, elements in the fixed order V, I, R, TIME, STATUS
+        (§1.5): a measured element carries its reading, the sourced one (if not measured) the
+        programmed value, any other the overflow value +9.91E+37 (manual p. 358)."""
         groups = []
         sense = set(self.sense_functions)
+        source = self.source_function
+        base_status = STATUS_V_SOURCE if source == "VOLT" else STATUS_I_SOURCE
+        for function, bit in (("VOLT", STATUS_V_MEAS), ("CURR", STATUS_I_MEAS),
+                              ("RES", STATUS_R_MEAS)):
+            if function in sense:
+                base_status |= bit
+        if self.remote_sense:
+            base_status |= STATUS_REMOTE_SENSE
+        if self.terminals == "FRON":
+            base_status |= STATUS_FRONT_TERMINALS
         for k in range(points.voltage_v.size):
-            status = STATUS_V_SOURCE if self.source_function == "VOLT" else STATUS_I_SOURCE
-            if "VOLT" in sense:
-                status |= STATUS_V_MEAS
-            if "CURR" in sense:
-                status |= STATUS_I_MEAS
-            if self.remote_sense:
-                status |= STATUS_REMOTE_SENSE
+            status = base_status
             if points.in_compliance[k]:
                 status |= STATUS_COMPLIANCE
-            voltage = points.voltage_v[k]
-            current = points.current_a[k]
-            if self.source_function == "VOLT" and "VOLT" not in sense:
-                voltage = points.source_value[k]
-            if self.source_function == "CURR" and "CURR" not in sense:
-                current = points.source_value[k]
-            if "RES" in sense and current != 0:
-                resistance = voltage / current
+            element_value = {"VOLT": points.voltage_v[k], "CURR": points.current_a[k]}
+            for function in ("VOLT", "CURR"):
+                if function not in sense:
+                    element_value[function] = (points.source_value[k] if function == source
+                                               else OVERFLOW)
+                elif not math.isfinite(element_value[function]):
+                    status |= STATUS_OVERFLOW
+            voltage_v, current_a = element_value["VOLT"], element_value["CURR"]
+            if "RES" in sense and current_a != 0 and OVERFLOW not in (voltage_v, current_a):
+                resistance_ohm = voltage_v / current_a
             else:
-                resistance = OVERFLOW
-            values = {"VOLT": voltage, "CURR": current, "RES": resistance,
+                resistance_ohm = OVERFLOW
+            values = {"VOLT": voltage_v, "CURR": current_a, "RES": resistance_ohm,
                       "TIME": points.time_s[k] - self.timestamp_origin_s, "STAT": float(status)}
-            groups.append(",".join(
-                nr3(values[e]) if e != "STAT" else f"{values[e]:+.6E}"
-                for e in ELEMENTS if e in self.form_elements))
+            groups.append(",".join(nr3(values[e]) for e in ELEMENTS if e in self.form_elements))
         return groups
 
     def acquire(self) -> list[str]:
         """Run the trigger model once (ARM x TRIG points); return the reply groups."""
         if not self.output_on and not self.auto_output_off:
-            raise ScpiError(803, "Not permitted with OUTPUT off")
+            raise error(NOT_PERMITTED_OUTPUT_OFF)
         count = self.trigger_count * self.arm_count
         settle_s, point_s = self.point_time_s()
         if self.auto_output_off and not self.output_on:
@@ -240,10 +235,8 @@ class Keithley2400Emulator(ScpiDevice):
         return groups
 
     # --- IEEE/system -----------------------------------------------------------------------
-    @command(":SYSTem:ERRor[:NEXT]", query=True)
-    def _syst_err(self, args: list[str]) -> str:
-        return self.pop_error()
-
+    # ⚠ Not in instruments.md: :SYST:ERR:ALL?, :SYST:BEEP, :SYST:KEY, :SYST:CLE, :SYST:TIME:RES
+    # (2400 manual commands, emulated as no-ops or minimal state).
     @command(":SYSTem:ERRor:ALL", query=True)
     def _syst_err_all(self, args: list[str]) -> str:
         replies = []
@@ -312,30 +305,7 @@ class Keithley2400Emulator(ScpiDevice):
     def _disp(self, args: list[str]) -> None:
         self.display_enabled = parse_bool(args[0])
 
-    @command(":ROUTe:TERMinals")
-    def _term(self, args: list[str]) -> None:
-        self.terminals = parse_choice(args[0], {"FRON": "FRON", "FRONT": "FRON",
-                                                 "REAR": "REAR"})
-
-    @command(":ROUTe:TERMinals", query=True)
-    def _term_q(self, args: list[str]) -> str:
-        return self.terminals
-
     # --- output --------------------------------------------------------------------------
-    @command(":OUTPut[:STATe]")
-    def _outp(self, args: list[str]) -> None:
-        if not args:
-            raise error(DATA_TYPE_ERROR)
-        self.occupy(0.0)
-        state = parse_bool(args[0])
-        self.engine.sync(self.start_time_s())
-        self.output_on = state
-        self._sync_engine()
-
-    @command(":OUTPut[:STATe]", query=True)
-    def _outp_q(self, args: list[str]) -> str:
-        return "1" if self.output_on else "0"
-
     @command(":OUTPut:SMODe")
     def _smod(self, args: list[str]) -> None:
         self.off_mode = parse_choice(args[0], {"HIMP": "HIMP", "NORM": "NORM", "NORMAL": "NORM",
@@ -354,7 +324,7 @@ class Keithley2400Emulator(ScpiDevice):
     def _clear_auto_q(self, args: list[str]) -> str:
         return "1" if self.auto_output_off else "0"
 
-    @command("[:SOURce]:CLEar[:IMMediate]")
+    @command("[:SOURce]:CLEar[:IMMediate]")  # ⚠ not in instruments.md (manual: output off)
     def _clear(self, args: list[str]) -> None:
         self.engine.sync(self.start_time_s())
         self.output_on = False
@@ -363,8 +333,9 @@ class Keithley2400Emulator(ScpiDevice):
     # --- source --------------------------------------------------------------------------
     @command("[:SOURce]:FUNCtion[:MODE]")
     def _sour_func(self, args: list[str]) -> None:
-        function = self._function(args[0], _SOURCE_FUNCTIONS)
+        function = parse_choice(args[0], _SOURCE_FUNCTIONS)
         if self.output_on and function != self.source_function:
+            # "not changeable with output on" (§1.4); the error code is not given ⚠
             raise error(SETTINGS_CONFLICT)
         self.source_function = function
         self._sync_engine()
@@ -442,6 +413,7 @@ class Keithley2400Emulator(ScpiDevice):
 
     @command("[:SOURce]:VOLTage:PROTection[:LEVel]")
     def _ovp(self, args: list[str]) -> None:
+        # §1.4: "discrete 20/40/60... V steps"; the steps above 60 V follow the manual ⚠
         value = parse_number(args[0], minimum=-1e9, maximum=1e9)
         steps = [20, 40, 60, 80, 100, 120, 160, 210]
         self.ovp_v = next((float(s) for s in steps if abs(value) <= s), 210.0)
@@ -488,16 +460,17 @@ class Keithley2400Emulator(ScpiDevice):
     # sweeps
     def _sweep_value(self, function: str, key: str, args: list[str]) -> None:
         value = parse_number(args[0])
-        if key != "STEP":
-            self._check_level(function, value)
-        self.sweep[function][key] = value
         sweep = self.sweep[function]
         if key == "STEP":
+            # A step that does not lie between start and stop: -221, nothing changes (§1.6).
             span = sweep["STOP"] - sweep["STAR"]
             if value == 0 or abs(value) > abs(span) or (span != 0 and value * span < 0):
                 raise error(SETTINGS_CONFLICT)
+            sweep["STEP"] = value
             self.sweep_points = int(round(abs(span / value))) + 1
         else:
+            self._check_level(function, value)
+            sweep[key] = value
             self._update_step(function)
 
     def _update_step(self, function: str) -> None:
@@ -543,7 +516,7 @@ class Keithley2400Emulator(ScpiDevice):
 
     @command("[:SOURce]:SWEep:POINts")
     def _swe_poin(self, args: list[str]) -> None:
-        self.sweep_points = int(parse_number(args[0], minimum=1, maximum=2500))
+        self.sweep_points = int(parse_number(args[0], minimum=2, maximum=2500))  # §1.6
         self._update_step("VOLT")
         self._update_step("CURR")
 
@@ -556,8 +529,10 @@ class Keithley2400Emulator(ScpiDevice):
         self.sweep_spacing = parse_choice(args[0], {"LIN": "LIN", "LINEAR": "LIN",
                                                     "LOG": "LOG", "LOGARITHMIC": "LOG"})
         if self.sweep_spacing == "LOG":
-            self.push_error(-221, "Settings conflict")  # not emulated: say so, do not fake it
+            # ⚠ The real 2400 accepts LOG; the emulator does not sweep logarithmically and says
+            # so with -221 rather than fake it.
             self.sweep_spacing = "LIN"
+            raise error(SETTINGS_CONFLICT)
 
     @command("[:SOURce]:SWEep:RANGing")
     def _swe_rang(self, args: list[str]) -> None:
@@ -573,18 +548,7 @@ class Keithley2400Emulator(ScpiDevice):
         parse_choice(args[0], {"NEV": "NEV", "NEVER": "NEV", "EARL": "EARL", "EARLY": "EARL",
                                "LATE": "LATE"})
 
-    # lists
-    def _list(self, function: str, args: list[str], append: bool) -> None:
-        if not args or len(args) > 100:
-            raise error(OUT_OF_RANGE)
-        values = [parse_number(a) for a in args]
-        for value in values:
-            self._check_level(function, value)
-        new = (self.list_values[function] if append else []) + values
-        if len(new) > 2500:
-            raise error(OUT_OF_RANGE)
-        self.list_values[function] = new
-
+    # lists (SmuEmulator._list)
     @command("[:SOURce]:LIST:VOLTage")
     def _list_volt(self, args: list[str]) -> None:
         self._list("VOLT", args, append=False)
@@ -615,7 +579,7 @@ class Keithley2400Emulator(ScpiDevice):
 
     # --- sense ---------------------------------------------------------------------------
     def _set_functions(self, args: list[str], *, on: bool) -> None:
-        functions = [self._function(a, _FUNCTION_NAMES) for a in args]
+        functions = [parse_choice(a, _FUNCTION_NAMES) for a in args]
         if on:
             if not self.concurrent:
                 self.sense_functions = functions[-1:]
@@ -635,7 +599,7 @@ class Keithley2400Emulator(ScpiDevice):
         names = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
         return ",".join(names[f] for f in self.sense_functions) or '""'
 
-    @command(":SENSe:FUNCtion:OFF")
+    @command(":SENSe:FUNCtion:OFF")  # ⚠ :SENS:FUNC:OFF[:ALL] are not in instruments.md
     def _sens_func_off(self, args: list[str]) -> None:
         self._set_functions(args, on=False)
 
@@ -701,6 +665,7 @@ class Keithley2400Emulator(ScpiDevice):
     def _prot_volt_q(self, args: list[str]) -> str:
         return nr3(self.protection["VOLT"])
 
+    # ⚠ Not in instruments.md (2400 manual): the tripped query of the current compliance.
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped", query=True)
     def _prot_curr_trip(self, args: list[str]) -> str:
         return "1" if self.measurement_condition & (1 << 14) else "0"
@@ -793,12 +758,15 @@ class Keithley2400Emulator(ScpiDevice):
     def _form_data(self, args: list[str]) -> None:
         if parse_choice(args[0], {"ASC": "ASC", "ASCII": "ASC", "SRE": "SRE", "REAL": "REAL"}) \
                 != "ASC":
-            raise ScpiError(-221, "Settings conflict")  # binary transfer is not emulated
+            # ⚠ The real 2400 accepts SRE/REAL (§1.5); binary transfer is not emulated, and the
+            # emulator says so with -221 rather than send ASCII the driver would misread.
+            raise error(SETTINGS_CONFLICT)
 
     # --- trigger -------------------------------------------------------------------------
     @command(":TRIGger:COUNt")
     def _trig_coun(self, args: list[str]) -> None:
         count = int(parse_number(args[0], minimum=1, maximum=2500, default=1))
+        # ARM:COUN x TRIG:COUN <= 2500 (§1.6); the error code is not given ⚠
         if count * self.arm_count > 2500:
             raise error(SETTINGS_CONFLICT)
         self.trigger_count = count
@@ -827,8 +795,13 @@ class Keithley2400Emulator(ScpiDevice):
         return nr3(self.trigger_delay_s)
 
     @command(":TRIGger:SOURce")
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce")
     def _trig_sour(self, args: list[str]) -> None:
+        parse_choice(args[0], {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN",
+                               "TLINK": "TLIN"})  # trigger layer: IMM|TLIN only (§1.8)
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce")
+    def _arm_sour(self, args: list[str]) -> None:
+        # §1.8 lists IMM|TIM|MAN|BUS|TLIN; NST/PST/BST (the manual's other arm events) ⚠
         parse_choice(args[0], {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN",
                                "TLINK": "TLIN", "TIM": "TIM", "TIMER": "TIM", "MAN": "MAN",
                                "MANUAL": "MAN", "BUS": "BUS", "NST": "NST", "PST": "PST",
@@ -850,14 +823,16 @@ class Keithley2400Emulator(ScpiDevice):
     @command(":FETCh", query=True)
     def _fetch(self, args: list[str]) -> str:
         if not self.last_groups:
-            raise ScpiError(-230, "Data corrupt or stale")
+            raise error(DATA_STALE)  # ⚠ the error of :FETC? with no reading is not in §1
         return ",".join(self.last_groups)
 
     @command(":MEASure[:CURRent[:DC]]", query=True)
     @command(":MEASure:VOLTage[:DC]", query=True)
     @command(":MEASure:RESistance", query=True)
     def _meas(self, args: list[str]) -> str:
-        # :MEAS? = :CONF + :READ? ; with the output off it switches on for the reading
+        # :MEAS? = :CONF + :READ? ; with the output off it switches on for the reading.
+        # ⚠ The :CONF part (selecting the function of the header) is not emulated, and what
+        # :MEAS? does with the output off is not in instruments.md.
         if not self.output_on:
             self.auto_output_off, saved = True, self.auto_output_off
             try:
@@ -912,7 +887,7 @@ class Keithley2400Emulator(ScpiDevice):
         parse_number(args[0], minimum=0, maximum=65535)
 
     @command("*SRE")
-    @command("*ESE")
+    @command("*ESE")  # ⚠ *ESE is not in instruments.md
     def _sre(self, args: list[str]) -> None:
         parse_number(args[0], minimum=0, maximum=255)
 

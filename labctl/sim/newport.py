@@ -8,7 +8,11 @@ RS-232, CR-terminated, no echo, no prompt. The byte streams::
     ESR?\\r        -> ESR80\\r          (power-on bit; reading clears the register)
     START\\r       -> ESR00\\r          (every setter answers ESR<2 hex>, then clears it)
     P-PRESET=0600\\r -> ESR10\\r        (execution error: above the limit / the model)
-    FOO\\r         -> ESR20\\r          (command error: anything the supply does not know)
+    FOO\\r         -> ESR20\\r          (command error: anything the supply does not know ⚠)
+
+instruments.md §5 says every *setter* answers ``ESR<hex>``; that an unknown command or query
+also answers ``ESR20`` is an assumption ⚠, as are the 69907's 500 W / 25 A maxima, the factory
+presets and the lamp voltage below.
 
 Status byte: b7 lamp lit, b5 power mode, b2 front panel locked (``COMM=1``), b1 output at a
 limit, b0 interlock closed (always, in simulation). Event register: b7 power on, b5 command

@@ -52,10 +52,12 @@ MISSING_PARAMETER = (-109, "Missing parameter")
 SETTINGS_CONFLICT = (-221, "Settings conflict")
 OUT_OF_RANGE = (-222, "Parameter data out of range")
 ILLEGAL_VALUE = (-224, "Illegal parameter value")
+DATA_STALE = (-230, "Data corrupt or stale")
 QUEUE_OVERFLOW = (-350, "Queue overflow")
 
 
 def error(pair: tuple[int, str]) -> ScpiError:
+    """The exception that queues one of the errors above, e.g. ``raise error(OUT_OF_RANGE)``."""
     return ScpiError(*pair)
 
 

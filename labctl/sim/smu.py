@@ -1,7 +1,8 @@
 """What every simulated source-measure unit shares: the wiring to its device model.
 
 The emulators of the 2400-series and the 2450 differ in their command sets, reply formats and
-timing; both drive the device under test through :class:`SmuEngine`, which
+timing; both derive from :class:`SmuEmulator` (model limits, output, terminals, error queue,
+source lists) and drive the device under test through :class:`SmuEngine`, which
 
 - keeps the device model up to date between operations (output on: held at the source value;
   output off: floating at open circuit) -- :meth:`SmuEngine.sync`,
@@ -16,9 +17,20 @@ reads negative (reference/instruments.md §9).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from labctl.sim.scpi import (
+    DATA_TYPE_ERROR,
+    OUT_OF_RANGE,
+    ScpiDevice,
+    command,
+    error,
+    parse_bool,
+    parse_choice,
+    parse_number,
+)
 
 if TYPE_CHECKING:
     from labctl.sim.bench import Bench
@@ -34,7 +46,7 @@ class Points:
 
     voltage_v: np.ndarray       # terminal voltage (measured)
     current_a: np.ndarray       # SMU sign
-    source_value: np.ndarray    # programmed source value (V or A)
+    source_value: np.ndarray    # programmed source value (V sourcing voltage, A sourcing current)
     time_s: np.ndarray          # bench time at each measurement
     in_compliance: np.ndarray   # bool
 
@@ -54,6 +66,7 @@ class SmuEngine:
     def reset(self) -> None:
         self.output_on = False
         self.source_function = "VOLT"
+        #: Source level and compliance: in V and A sourcing voltage, in A and V sourcing current.
         self.level = 0.0
         self.compliance = 1.05e-4
         self._dut_time_s = self.bench.clock.now_s()
@@ -75,22 +88,24 @@ class SmuEngine:
         if duration_s <= 0:
             return
         if dut is not None:
-            irradiance = self.bench.irradiance_mw_cm2(self._dut_time_s)
+            irradiance_mw_cm2 = self.bench.irradiance_mw_cm2(self._dut_time_s)
             if self.output_on:
-                voltage_v = self._held_voltage_v(dut, irradiance)
-                dut.hold(voltage_v, duration_s, irradiance)
+                voltage_v = self._held_voltage_v(dut, irradiance_mw_cm2)
+                dut.hold(voltage_v, duration_s, irradiance_mw_cm2)
             else:
-                dut.float_open_circuit(duration_s, irradiance)
+                dut.float_open_circuit(duration_s, irradiance_mw_cm2)
         self._dut_time_s = t_s
 
-    def _held_voltage_v(self, dut: DeviceModel, irradiance: float) -> float:
+    def _held_voltage_v(self, dut: DeviceModel, irradiance_mw_cm2: float) -> float:
         if self.source_function == "VOLT":
-            current_a = -dut.current_density_a_cm2(self.level, irradiance) * dut.area_cm2
+            current_a = -dut.current_density_a_cm2(self.level, irradiance_mw_cm2) * dut.area_cm2
             if abs(current_a) <= self.compliance:
                 return self.level
             limit_a = np.sign(current_a) * self.compliance
-            return float(dut.voltage_at_current_density_v(-limit_a / dut.area_cm2, irradiance))
-        voltage_v = float(dut.voltage_at_current_density_v(-self.level / dut.area_cm2, irradiance))
+            return float(dut.voltage_at_current_density_v(-limit_a / dut.area_cm2,
+                                                          irradiance_mw_cm2))
+        voltage_v = float(dut.voltage_at_current_density_v(-self.level / dut.area_cm2,
+                                                           irradiance_mw_cm2))
         return float(np.clip(voltage_v, -self.compliance, self.compliance))
 
     # --- measurement ---------------------------------------------------------------------
@@ -106,13 +121,13 @@ class SmuEngine:
         n_points = source_values.size
         times_s = start_s + np.arange(n_points) * point_s + settle_s
         dut = self.dut
-        irradiance = self.bench.irradiance_mw_cm2(start_s)
+        irradiance_mw_cm2 = self.bench.irradiance_mw_cm2(start_s)
         if source_function == "VOLT":
             voltage_v = source_values.copy()
             if dut is None:
                 current_a = voltage_v / OPEN_LEADS_OHM
             else:
-                j_a_cm2 = dut.staircase(voltage_v, settle_s, point_s, irradiance)
+                j_a_cm2 = dut.staircase(voltage_v, settle_s, point_s, irradiance_mw_cm2)
                 current_a = -np.asarray(j_a_cm2, dtype=float) * dut.area_cm2
             clamped = np.abs(current_a) > compliance
             if np.any(clamped):
@@ -120,7 +135,7 @@ class SmuEngine:
                 if dut is not None:
                     for k in np.flatnonzero(clamped):
                         voltage_v[k] = dut.voltage_at_current_density_v(
-                            -current_a[k] / dut.area_cm2, irradiance)
+                            -current_a[k] / dut.area_cm2, irradiance_mw_cm2)
             self._dut_time_s = start_s + n_points * point_s
         else:
             current_a = source_values.copy()
@@ -132,9 +147,10 @@ class SmuEngine:
                     dut_v = v
                 else:
                     j_a_cm2 = -level_a / dut.area_cm2
-                    dut_v = float(dut.voltage_at_current_density_v(j_a_cm2, irradiance))
-                    dut.hold(float(np.clip(dut_v, -compliance, compliance)), settle_s, irradiance)
-                    dut_v = float(dut.voltage_at_current_density_v(j_a_cm2, irradiance))
+                    dut_v = float(dut.voltage_at_current_density_v(j_a_cm2, irradiance_mw_cm2))
+                    dut.hold(float(np.clip(dut_v, -compliance, compliance)), settle_s,
+                             irradiance_mw_cm2)
+                    dut_v = float(dut.voltage_at_current_density_v(j_a_cm2, irradiance_mw_cm2))
                 if abs(dut_v) > compliance:
                     clamped[k] = True
                     voltage_v[k] = np.sign(dut_v) * compliance
@@ -142,11 +158,101 @@ class SmuEngine:
                         current_a[k] = voltage_v[k] / OPEN_LEADS_OHM
                     else:
                         current_a[k] = -dut.current_density_a_cm2(
-                            voltage_v[k], irradiance) * dut.area_cm2
+                            voltage_v[k], irradiance_mw_cm2) * dut.area_cm2
                 else:
                     voltage_v[k] = dut_v
                 if dut is not None:
-                    dut.hold(float(voltage_v[k]), max(point_s - settle_s, 0.0), irradiance)
+                    dut.hold(float(voltage_v[k]), max(point_s - settle_s, 0.0), irradiance_mw_cm2)
             self._dut_time_s = start_s + n_points * point_s
         return Points(voltage_v=voltage_v, current_a=np.asarray(current_a, dtype=float),
                       source_value=source_values, time_s=times_s, in_compliance=clamped)
+
+
+#: Relative tolerance of the model-limit checks (a value printed at the limit is at the limit).
+LIMIT_TOLERANCE = 1.0000001
+
+
+class SmuEmulator(ScpiDevice):
+    """What the 2400-series and 2450 emulators share: the model's limits, the engine wiring,
+    ``:OUTP``, ``:ROUT:TERM``, ``:SYST:ERR?`` and the source list (<= 100 values per command,
+    2500 in all). Subclasses provide ``_sync_engine`` (the engine's level and compliance).
+    """
+
+    max_voltage_v: ClassVar[float] = 210.0
+    max_current_a: ClassVar[float] = 1.05
+    #: Above this voltage the current is limited to ``high_voltage_current_a`` (2400 manual
+    #: p. 118; 2450 idem).
+    low_voltage_limit_v: ClassVar[float] = 21.0
+    high_voltage_current_a: ClassVar[float] = 0.105
+    #: The error a level/compliance pair beyond the combined envelope queues.
+    envelope_error: ClassVar[tuple[int, str]] = OUT_OF_RANGE
+
+    def reset(self) -> None:
+        """Output off, source 0 V with 105 uA compliance, front terminals, empty lists."""
+        if not hasattr(self, "engine"):
+            self.engine = SmuEngine(self.bench, self.name)
+        else:
+            self.engine.configure(output_on=False, source_function="VOLT", level=0.0,
+                                  compliance=1.05e-4)
+        self.output_on = False
+        self.terminals = "FRON"
+
+    def _sync_engine(self) -> None:
+        raise NotImplementedError
+
+    def sync(self, t_s: float) -> None:
+        self.engine.sync(t_s)
+
+    # --- limits --------------------------------------------------------------------------
+    def _check_level(self, function: str, value: float) -> None:
+        """``-222`` for a level beyond the model (instruments.md §1.2, §2)."""
+        limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
+        if abs(value) > limit * LIMIT_TOLERANCE:
+            raise error(OUT_OF_RANGE)
+
+    def _check_envelope(self, voltage_v: float, current_a: float) -> None:
+        """Combined limit: above 21 V only the lower current ranges."""
+        if abs(voltage_v) > self.low_voltage_limit_v * LIMIT_TOLERANCE and \
+                abs(current_a) > self.high_voltage_current_a * LIMIT_TOLERANCE:
+            raise error(self.envelope_error)
+
+    # --- source lists --------------------------------------------------------------------
+    def _list(self, function: str, args: list[str], append: bool) -> None:
+        # <= 100 values per command, 2500 in all (instruments.md §1.7, §2.1); the error code is
+        # not given ⚠
+        if not args or len(args) > 100:
+            raise error(OUT_OF_RANGE)
+        values = [parse_number(a) for a in args]
+        for value in values:
+            self._check_level(function, value)
+        new = (self.list_values[function] if append else []) + values
+        if len(new) > 2500:
+            raise error(OUT_OF_RANGE)
+        self.list_values[function] = new
+
+    # --- shared commands -----------------------------------------------------------------
+    @command(":SYSTem:ERRor[:NEXT]", query=True)
+    def _syst_err(self, args: list[str]) -> str:
+        return self.pop_error()
+
+    @command(":ROUTe:TERMinals")
+    def _term(self, args: list[str]) -> None:
+        self.terminals = parse_choice(args[0], {"FRON": "FRON", "FRONT": "FRON",
+                                                 "REAR": "REAR"})
+
+    @command(":ROUTe:TERMinals", query=True)
+    def _term_q(self, args: list[str]) -> str:
+        return self.terminals
+
+    @command(":OUTPut[:STATe]")
+    def _outp(self, args: list[str]) -> None:
+        if not args:
+            raise error(DATA_TYPE_ERROR)
+        state = parse_bool(args[0])
+        self.engine.sync(self.start_time_s())
+        self.output_on = state
+        self._sync_engine()
+
+    @command(":OUTPut[:STATe]", query=True)
+    def _outp_q(self, args: list[str]) -> str:
+        return "1" if self.output_on else "0"

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from labctl.sim.scpi import (
+    DATA_STALE,
+    MISSING_PARAMETER,
     ScpiDevice,
     command,
     error,
@@ -47,7 +49,9 @@ CMD_NOT_DEFINED = "Command error CMD_NOT_DEFINED"
 #: Reply line of a known command with a bad argument (⚠ wording by analogy).
 CMD_ARG_INVALID = "Command error CMD_ARG_INVALID"
 
-#: Wheel move time per slot crossed at high / slow speed [s] (simulation-physics.md §5 ⚠).
+#: Wheel move time per slot crossed at high / slow speed [s] (simulation-physics.md §5 ⚠:
+#: "about half a second per slot"; instruments.md §3 suggests ~1 s per step at high speed ⚠ --
+#: the two unverified figures disagree; to be tuned on hardware).
 WHEEL_SECONDS_PER_SLOT_HIGH = 0.5
 WHEEL_SECONDS_PER_SLOT_SLOW = 1.0
 #: SC10 shutter open/close time [s].
@@ -168,7 +172,7 @@ class FW102CEmulator(_TerminalEmulator):
             "pcount?": lambda: str(self.position_count),
             "speed?": lambda: str(int(self.high_speed)),
             "trig?": lambda: str(int(self.trigger_output)),
-            "sensors?": lambda: str(int(self.sensors_on)),
+            "sensors?": lambda: str(int(self.sensors_on)),  # ⚠ not in instruments.md §3
             "baud?": lambda: str(int(self.baud_115200)),
         }
         setters = {
@@ -257,6 +261,8 @@ class SC10Emulator(_TerminalEmulator):
     # --- commands ---------------------------------------------------------------------------
     def commands(self) -> CommandSet:
         p = self.params
+        # ⚠ instruments.md §6 gives trig=, xto=, open=, shut=, rep=, baud= as setters only; their
+        # ``?`` forms, the ``?`` help text and the ``1`` after ``save`` are not in it.
         queries = {
             "id?": lambda: self.identity_text,
             "ens?": lambda: str(int(self.enabled)),
@@ -397,7 +403,7 @@ class PM100Emulator(ScpiDevice):
     @command("[SENSe]:CORRection:WAVelength")
     def _wavelength(self, args: list[str]) -> None:
         if not args:
-            raise error((-109, "Missing parameter"))
+            raise error(MISSING_PARAMETER)
         low, high = SI_HEAD_RANGE_NM
         self.wavelength_nm = parse_number(args[0], minimum=low, maximum=high)
 
@@ -434,7 +440,7 @@ class PM100Emulator(ScpiDevice):
     @command("FETCh", query=True)
     def _fetch(self, args: list[str]) -> str:
         if self.fetched is None:
-            raise error((-230, "Data corrupt or stale"))
+            raise error(DATA_STALE)  # ⚠ the error of FETC? before INIT is not in §4.1
         return nr3(self.fetched)
 
     @command("ABORt")
@@ -443,6 +449,7 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:AVERage[:COUNt]")
     def _average(self, args: list[str]) -> None:
+        # ⚠ the 1-10000 range is not in instruments.md §4.1
         self.averaging_count = int(parse_number(args[0] if args else "", minimum=1,
                                                 maximum=10000))
 

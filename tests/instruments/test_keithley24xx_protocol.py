@@ -585,6 +585,35 @@ def test_shutdown_survives_a_dead_instrument(error):
     assert dead.attempts == [":OUTP OFF", ":ABOR", ":SOUR:VOLT:MODE FIX", ":SOUR:VOLT 0"]
 
 
+def test_shutdown_waits_for_a_busy_lock_only_so_long(monkeypatch):
+    """Another thread holding the instrument lock (a hung sweep) delays shutdown by at most
+    SHUTDOWN_LOCK_TIMEOUT_S; then the output goes off anyway."""
+    import threading
+
+    import instruments.smu
+
+    monkeypatch.setattr(instruments.smu, "SHUTDOWN_LOCK_TIMEOUT_S", 0.05)
+    pairs = [FORMAT_WRITE, (":OUTP OFF", None), (":ABOR", None), (":SOUR:VOLT:MODE FIX", None),
+             (":SOUR:VOLT 0", None)]
+    with expected_protocol(Keithley2400SMU, pairs) as smu:
+        held, release = threading.Event(), threading.Event()
+
+        def hold_the_lock():
+            with smu.lock:
+                held.set()
+                release.wait(timeout=10)
+
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        try:
+            assert held.wait(timeout=10)
+            smu.shutdown()
+            assert smu.isShutdown is True
+        finally:
+            release.set()
+            holder.join(timeout=10)
+
+
 # --- shared helpers of instruments.smu -------------------------------------------------------
 
 

@@ -210,6 +210,34 @@ def test_sc10_shutdown_closes() -> None:
         shutter.shutdown()
 
 
+def test_sc10_close_does_not_hang_on_a_busy_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread stuck holding the shutter's lock makes close() raise after LOCK_TIMEOUT_S
+    instead of hanging the safe shutdown; nothing is sent meanwhile."""
+    import threading
+
+    import instruments.thorlabs
+
+    monkeypatch.setattr(instruments.thorlabs, "LOCK_TIMEOUT_S", 0.05)
+    with expected_protocol(SC10, [SC10_INIT]) as shutter:
+        held, release = threading.Event(), threading.Event()
+
+        def hold_the_lock() -> None:
+            with shutter.lock:
+                held.set()
+                release.wait(timeout=10)
+
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        try:
+            assert held.wait(timeout=10)
+            with pytest.raises(ThorlabsError, match="busy"):
+                shutter.shutdown()
+            assert shutter.isShutdown is True
+        finally:
+            release.set()
+            holder.join(timeout=10)
+
+
 def test_sc10_state_queries() -> None:
     with expected_protocol(
         SC10,

@@ -216,7 +216,9 @@ def test_lamp_off_and_on_again(rm: pyvisa.ResourceManager, bench: Bench) -> None
     lamp.turn_off()
     assert not lamp.is_on
     assert bench.irradiance_mw_cm2() == 0.0
+    sent_before = len(bench.instruments["lamp"].traffic)
     lamp.shutdown()  # leaves the lamp as it is (off here); sends nothing that changes it
+    assert len(bench.instruments["lamp"].traffic) == sent_before
     assert bench.irradiance_mw_cm2() == 0.0
 
 

@@ -107,22 +107,48 @@ def test_levels_beyond_the_model_are_refused_with_222(smu_station: Path, resourc
 
 
 def test_2420_three_amps_only_up_to_21_volts(smu_station: Path) -> None:
+    """Beyond the 2420's limits, the combined envelope included, a setting is -222 and changes
+    nothing (instruments.md §1.2)."""
     _, smu = open_smu(smu_station, R2420)
     smu.write(":SENS:CURR:PROT 3.0")
     assert smu.query(":SYST:ERR?") == '0,"No error"'
     smu.write(":SOUR:VOLT 30")
-    assert smu.query(":SYST:ERR?") == '-221,"Settings conflict"'
+    assert smu.query(":SYST:ERR?") == '-222,"Parameter data out of range"'
+    assert float(smu.query(":SOUR:VOLT?")) == 0.0
     smu.write(":SENS:CURR:PROT 1.0;:SOUR:VOLT 30")
     assert smu.query(":SYST:ERR?") == '0,"No error"'
+    smu.write(":SENS:CURR:PROT 3.0")                  # 3 A with 30 V programmed: refused too
+    assert smu.query(":SYST:ERR?") == '-222,"Parameter data out of range"'
+    assert float(smu.query(":SENS:CURR:PROT?")) == pytest.approx(1.0)
     assert "MODEL 2420" in smu.query("*IDN?")
 
 
 def test_2400_sweep_step_outside_start_stop_is_221(smu_station: Path) -> None:
     _, smu = open_smu(smu_station, R2400)
-    smu.write(":SOUR:VOLT:STAR 0;:SOUR:VOLT:STOP 1;:SOUR:VOLT:STEP -0.1")
+    smu.write(":SOUR:VOLT:STAR 0;:SOUR:VOLT:STOP 1;:SOUR:SWE:POIN 6")
+    smu.write(":SOUR:VOLT:STEP -0.1")
     assert smu.query(":SYST:ERR?") == '-221,"Settings conflict"'
+    assert float(smu.query(":SOUR:VOLT:STEP?")) == pytest.approx(0.2)   # unchanged
+    assert int(smu.query(":SOUR:SWE:POIN?")) == 6
     smu.write(":SOUR:VOLT:STEP 0.1")
     assert int(smu.query(":SOUR:SWE:POIN?")) == 11
+    smu.write(":SOUR:SWE:POIN 1")                                      # 2-2500 points (§1.6)
+    assert smu.query(":SYST:ERR?") == '-222,"Parameter data out of range"'
+
+
+def test_2400_status_word_and_unmeasured_elements(smu_station: Path) -> None:
+    """STATUS (§1.5): V-source b14, I-meas b12, front terminals b2; with only V measured
+    while sourcing V, the current is neither sourced nor measured and reads +9.91E+37."""
+    _, smu = open_smu(smu_station, R2400)
+    smu.write(":SOUR:VOLT 0.5;:SENS:CURR:PROT 0.05;:OUTP ON")
+    status = int(values(smu.query(":READ?"))[4])
+    assert status == (1 << 14) | (1 << 12) | (1 << 2)
+    smu.write(":ROUT:TERM REAR;:SENS:FUNC:CONC ON;:SENS:FUNC 'VOLT';:SENS:FUNC:OFF 'CURR'")
+    v, i, r, _, status = values(smu.query(":READ?"))
+    assert v == pytest.approx(0.5)                  # measured (no compliance: the set level)
+    assert i == pytest.approx(9.91e37) and r == pytest.approx(9.91e37)
+    assert int(status) == (1 << 14) | (1 << 11)     # V-source, V-meas, rear terminals
+    assert smu.query(":SYST:ERR?") == '0,"No error"'
 
 
 def test_2400_compliance_clamps_and_sets_status_bit_3(smu_station: Path) -> None:
@@ -167,6 +193,14 @@ def test_2400_sweep_matches_pvlib_voc_and_jsc(smu_station: Path) -> None:
                                                                        rel=1e-3)
 
 
+def test_2400_trigger_layer_sources_are_imm_and_tlin_only(smu_station: Path) -> None:
+    _, smu = open_smu(smu_station, R2400)
+    smu.write(":TRIG:SOUR TLIN;:ARM:SOUR TIM")
+    assert smu.query(":SYST:ERR?") == '0,"No error"'
+    smu.write(":TRIG:SOUR TIM")                    # an arm-layer event (instruments.md 1.8)
+    assert smu.query(":SYST:ERR?") == '-224,"Illegal parameter value"'
+
+
 # --- 2450 -------------------------------------------------------------------------------------
 
 def test_2450_sweep_fills_buffer_in_element_order_asked(smu_station: Path) -> None:
@@ -198,6 +232,17 @@ def test_2450_fail_abort_on_stops_at_the_limit_and_trip_flag(smu_station: Path) 
     k.write(':SOUR:SWE:VOLT:LIN 1.0,0,11,0.001,1,BEST,OFF,OFF,"defbuffer1"')
     k.write(":INIT;*WAI")
     assert k.query(':TRAC:ACT? "defbuffer1"') == "11"
+
+
+def test_2450_sweep_delay_minus_one_is_the_autodelay(smu_station: Path) -> None:
+    """Sweep delay -1 = autodelay (1 ms on the auto current range), added to the source delay
+    (here 0); a point then takes delay + NPLC/f_line + ~1 ms (instruments.md 2.1, 2.2)."""
+    _, k = open_smu(smu_station, R2450)
+    k.write(":SOUR:VOLT:DEL 0;:SENS:CURR:NPLC 1;:SOUR:VOLT:ILIM 0.05")
+    k.write(':SOUR:SWE:VOLT:LIN 0,1,5,-1,1,BEST,OFF,OFF,"defbuffer1"')
+    k.write(":OUTP ON;:INIT;*WAI")
+    rel_s = values(k.query(':TRAC:DATA? 1,5,"defbuffer1",REL'))
+    assert np.diff(rel_s) == pytest.approx(np.full(4, 1e-3 + 1 / 50 + 1e-3), rel=1e-9)
 
 
 def test_2450_voc_mode_reads_pvlib_voc(smu_station: Path) -> None:
