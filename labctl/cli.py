@@ -59,6 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a sequence (and a station); print the expanded runs and the estimated time."""
+    from labctl.runner import RUNNABLE
     from labctl.sequence import (
         check_against_station,
         describe,
@@ -82,7 +83,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         total_s += duration_s
         print(f"  [{index}] {describe(step)}  (~{format_duration(duration_s)})")
     print(f"estimated run time: {format_duration(total_s)}")
+    later = sorted({s.procedure for s in sequence.steps} - RUNNABLE)
+    if later:
+        print(f"  note: valid, but labctl {__version__} cannot run {', '.join(later)} yet "
+              f"(`labctl run` refuses the sequence; runnable: {', '.join(sorted(RUNNABLE))})")
     if args.station:
+        light = station.light_source()
+        if light and station.instruments[light].driver.startswith("newport"):
+            print(f"  plus the warm-up of the arc lamp {light!r} if it is off when the run "
+                  "starts (30 min)")
         print(f"station {args.station}: every role the steps need is present")
     return EXIT_OK
 

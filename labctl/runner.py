@@ -31,7 +31,7 @@ from typing import Any
 from labctl import __version__, clock
 from labctl.sequence import JVSteadyStep, JVStep, Sequence, check_against_station, load_sequence
 from labctl.station import StationConfig, load_station, open_station
-from labctl.yamlio import InputError
+from labctl.yamlio import InputError, format_field
 
 log = logging.getLogger(__name__)
 
@@ -157,13 +157,19 @@ def plan(sequence: Sequence, station: StationConfig) -> list[PlannedMeasurement]
                 filename=measurement_filename(index, name, channel=channel),
                 parameters={**common, **params}, channel=channel))
         else:
-            field_path = sequence.step_path(index)
-            raise InputError(
-                f"the {name} procedure is not available in labctl {__version__} yet "
-                f"(runnable: {', '.join(sorted(RUNNABLE))})",
-                file=sequence.source, line=sequence.step_line(index),
-                field=".".join(str(p) for p in field_path[:2]) if field_path else None)
+            check_runnable(sequence)
     return planned
+
+
+def check_runnable(sequence: Sequence) -> None:
+    """Refuse, as bad input, a step whose procedure this version cannot run yet."""
+    for index, step in enumerate(sequence.steps):
+        if step.procedure not in RUNNABLE:
+            raise InputError(
+                f"the {step.procedure} procedure is not available in labctl {__version__} "
+                f"yet (runnable: {', '.join(sorted(RUNNABLE))})",
+                file=sequence.source, line=sequence.step_line(index),
+                field=format_field(sequence.step_path(index)))
 
 
 def procedure_class(name: str) -> type:

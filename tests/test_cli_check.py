@@ -67,3 +67,18 @@ def test_line_frequency_sets_the_integration_time(write_station: Callable[..., P
     # 4 A/D phases of 1 PLC each per point: 101 * 4 * (1/50 - 1/60) s shorter at 60 Hz
     assert durations_s[50] - durations_s[60] == pytest.approx(101 * 4 * (1 / 50 - 1 / 60),
                                                               rel=0.02)
+
+
+def test_steps_this_version_cannot_run_validate_but_run_refuses_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sequence = ROOT / "configs" / "sequences" / "full-characterization.yaml"
+    station = ROOT / "configs" / "stations" / "simulated.yaml"
+    assert main(["validate", str(sequence), "--station", str(station)]) == 0
+    assert "cannot run intensity_voc, mpp yet" in capsys.readouterr().out
+    code = main(["run", str(sequence), "--station", str(station), "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    mpp_line = 1 + next(i for i, text in enumerate(sequence.read_text().splitlines())
+                        if text.strip().startswith("- mpp"))
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"{sequence}:{mpp_line}: steps[2].mpp:" in err
+    assert not any(tmp_path.iterdir())                     # nothing written, nothing opened
