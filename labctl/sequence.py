@@ -66,6 +66,8 @@ __all__ = [
 
 #: Largest number of points in one sweep (2400-series buffer and sweep limit).
 MAX_SWEEP_POINTS = 2500
+#: Light soak before a lit J-V sweep when the step does not say (s).
+DEFAULT_LIGHT_SOAK_S = 10.0
 #: Time per filter-wheel move assumed by the run-time estimate (s).
 WHEEL_MOVE_S = 1.0
 
@@ -229,8 +231,12 @@ class JVStep(StepBase):
     hardware_sweep: bool = Field(
         True, description="Use the SMU's built-in sweep (false: point by point)."
     )
-    precondition_light_s: float = Field(
-        0.0, ge=0, le=86400, description="Light soak before the sweep (s), 0…86400."
+    precondition_light_s: float | None = Field(
+        None, ge=0, le=86400,
+        description="Light soak at open circuit before the sweep (s), 0…86400. Default: "
+        f"{DEFAULT_LIGHT_SOAK_S:g} s for a lit sweep -- the cell waits in the dark behind the "
+        "shutter while the source warms up, and its mobile ions need time under light to "
+        "settle, as in the usual lab protocol -- and 0 for a dark one.",
     )
     precondition_bias_v: Voltage | None = Field(
         None, description="Bias held before the sweep (V); None = no bias preconditioning."
@@ -246,6 +252,8 @@ class JVStep(StepBase):
             raise located_error("give dwell_s or scan_rate_v_s, not both", ("scan_rate_v_s",))
         if self.dwell_s is None and self.scan_rate_v_s is None:
             self.dwell_s = 0.01
+        if self.precondition_light_s is None:
+            self.precondition_light_s = DEFAULT_LIGHT_SOAK_S if self.light else 0.0
         if self.start_v == self.stop_v:
             raise located_error("start_v and stop_v must differ", ("stop_v",))
         if self.points < 2:

@@ -294,7 +294,8 @@ def test_sigterm_stops_a_run_safely(tmp_path: Path) -> None:
     station.write_text(yaml.safe_dump(data, sort_keys=False))
     sequence = write_sequence(tmp_path / "seq.yaml", [
         {"jv": {"start_v": 1.3, "stop_v": -0.1, "step_v": 0.01, "dwell_s": 0.05,
-                "nplc": 0.01, "direction": "reverse", "hardware_sweep": False}}])
+                "nplc": 0.01, "direction": "reverse", "hardware_sweep": False,
+                "precondition_light_s": 0}}])
     out = tmp_path / "r"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
@@ -447,3 +448,26 @@ def test_a_bad_command_line_is_exit_2_with_one_line(argv: list[str],
     code, stdout, stderr = run_cli(argv, capsys)
     assert code == 2 and stdout == ""
     assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("labctl")
+
+
+def test_hysteresis_contract_on_the_example_station(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """DESIGN.md: with ion_amplitude > 0 a scan comparable to or faster than ion_tau_s shows
+    normal hysteresis (reverse above forward), a scan much slower follows the single-diode
+    curve. The example station keeps its cell dark behind the shutter while the lamp warms;
+    the default light soak of a lit J-V step settles it under light first."""
+    data = yaml.safe_load(STATION.read_text())
+    data["simulation"]["device"].update(ion_amplitude=0.3, ion_tau_s=5.0)
+    station = tmp_path / "station.yaml"
+    station.write_text(yaml.safe_dump(data, sort_keys=False))
+    sequence = write_sequence(tmp_path / "seq.yaml", [
+        {"jv": {"direction": "both", "dwell_s": 0.01}},
+        {"jv": {"direction": "both", "dwell_s": 25.0, "step_v": 0.05}}])
+    code, stdout, stderr = run_cli(["run", str(sequence), "--station", str(station),
+                                    "--out", str(tmp_path / "r"), "--json", "--quiet"], capsys)
+    assert code == 0, stderr
+    fast, _, slow, _ = json.loads(stdout)["results"]
+    assert fast["metrics"]["hysteresis_index"] > 0.1          # ~0.5 x ion_amplitude
+    assert abs(slow["metrics"]["hysteresis_index"]) < 0.01
+    truth_pce = steady_truth(data["simulation"]["device"])["pce_pct"]
+    assert slow["metrics"]["pce_pct"] == pytest.approx(truth_pce, rel=0.01)

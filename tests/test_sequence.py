@@ -227,8 +227,12 @@ def test_intensity_levels() -> None:
 
 def test_estimates() -> None:
     jv = JVStep()
-    # 141 points x (10 ms dwell + 3 x 20 ms + 3 ms) x 2 directions
-    assert estimate_duration_s(jv, 50) == pytest.approx(141 * 0.073 * 2)
+    # 141 points x (10 ms dwell + 3 x 20 ms + 3 ms) x 2 directions, after the default 10 s
+    # light soak of a lit sweep
+    assert estimate_duration_s(jv, 50) == pytest.approx(141 * 0.073 * 2 + 10)
+    assert estimate_duration_s(JVStep(precondition_light_s=0), 50) == pytest.approx(
+        141 * 0.073 * 2)
+    assert JVStep(light=False).precondition_light_s == 0.0   # no default soak in the dark
     assert estimate_duration_s(jv, 60) < estimate_duration_s(jv, 50)
     soaked = JVStep(precondition_light_s=60, precondition_bias_v=1.2, precondition_bias_s=10)
     assert estimate_duration_s(soaked) == pytest.approx(141 * 0.073 * 2 + 70)
