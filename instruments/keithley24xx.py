@@ -201,32 +201,8 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             nplc=nplc,
             source_delay_s=source_delay_s,
         )
-        with self.lock:
-            self.write("*CLS")
-            self.write(":OUTP OFF")
-            self._source_function = None
-            self.write(":SOUR:FUNC VOLT")
-            self.write(":SOUR:VOLT:MODE FIX")
-            if voltage_range_v is None:
-                self.write(":SOUR:VOLT:RANG:AUTO ON")
-            else:
-                self.write(f":SOUR:VOLT:RANG {scpi_number(abs(voltage_range_v))}")
-            self.write(f":SENS:CURR:PROT {scpi_number(compliance_a)}")
-            self.write(f":SOUR:VOLT {scpi_number(level_v)}")
-            self._write_measure_both("VOLT")
-            if current_range_a is None:
-                self.write(":SENS:CURR:RANG:AUTO ON")
-            else:
-                self.write(f":SENS:CURR:RANG {scpi_number(abs(current_range_a))}")
-            self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
-            self.write(f":SYST:RSEN {on_off(four_wire)}")
-            self._write_source_delay(source_delay_s)
-            self.write(":SOUR:CLE:AUTO OFF")
-            self.write(":TRIG:COUN 1")
-            self.raise_for_errors()
-            self._source_function = "VOLT"
-            self._compliance_a = float(compliance_a)
-            self._compliance_v = None
+        self._configure_source("VOLT", level_v, compliance_a, voltage_range_v,
+                               current_range_a, nplc, four_wire, source_delay_s)
 
     def configure_current_source(
         self,
@@ -256,23 +232,33 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             nplc=nplc,
             source_delay_s=source_delay_s,
         )
+        self._configure_source("CURR", level_a, compliance_v, current_range_a,
+                               voltage_range_v, nplc, four_wire, source_delay_s)
+
+    def _configure_source(self, sourced: str, level: float, compliance: float,
+                          source_range: float | None, measure_range: float | None,
+                          nplc: float, four_wire: bool, source_delay_s: float | None) -> None:
+        """The configuration sequence shared by both source functions. ``sourced`` is "VOLT"
+        or "CURR"; ``level``, ``compliance`` and the ranges are in that function's units
+        (volts or amperes) and in the measured function's units respectively."""
+        measured = "CURR" if sourced == "VOLT" else "VOLT"
         with self.lock:
             self.write("*CLS")
             self.write(":OUTP OFF")
             self._source_function = None
-            self.write(":SOUR:FUNC CURR")
-            self.write(":SOUR:CURR:MODE FIX")
-            if current_range_a is None:
-                self.write(":SOUR:CURR:RANG:AUTO ON")
+            self.write(f":SOUR:FUNC {sourced}")
+            self.write(f":SOUR:{sourced}:MODE FIX")
+            if source_range is None:
+                self.write(f":SOUR:{sourced}:RANG:AUTO ON")
             else:
-                self.write(f":SOUR:CURR:RANG {scpi_number(abs(current_range_a))}")
-            self.write(f":SENS:VOLT:PROT {scpi_number(compliance_v)}")
-            self.write(f":SOUR:CURR {scpi_number(level_a)}")
-            self._write_measure_both("CURR")
-            if voltage_range_v is None:
-                self.write(":SENS:VOLT:RANG:AUTO ON")
+                self.write(f":SOUR:{sourced}:RANG {scpi_number(abs(source_range))}")
+            self.write(f":SENS:{measured}:PROT {scpi_number(compliance)}")
+            self.write(f":SOUR:{sourced} {scpi_number(level)}")
+            self._write_measure_both(sourced)
+            if measure_range is None:
+                self.write(f":SENS:{measured}:RANG:AUTO ON")
             else:
-                self.write(f":SENS:VOLT:RANG {scpi_number(abs(voltage_range_v))}")
+                self.write(f":SENS:{measured}:RANG {scpi_number(abs(measure_range))}")
             # NPLC is global on the 2400 series: the CURR form sets V, I and R alike (p. 374).
             self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
             self.write(f":SYST:RSEN {on_off(four_wire)}")
@@ -280,9 +266,9 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             self.write(":SOUR:CLE:AUTO OFF")
             self.write(":TRIG:COUN 1")
             self.raise_for_errors()
-            self._source_function = "CURR"
-            self._compliance_v = float(compliance_v)
-            self._compliance_a = None
+            self._source_function = sourced
+            self._compliance_a = float(compliance) if sourced == "VOLT" else None
+            self._compliance_v = float(compliance) if sourced == "CURR" else None
 
     # --- measurement ---------------------------------------------------------------------
     def read(self) -> SmuReading:
