@@ -247,18 +247,12 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
             self.write(":OUTP OFF")
             self._source_function = None
             self.write(f":SOUR:FUNC {sourced}")
-            if source_range is None:
-                self.write(f":SOUR:{sourced}:RANG:AUTO ON")
-            else:
-                self.write(f":SOUR:{sourced}:RANG {scpi_number(abs(source_range))}")
+            self._write_range(f":SOUR:{sourced}", source_range)
             self.write(f":SOUR:{sourced}:{limit_header} {scpi_number(compliance)}")
             self.write(f":SOUR:{sourced} {scpi_number(level)}")
             self.write(f":SOUR:{sourced}:READ:BACK ON")
             self.write(f':SENS:FUNC "{measured}"')
-            if measure_range is None:
-                self.write(f":SENS:{measured}:RANG:AUTO ON")
-            else:
-                self.write(f":SENS:{measured}:RANG {scpi_number(abs(measure_range))}")
+            self._write_range(f":SENS:{measured}", measure_range)
             self.write(f":SENS:{measured}:NPLC {scpi_number(nplc)}")
             self.write(f":SENS:{measured}:RSEN {on_off(four_wire)}")
             if source_delay_s is None:

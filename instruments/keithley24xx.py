@@ -248,17 +248,11 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             self._source_function = None
             self.write(f":SOUR:FUNC {sourced}")
             self.write(f":SOUR:{sourced}:MODE FIX")
-            if source_range is None:
-                self.write(f":SOUR:{sourced}:RANG:AUTO ON")
-            else:
-                self.write(f":SOUR:{sourced}:RANG {scpi_number(abs(source_range))}")
+            self._write_range(f":SOUR:{sourced}", source_range)
             self.write(f":SENS:{measured}:PROT {scpi_number(compliance)}")
             self.write(f":SOUR:{sourced} {scpi_number(level)}")
             self._write_measure_both(sourced)
-            if measure_range is None:
-                self.write(f":SENS:{measured}:RANG:AUTO ON")
-            else:
-                self.write(f":SENS:{measured}:RANG {scpi_number(abs(measure_range))}")
+            self._write_range(f":SENS:{measured}", measure_range)
             # NPLC is global on the 2400 series: the CURR form sets V, I and R alike (p. 374).
             self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
             self.write(f":SYST:RSEN {on_off(four_wire)}")

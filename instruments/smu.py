@@ -428,6 +428,14 @@ class ScpiSmuMixin:
     #: Commands ``shutdown()`` sends after ``:OUTP OFF`` and before setting the level to 0.
     shutdown_commands_after_output_off: ClassVar[tuple[str, ...]] = ()
 
+    def _write_range(self, node: str, range_value: float | None) -> None:
+        """``<node>:RANG:AUTO ON`` for an auto range (None), else ``<node>:RANG <|value|>``;
+        ``node`` is e.g. ``:SOUR:VOLT`` or ``:SENS:CURR`` (same syntax on 2400 and 2450)."""
+        if range_value is None:
+            self.write(f"{node}:RANG:AUTO ON")
+        else:
+            self.write(f"{node}:RANG {scpi_number(abs(range_value))}")
+
     # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on
     # ``Instrument.read`` for the raw reply, so queries go to the adapter directly.
     def ask(self, command: str, query_delay: float | None = None) -> str:
