@@ -1,0 +1,181 @@
+"""The ``simulation:`` block of a station file: the simulated devices, light and clock.
+
+These validated models are what the simulated bench's physics uses (one definition of every
+device parameter, with its unit, default and range).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, Union
+
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+
+from labctl.models import InstrumentName, StrictModel
+from labctl.yamlio import located_error
+
+__all__ = ["Device", "LightSim", "SimulationConfig", "SingleCarrierDevice", "SolarCellDevice"]
+
+
+class SolarCellDevice(StrictModel):
+    """A simulated solar cell: single-diode model with a mobile-ion transient and optional slow
+    degradation (see ``reference/simulation-physics.md``)."""
+
+    kind: Literal["solar_cell"] = Field("solar_cell", description="Device type.")
+    area_cm2: float = Field(
+        0.09, gt=0, le=1000, description="Device area that sets the delivered current (cm²)."
+    )
+    jph_ma_cm2: float = Field(
+        19.8, ge=0, le=100, description="Photocurrent density at 100 mW/cm² (mA/cm²)."
+    )
+    j0_ma_cm2: float = Field(
+        1.0e-12, gt=0, lt=1, description="Diode saturation current density (mA/cm²)."
+    )
+    ideality: float = Field(1.5, ge=0.5, le=10, description="Diode ideality factor.")
+    rs_ohm_cm2: float = Field(3.0, ge=0, description="Series resistance (Ω·cm²).")
+    rsh_ohm_cm2: float = Field(
+        3000.0,
+        gt=0,
+        allow_inf_nan=True,
+        description="Shunt resistance (Ω·cm²); .inf for no shunt.",
+    )
+    temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
+    ion_tau_s: float = Field(5.0, gt=0, description="Mobile-ion relaxation time constant (s).")
+    ion_amplitude: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Mobile-ion (hysteresis) amplitude (1/V); 0 = no hysteresis. The PCE-based "
+        "hysteresis index of a Voc-poled reverse-then-forward scan is about 0.5·ion_amplitude "
+        "when each scan lasts 1-3 ion_tau_s, and falls in proportion for faster scans.",
+    )
+    burn_in_fraction: float = Field(
+        0.0, ge=0, le=1, description="Fraction of power lost in the initial burn-in."
+    )
+    burn_in_tau_h: float = Field(100.0, gt=0, description="Burn-in time constant (h).")
+    loss_pct_per_1000h: float = Field(
+        0.0, ge=0, description="Linear power loss after burn-in (percent per 1000 h under light)."
+    )
+    dark_recovery_fraction: float = Field(
+        0.0, ge=0, le=1, description="Fraction of the degradation recovered in the dark."
+    )
+
+
+class SingleCarrierDevice(StrictModel):
+    """A simulated single-carrier (electron- or hole-only) device for SCLC: ohmic, trap-filling
+    at V_TFL = q·N_trap·L²/(2·ε0·εr), then Mott–Gurney."""
+
+    kind: Literal["single_carrier"] = Field("single_carrier", description="Device type.")
+    area_cm2: float = Field(0.09, gt=0, le=1000, description="Device area (cm²).")
+    thickness_nm: float = Field(500.0, gt=0, description="Active-layer thickness L (nm).")
+    eps_r: float = Field(30.0, gt=0, description="Relative permittivity εr.")
+    mobility_cm2_vs: float = Field(1e-3, gt=0, description="Carrier mobility (cm²/V·s).")
+    trap_density_cm3: float = Field(1e16, ge=0, description="Trap density N_trap (cm⁻³).")
+    conductivity_s_cm: float = Field(
+        1e-9, ge=0, description="Ohmic conductivity at low bias (S/cm)."
+    )
+    temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
+
+    @model_validator(mode="after")
+    def _conducts_when_trapped(self) -> Self:
+        # the trap-filling rise of the model starts from the ohmic current at V_TFL
+        if self.trap_density_cm3 > 0 and self.conductivity_s_cm == 0:
+            raise located_error(
+                "must be > 0 when trap_density_cm3 > 0 (the trap-filling rise starts from "
+                "the ohmic current at V_TFL)",
+                ("conductivity_s_cm",),
+            )
+        return self
+
+
+def _device_kind(value: Any) -> str | None:
+    """Discriminator for :data:`Device`: ``kind``, defaulting to ``solar_cell``."""
+    if isinstance(value, dict):
+        kind = value.get("kind", "solar_cell")
+        return kind if isinstance(kind, str) else str(kind)
+    return getattr(value, "kind", None)
+
+
+#: A simulated device under test, selected by ``kind`` (default ``solar_cell``).
+Device = Annotated[
+    Union[  # noqa: UP007 - tagged members need the Union form
+        Annotated[SolarCellDevice, Tag("solar_cell")],
+        Annotated[SingleCarrierDevice, Tag("single_carrier")],
+    ],
+    Discriminator(_device_kind),
+]
+
+
+class LightSim(StrictModel):
+    """What the simulated light delivers to the device."""
+
+    irradiance_mw_cm2: float = Field(
+        100.0,
+        ge=0,
+        le=1000,
+        description="Irradiance of an open, lit source at the device (mW/cm²).",
+    )
+    drift_pct_per_h: float = Field(
+        0.0, ge=-100, le=100, description="Slow drift of the lamp output (percent per hour)."
+    )
+    warmup_tau_s: float = Field(
+        300.0, ge=0, description="Arc-lamp warm-up time constant after ignition (s)."
+    )
+    relative_start: float = Field(
+        0.8, ge=0, le=1, description="Output just after ignition, relative to the warm value."
+    )
+
+
+class SimulationConfig(StrictModel):
+    """The ``simulation:`` block: the simulated bench behind the station's instruments."""
+
+    device: Device = Field(
+        default_factory=SolarCellDevice,
+        description="Device under test on the SMU named 'smu'.",
+    )
+    devices: dict[InstrumentName, Device] | None = Field(
+        None,
+        description="One device per SMU name (multi-channel stations); replaces 'device'.",
+    )
+    light: LightSim = Field(default_factory=LightSim, description="Simulated light source.")
+    clock: Literal["virtual", "real"] = Field(
+        "virtual", description="virtual: runs as fast as possible; real: waits in real time."
+    )
+    line_frequency_hz: Literal[50, 60] = Field(
+        50, description="Mains frequency for NPLC integration times (Hz)."
+    )
+    pyvisa_sim: str | None = Field(
+        None,
+        description="Extra plain pyvisa-sim device file, relative to the station file "
+        "(stored resolved to an absolute path).",
+    )
+    noise: bool = Field(False, description="Add measurement noise to simulated readings.")
+
+    @field_validator("pyvisa_sim")
+    @classmethod
+    def _pyvisa_sim_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        base = Path.cwd()
+        context = info.context or {}
+        if isinstance(context.get("file"), Path):
+            base = context["file"].resolve().parent
+        target = Path(value).expanduser()
+        if not target.is_absolute():
+            target = base / target
+        if not target.is_file():
+            raise ValueError(
+                f"file not found: {target} (a pyvisa_sim path is relative to the station file)"
+            )
+        return str(target)
+
+    @model_validator(mode="after")
+    def _device_xor_devices(self) -> Self:
+        if self.devices is not None and "device" in self.model_fields_set:
+            raise located_error(
+                "give either 'device' (the device on 'smu') or 'devices' (one per SMU), not both",
+                ("devices",),
+            )
+        return self
+
+
