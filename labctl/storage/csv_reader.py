@@ -1,0 +1,269 @@
+"""Reading labctl's CSV files (and plain CSV with a header row)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labctl.storage.columns import (
+    _COLUMN_WITH_UNIT,
+    _COMMENT,
+    _DELIMITER,
+    _ENCODING,
+    CANONICAL_COLUMNS,
+    J_COLUMN,
+    VOLTAGE_COLUMNS,
+)
+from labctl.storage.csv_writer import _read_header
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    """One measurement file, read back.
+
+    ``columns`` maps the full column name (``"Voltage (V)"``) to a float array (non-numeric
+    cells are NaN); ``parameters`` and ``metadata`` hold the header entries as text (display
+    name -> value with unit); ``procedure`` is the ``module.ClassName`` of the header, ``None``
+    for a plain CSV.
+    """
+
+    columns: dict[str, np.ndarray]
+    parameters: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    procedure: str | None = None
+    path: Path | None = None
+
+    def __len__(self) -> int:
+        """The number of rows."""
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+def _unescape(text: str) -> str:
+    """Undo the ``unicode_escape`` pymeasure applies to header values (``a\\nb`` -> newline).
+
+    Text that is not such an escape (non-ASCII, an invalid escape such as ``C:\\data``
+    written by another tool) is returned unchanged.
+    """
+    if "\\" not in text:
+        return text
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # invalid escapes only warn; treat them as errors
+            return text.encode("ascii").decode("unicode_escape")
+    except (UnicodeEncodeError, UnicodeDecodeError, DeprecationWarning):
+        return text
+
+
+def _parse_comment_block(
+    comments: list[str],
+) -> tuple[str | None, dict[str, str], dict[str, str]]:
+    """Split pymeasure header lines into procedure, parameters and metadata."""
+    procedure = None
+    parameters: dict[str, str] = {}
+    metadata: dict[str, str] = {}
+    section: dict[str, str] | None = None
+    for raw in comments:
+        line = raw[len(_COMMENT) :]
+        if line.startswith("\t"):
+            name, separator, value = line[1:].partition(": ")
+            if separator and section is not None:
+                section[name] = _unescape(value.strip())
+            continue
+        line = line.strip()
+        if line.startswith("Procedure:"):
+            match = re.search(r"<(?P<name>[^>]*)>", line)
+            procedure = match.group("name") if match else line.partition(":")[2].strip()
+            section = None
+        elif line.startswith("Parameters:"):
+            section = parameters
+        elif line.startswith("Metadata:"):
+            section = metadata
+        else:
+            section = None
+    return procedure, parameters, metadata
+
+
+def _add_canonical_columns(columns: dict[str, np.ndarray]) -> None:
+    """Add the DESIGN.md column for a column of the same quantity in another unit.
+
+    E.g. a plain CSV with ``Voltage (mV)`` also gets ``Voltage (V)``; ``voltage (v)`` or
+    ``Voltage`` (no unit) are taken as ``Voltage (V)``. The original columns are kept.
+    """
+    from pymeasure.units import ureg  # pint registry with pymeasure's definitions
+
+    canonical = {}
+    for name in CANONICAL_COLUMNS:
+        match = _COLUMN_WITH_UNIT.match(name)
+        assert match is not None
+        canonical[match.group("name").lower()] = (name, match.group("unit"))
+    for found in list(columns):
+        if found in CANONICAL_COLUMNS:
+            continue
+        match = _COLUMN_WITH_UNIT.match(found)
+        quantity, unit = (match.group("name"), match.group("unit")) if match else (found, None)
+        entry = canonical.get(quantity.strip().lower())
+        if entry is None or entry[0] in columns:
+            continue
+        target_name, target_unit = entry
+        if unit is None or unit == target_unit or unit.lower() == target_unit.lower():
+            factor = 1.0
+        else:
+            try:
+                factor = float(ureg.Quantity(1.0, unit).m_as(target_unit))
+            except Exception:  # pint raises several error types for unknown units
+                log.info("column %r: unit %r not convertible to %r", found, unit, target_unit)
+                continue
+        columns[target_name] = columns[found] * factor
+
+
+def read_measurement(path: Path) -> Measurement:
+    """Read a labctl/pymeasure measurement CSV or a plain CSV with a header row.
+
+    The pymeasure comment block (``#Procedure:``, ``#Parameters:``, ``#Metadata:``,
+    ``#Data:``) is optional. Column names are those of DESIGN.md ("CSV columns"); a column of
+    the same quantity in another pint unit (``Voltage (mV)``) also gives the DESIGN.md column,
+    converted. Non-numeric cells become NaN. A file without ``Voltage (V)`` or ``Voc (V)``
+    raises ``ValueError`` naming the file and the columns found.
+    """
+    path = Path(path)
+    with open(path, encoding=_ENCODING, newline="") as handle:
+        comments, column_row = _read_header(handle)
+    if column_row is None:
+        raise ValueError(f"{path}: no column header row")
+    procedure, parameters, metadata = _parse_comment_block(comments)
+    try:
+        frame = pd.read_csv(
+            path,
+            skiprows=len(comments),
+            header=0,
+            encoding=_ENCODING,
+            skipinitialspace=True,
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot parse the CSV data: {error}") from error
+    columns: dict[str, np.ndarray] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            series = pd.to_numeric(series.astype(str).str.strip(), errors="coerce")
+        columns[str(name).strip()] = np.asarray(series, dtype=float)
+    _add_canonical_columns(columns)
+    if not any(name in columns for name in VOLTAGE_COLUMNS):
+        raise ValueError(
+            f"{path}: no voltage column ({' or '.join(VOLTAGE_COLUMNS)}); "
+            f"found columns {list(frame.columns)}"
+        )
+    return Measurement(
+        columns=columns,
+        parameters=parameters,
+        metadata=metadata,
+        procedure=procedure,
+        path=path,
+    )
+
+
+def jv_curve(
+    measurement: Measurement, area_cm2: float | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The J-V curve of a measurement: (voltage [V], current density [mA/cm²], warnings).
+
+    The current density is the file's ``Current density (mA/cm**2)``; without it,
+    ``Current (A)`` / ``area_cm2`` (default: the file's ``Area`` parameter) flipped to the
+    photovoltaic sign, J = -I / area * 1e3, with a warning saying so. A steady-state file
+    (a ``Settled`` column) gives only its settled rows. This is the one rule the runner and
+    ``labctl analyze jv`` share. Raises ``ValueError`` naming what is missing.
+    """
+    columns = measurement.columns
+    if "Voltage (V)" not in columns:
+        raise ValueError("no 'Voltage (V)' column")
+    voltage_v = columns["Voltage (V)"]
+    warnings_: list[str] = []
+    if J_COLUMN in columns:
+        j_ma_cm2 = columns[J_COLUMN]
+    elif "Current (A)" in columns:
+        if area_cm2 is None:
+            try:
+                area_cm2 = float(str(measurement.parameters.get("Area", "")).split()[0])
+            except (ValueError, IndexError):
+                area_cm2 = None
+        if not area_cm2 or not math.isfinite(area_cm2) or area_cm2 <= 0:
+            raise ValueError("the file has 'Current (A)' but no current density: give the "
+                             "area (--area-cm2)")
+        j_ma_cm2 = -columns["Current (A)"] / area_cm2 * 1e3
+        warnings_.append(f"current density from Current (A) / {area_cm2:g} cm² "
+                         "(SMU sign flipped to the photovoltaic sign)")
+    else:
+        raise ValueError(f"no '{J_COLUMN}' or 'Current (A)' column")
+    if "Settled" in columns:
+        keep = columns["Settled"] == 1
+        voltage_v, j_ma_cm2 = voltage_v[keep], j_ma_cm2[keep]
+    return voltage_v, j_ma_cm2, warnings_
+
+
+def mean_irradiance_mw_cm2(measurement: Measurement) -> float | None:
+    """Mean of the finite, positive ``Irradiance (mW/cm**2)`` values [mW/cm²], else None."""
+    values = measurement.columns.get("Irradiance (mW/cm**2)")
+    if values is None:
+        return None
+    values = values[np.isfinite(values) & (values > 0)]
+    return float(np.mean(values)) if values.size else None
+
+
+def read_last_row(path: Path) -> dict[str, float] | None:
+    """Return the last complete data row of a CSV as ``{column: value}``, or None if none.
+
+    Reads only the header and the tail of the file, so it is cheap on a file of millions of
+    rows (to continue ``Time (s)`` across a resume, say). Non-numeric cells are NaN.
+    """
+    path = Path(path)
+    with open(path, encoding=_ENCODING, newline="") as handle:
+        _comments, column_row = _read_header(handle)
+    if column_row is None:
+        return None
+    columns = [c.strip() for c in column_row.split(_DELIMITER)]
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        block = 4096
+        while True:
+            start = max(size - block, 0)
+            handle.seek(start)
+            tail = handle.read(size - start)
+            lines = tail.split(b"\n")
+            complete = lines[:-1]  # the part after the last newline is incomplete
+            if start > 0:
+                complete = complete[1:]  # the first piece may be cut
+            complete = [line for line in complete if line.strip()]
+            if complete or start == 0:
+                break
+            block *= 4
+    candidates = [line.decode(_ENCODING).rstrip("\r") for line in complete]
+    candidates = [line for line in candidates if not line.startswith(_COMMENT)]
+    if candidates and candidates[-1].strip() == column_row.strip():
+        candidates = candidates[:-1]
+    if not candidates:
+        return None
+    cells = candidates[-1].split(_DELIMITER)
+    row = {}
+    for column, cell in zip(columns, cells, strict=False):
+        try:
+            row[column] = float(cell)
+        except ValueError:
+            row[column] = math.nan
+    return row
+
+

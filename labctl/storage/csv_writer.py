@@ -1,0 +1,301 @@
+"""The append-only CSV writer, in the layout pymeasure's Results writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import SimpleNamespace, TracebackType
+from typing import TextIO
+
+import numpy as np
+from pymeasure.experiment import Procedure, Results
+
+from labctl.storage.columns import (
+    _COMMENT,
+    _DELIMITER,
+    _ENCODING,
+    _LINE_BREAK,
+)
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# CSV writer (pymeasure format, append-only)
+# --------------------------------------------------------------------------------------------
+
+
+def _header_line(name: str, value: object) -> str:
+    """One ``#\\t<name>: <value>`` header line, escaped as pymeasure escapes it."""
+    name = str(name)
+    if not name or "\n" in name or "\r" in name or ": " in name:
+        raise ValueError(f"header name {name!r} must be non-empty, one line, without ': '")
+    text = str(value).encode("unicode_escape").decode("utf-8")
+    return f"{_COMMENT}\t{name}: {text}"
+
+
+def _procedure_metadata_lines(procedure: Procedure) -> list[str]:
+    """Header lines of the procedure's own ``Metadata`` objects that have a value.
+
+    The value is the procedure attribute (assigned in ``startup()``, the workaround of the
+    pymeasure 0.16 metadata bug), else the Metadata default; unset metadata is left out.
+    """
+    lines = []
+    for attribute, metadata in procedure.metadata_objects().items():
+        value = getattr(procedure, attribute, None)
+        if value is None:
+            if not metadata.is_set():
+                continue
+            value = metadata.value
+        text = metadata.fmt % value
+        if metadata.units is not None:
+            text += f" {metadata.units}"
+        lines.append(_header_line(metadata.name, text))
+    return lines
+
+
+def _pymeasure_header(procedure: Procedure, metadata: Mapping[str, object] | None) -> str:
+    """The full comment header pymeasure writes, metadata included, ending with ``#Data:``.
+
+    The procedure and parameter lines come from ``Results.header`` itself (parameters sorted
+    by attribute name, values as ``str(parameter)``, i.e. with units); the metadata block is
+    inserted before ``#Data:``, where ``Results.store_metadata`` puts it.
+    """
+    shim = SimpleNamespace(
+        procedure_class=type(procedure), parameters=procedure.parameter_objects()
+    )
+    header = Results.header(shim)  # type: ignore[arg-type]
+    data_line = f"{_COMMENT}Data:{_LINE_BREAK}"
+    if not header.endswith(data_line):  # pragma: no cover - guards a pymeasure change
+        raise RuntimeError("unexpected pymeasure header layout")
+    metadata_lines = _procedure_metadata_lines(procedure)
+    own_names = {name for name in (metadata or {})}
+    metadata_lines = [
+        line for line in metadata_lines if line[2:].partition(": ")[0] not in own_names
+    ]
+    metadata_lines += [_header_line(name, value) for name, value in (metadata or {}).items()]
+    block = ""
+    if metadata_lines:
+        block = _LINE_BREAK.join([f"{_COMMENT}Metadata:", *metadata_lines]) + _LINE_BREAK
+    return header[: -len(data_line)] + block + data_line
+
+
+def _check_columns(columns: list[str]) -> list[str]:
+    """Validate column names: pint-parsable units, no delimiter, comment or line break."""
+    columns = [str(column) for column in columns]
+    if not columns:
+        raise ValueError("a CSV needs at least one column")
+    for column in columns:
+        if (
+            not column
+            or column != column.strip()
+            or any(c in column for c in (_DELIMITER, _COMMENT, "\n", "\r", '"'))
+        ):
+            raise ValueError(f"invalid column name {column!r}")
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate columns: {duplicates}")
+    Procedure.parse_columns(columns)  # raises ValueError for units pint does not know
+    return columns
+
+
+def _read_header(handle: TextIO) -> tuple[list[str], str | None]:
+    """Read the comment block and the column row; return (comment lines, column row)."""
+    comments = []
+    for line in handle:
+        if line.startswith(_COMMENT):
+            comments.append(line.rstrip("\r\n"))
+            continue
+        return comments, line.rstrip("\r\n")
+    return comments, None
+
+
+class CsvWriter:
+    """Append-only writer of the pymeasure CSV format.
+
+    Parameters
+    ----------
+    path
+        The CSV file. Without ``resume`` it must not exist (data is never overwritten).
+    procedure
+        The pymeasure ``Procedure`` instance, parameters already set; its class and parameters
+        make the ``#Procedure:`` and ``#Parameters:`` block, and its ``Metadata`` objects that
+        have a value go to ``#Metadata:``.
+    columns
+        The column names, ``"Name (unit)"`` with pint-parsable units (DESIGN.md "CSV columns").
+    metadata
+        Extra ``#Metadata:`` entries (instrument identities, station, software version...);
+        an entry overrides a procedure Metadata of the same display name.
+    resume
+        Continue an existing file: its header must have the same columns (else
+        ``ValueError``) and is not written again. A last line cut short by a crash is removed
+        (its numbers may be truncated). A missing or empty file is started afresh.
+    fsync_interval_s
+        The longest time [s, real monotonic clock] between two ``os.fsync`` calls. Every row is
+        flushed to the operating system at once; the fsync that forces it onto the disk is
+        rate-limited because it costs milliseconds. ``0`` syncs every row.
+
+    Each row is a dict ``{column: value}``; missing columns are written as ``nan``, unknown
+    keys raise ``ValueError`` (pymeasure silently drops them). Floats are written with
+    ``repr`` (shortest text that round-trips exactly), so millivolts and nanoamperes survive.
+    ``pint`` quantities are converted to the column's unit.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        procedure: Procedure,
+        columns: list[str],
+        metadata: Mapping[str, object] | None = None,
+        resume: bool = False,
+        fsync_interval_s: float = 5.0,
+    ) -> None:
+        if not isinstance(procedure, Procedure):
+            raise TypeError(f"procedure must be a pymeasure Procedure, got {type(procedure)}")
+        if not fsync_interval_s >= 0:
+            raise ValueError(f"fsync_interval_s must be >= 0, got {fsync_interval_s!r}")
+        self.path = Path(path)
+        self.columns: list[str] = _check_columns(columns)
+        self.fsync_interval_s = float(fsync_interval_s)
+        self._units = Procedure.parse_columns(self.columns)
+        self._column_set = frozenset(self.columns)
+        self._lock = threading.Lock()
+        self.rows_written = 0
+        """Rows appended by this writer (rows already in a resumed file are not counted)."""
+
+        existing = self.path.exists() and self.path.stat().st_size > 0
+        if existing and not resume:
+            raise FileExistsError(f"{self.path} exists; pass resume=True to append to it")
+        if existing:
+            self._check_resumable()
+            self._file: TextIO | None = open(  # closed in close()
+                self.path, "a", encoding=_ENCODING, newline=""
+            )
+        else:
+            header = _pymeasure_header(procedure, metadata)
+            header += _DELIMITER.join(self.columns) + _LINE_BREAK
+            mode = "w" if self.path.exists() else "x"  # an empty file left by a crash
+            self._file = open(  # closed in close()
+                self.path, mode, encoding=_ENCODING, newline=""
+            )
+            self._file.write(header)
+        self._sync()
+
+    def _check_resumable(self) -> None:
+        """Check the existing header's columns and drop a last line cut short by a crash."""
+        with open(self.path, encoding=_ENCODING, newline="") as handle:
+            _comments, column_row = _read_header(handle)
+        if column_row is None:
+            raise ValueError(f"{self.path} has no column row; cannot resume it")
+        found = [c.strip() for c in column_row.split(_DELIMITER)]
+        if found != self.columns:
+            raise ValueError(
+                f"cannot resume {self.path}: its columns {found} differ from {self.columns}"
+            )
+        with open(self.path, "rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            # Find the start of the incomplete last line and cut it off.
+            position = size
+            while position > 0:
+                step = min(4096, position)
+                handle.seek(position - step)
+                chunk = handle.read(step)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    cut = position - step + newline + 1
+                    break
+                position -= step
+            else:  # pragma: no cover - the header always ends with a newline
+                raise ValueError(f"{self.path} has no complete line")
+            handle.seek(cut)
+            dropped = handle.read()
+            log.warning("%s: removing incomplete last line %r before resuming", self.path, dropped)
+            handle.truncate(cut)
+
+    def _format(self, column: str, value: object) -> str:
+        """Format one cell: exact repr for floats, integers as integers, ``nan`` for None."""
+        if value is None:
+            return "nan"
+        if hasattr(value, "m_as") and hasattr(value, "units"):  # pint.Quantity
+            unit = self._units.get(column)
+            value = value.m_as(unit) if unit is not None else value.magnitude
+        if isinstance(value, bool | np.bool_):
+            return "1" if value else "0"
+        if isinstance(value, int | np.integer):
+            return str(int(value))
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TypeError(f"column {column!r}: value {value!r} is not a number") from None
+        return repr(number)
+
+    def append(self, row: Mapping[str, object]) -> None:
+        """Append one row, flush it, and fsync when ``fsync_interval_s`` has passed.
+
+        Raises ``ValueError`` naming any key that is not a column, ``TypeError`` for a
+        non-numeric value, and ``ValueError`` when the writer is closed. Nothing is written
+        for a refused row.
+        """
+        unknown = [key for key in row if key not in self._column_set]
+        if unknown:
+            raise ValueError(
+                f"unknown column(s) {unknown} for {self.path.name}; columns are {self.columns}"
+            )
+        line = _DELIMITER.join(self._format(c, row.get(c)) for c in self.columns) + _LINE_BREAK
+        with self._lock:
+            if self._file is None:
+                raise ValueError(f"{self.path} is closed")
+            self._file.write(line)
+            self._file.flush()
+            self.rows_written += 1
+            if time.monotonic() - self._last_sync_s >= self.fsync_interval_s:
+                os.fsync(self._file.fileno())
+                self._last_sync_s = time.monotonic()
+
+    def _sync(self) -> None:
+        """Flush and fsync now."""
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        # The durability timer runs on the real monotonic clock, deliberately not on
+        # labctl.clock: it bounds real data loss on a crash, whatever the measurement time.
+        self._last_sync_s = time.monotonic()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run."""
+        return self._file is None
+
+    def close(self) -> None:
+        """Flush, fsync and close the file. Calling it again does nothing."""
+        with self._lock:
+            if self._file is None:
+                return
+            try:
+                self._sync()
+            finally:
+                self._file.close()
+                self._file = None
+
+    def __enter__(self) -> CsvWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<CsvWriter {self.path} ({state}, {self.rows_written} rows written)>"
+
+
