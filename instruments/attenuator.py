@@ -1,7 +1,7 @@
 """Stacked filter wheels as one attenuator described by the optical density of each slot.
 
 Two (or more) wheels in the beam multiply their transmissions, so the total optical density is
-the sum of the ODs of the slots in the beam (``reference/instruments.md`` §3). The per-slot ODs
+the sum of the ODs of the slots in the beam (docs/instruments.md §3). The per-slot ODs
 come from the station file and should be calibrated in situ: absorptive ND glass is not
 spectrally flat.
 
@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from instruments import roles
+
 __all__ = ["Attenuator", "AttenuatorSetting", "FilterWheelLike"]
 
 #: Totals closer than this are the same OD for :meth:`Attenuator.available_ods`.
@@ -32,6 +34,9 @@ class FilterWheelLike(Protocol):
 
     name: str
     slot_count: int
+
+    @property
+    def identity(self) -> str: ...
 
     @property
     def position(self) -> int: ...
@@ -58,7 +63,7 @@ def _slot_distance(a: int, b: int, slots: int) -> int:
     return min(forward, slots - forward)
 
 
-class Attenuator:
+class Attenuator(roles.Attenuator):
     """Control stacked filter wheels as one attenuator.
 
     :param wheels: The wheels, in beam (station) order.
@@ -103,6 +108,12 @@ class Attenuator:
             )
             for index in itertools.product(*(range(len(t)) for t in tables))
         ]
+
+    @property
+    def identity(self) -> str:
+        """Get the identities of the wheels, in station order, joined by ``" + "`` (str;
+        queries every wheel)."""
+        return " + ".join(str(wheel.identity) for wheel in self.wheels)
 
     # --- what is possible -----------------------------------------------------------------
     def settings(self) -> list[AttenuatorSetting]:

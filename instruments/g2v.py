@@ -1,4 +1,5 @@
-"""G2V Pico LED solar simulator: JSON over a TCP socket (``reference/instruments.md`` §7).
+"""G2V Pico LED solar simulator: JSON over a TCP socket (docs/instruments.md §7; the API of
+G2V's own client, g2v-optics/G2VPico ``g2vpico/MainClass.py``).
 
 Resource ``TCPIP0::<host>::50000::SOCKET``. One JSON object per message and **no terminator**
 either way: the driver sends ``{"command": "api", "pico_id": "<16 chars>", "cmd": "<name>",
@@ -21,7 +22,8 @@ from typing import Any, ClassVar
 from pymeasure.instruments import Instrument
 
 from instruments.common import locked
-from instruments.light import LightError, LightSource, strict_finite_range
+from instruments.light import LightError, strict_finite_range
+from instruments.roles import LightSource
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -64,6 +66,8 @@ class G2VPico(Instrument, LightSource):
     """
 
     has_programmable_intensity: ClassVar[bool] = True
+    #: An LED: switched off per measurement where needed, and by :meth:`shutdown`.
+    is_arc_lamp: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -178,6 +182,12 @@ class G2VPico(Instrument, LightSource):
         self._set("set_fixture_on", fixture_on=on)
 
     # --- LightSource ----------------------------------------------------------------------
+    @property
+    def identity(self) -> str:
+        """Get the unit's description (str: the Pico ID and the channel count read at
+        start-up; the API has no identification query)."""
+        return f"G2V Pico {self.pico_id} ({self.channel_count} LED channels)"
+
     @property
     def is_on(self) -> bool:
         """Get whether the LED fixture is on (bool)."""

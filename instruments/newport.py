@@ -1,4 +1,6 @@
-"""Newport/Oriel 69907 and 69920 arc-lamp power supplies (``reference/instruments.md`` §5).
+"""Newport/Oriel 69907 and 69920 arc-lamp power supplies (docs/instruments.md §5; command set
+as in lantz-drivers' ``lantz/drivers/newport/newport69907.py`` and RTS2's
+``src/sensord/newport-lamp.cpp``).
 
 RS-232, 9600 8N1, commands and replies terminated by CR, no echo. Queries answer with their
 value (``STB?`` -> ``STB21``, ``ESR?`` -> ``ESR00``, ``AMPS?`` -> ``8.3``); **every setter**
@@ -12,7 +14,7 @@ bit 7), ignition is retried -- only after the status byte has been read back sho
 dark -- up to three times; after ``STOP`` the status byte is polled for up to 45 s. A Xe lamp
 then needs tens of minutes to stabilise: :meth:`Newport69907.turn_on` with ``wait=True`` waits
 ``warmup_s`` from ignition on the clock. :meth:`Newport69907.shutdown` does **not** switch the
-lamp off (lamps are not cycled per measurement; DESIGN.md).
+lamp off (lamps are not cycled per measurement; docs/contracts.md, "Semantics").
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from pymeasure.instruments.validators import strict_discrete_set
 from instruments.common import visa_timeout
 from instruments.light import (
     LightError,
-    LightSource,
     strict_finite_range,
     strict_integer_range,
 )
+from instruments.roles import LightSource
 from labctl import clock
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,9 @@ class Newport69907(Instrument, LightSource):
     """
 
     model: ClassVar[str] = "69907"
-    # ⚠ Not in instruments.md §5: the 500 W / 25 A maxima here (1000 W / 50 A on the 69920)
+    #: An arc lamp: not cycled per measurement, left burning by :meth:`shutdown`.
+    is_arc_lamp: ClassVar[bool] = True
+    # ⚠ Not in docs/instruments.md §5: the 500 W / 25 A maxima here (1000 W / 50 A on the 69920)
     # bound the validators only; they are not sourced and are unverified on the supplies.
     max_power_w: ClassVar[int] = 500
     max_current_a: ClassVar[float] = 25.0
@@ -190,12 +194,10 @@ class Newport69907(Instrument, LightSource):
             self.check_set_errors()
 
     # --- queries --------------------------------------------------------------------------
-    identity = Instrument.measurement(
-        "IDN?",
-        """Get the model number (str, e.g. '69907').""",
-        cast=str,
-        maxsplit=0,
-    )
+    @property
+    def identity(self) -> str:
+        """Get the model number (str, e.g. '69907'; ``IDN?``)."""
+        return self.ask("IDN?").strip()
 
     status_byte = Instrument.measurement(
         "STB?",
@@ -307,7 +309,7 @@ class Newport69907(Instrument, LightSource):
     @regulation_mode.setter
     def regulation_mode(self, mode: str) -> None:
         # ⚠ ``MODE=0|1`` comes from a 69920 driver whose repository was not resolved
-        # (instruments.md §5); unverified on a 69907.
+        # (docs/instruments.md §5); unverified on a 69907.
         value = strict_discrete_set(mode, REGULATION_MODES)
         self._command(f"MODE={REGULATION_MODES[value]}")
 
@@ -320,7 +322,7 @@ class Newport69907(Instrument, LightSource):
     def front_panel_locked(self, locked: bool) -> None:
         if not isinstance(locked, bool):
             raise ValueError(f"{locked!r} is not a bool")
-        # ⚠ ``COMM=1|0``: same unresolved source as ``MODE`` (instruments.md §5).
+        # ⚠ ``COMM=1|0``: same unresolved source as ``MODE`` (docs/instruments.md §5).
         self._command(f"COMM={int(locked)}")
 
     # --- actions --------------------------------------------------------------------------

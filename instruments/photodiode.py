@@ -1,7 +1,7 @@
 """A bare Si photodiode read by an SMU as the bench's irradiance sensor.
 
 The SMU holds the photodiode at 0 V (photovoltaic mode) and measures its current
-(reference/instruments.md §4.2). Irradiance follows from the responsivity and the active area,
+(docs/instruments.md §4.2). Irradiance follows from the responsivity and the active area,
 E = I / (R·A), or -- the usual practice with broadband light -- from a 1-sun calibration
 against a reference cell, E = 100 mW/cm² · I / I_1sun. Both constants are stored with every
 reading by the procedures that use it.
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 
+from instruments.roles import IrradianceSensor
 from instruments.smu import SmuReading, SourceMeter
 
 #: Current limit while reading the photodiode [A]: a 13 mm² diode gives ~6 mA at 1 sun.
 DEFAULT_COMPLIANCE_A = 0.02
 
 
-class SmuPhotodiode:
+class SmuPhotodiode(IrradianceSensor):
     """Irradiance sensor made of a photodiode and the SMU that reads it.
 
     Parameters
@@ -75,10 +76,24 @@ class SmuPhotodiode:
         """Measure the irradiance at the photodiode [mW/cm²]."""
         return self.irradiance_from_current_mw_cm2(self.read().current_a)
 
+    @property
     def identity(self) -> str:
         """Get a description of the sensor: the SMU's identity, responsivity and area (str)."""
-        return (f"Si photodiode on {self.smu.identity()} (R = {self.responsivity_a_per_w} A/W, "
+        smu_identity = self.smu.identity
+        # The SMU's identity is a method until instruments.smu makes it a property.
+        if callable(smu_identity):
+            smu_identity = smu_identity()
+        return (f"Si photodiode on {smu_identity} (R = {self.responsivity_a_per_w} A/W, "
                 f"A = {self.area_mm2} mm²)")
+
+    def calibration_description(self) -> str:
+        """Get the constants of the conversion (str): responsivity, area and, when
+        calibrated, the 1-sun photocurrent."""
+        parts = [f"responsivity_a_per_w={self.responsivity_a_per_w}",
+                 f"area_mm2={self.area_mm2}"]
+        if self.one_sun_current_a is not None:
+            parts.append(f"one_sun_current_a={self.one_sun_current_a}")
+        return ", ".join(parts)
 
     def shutdown(self) -> None:
         """Switch the SMU output off."""

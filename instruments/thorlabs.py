@@ -1,5 +1,8 @@
 """Thorlabs instruments of the light path: FW102C/FW212C filter wheels, SC10 shutter controller,
-PM100 optical power meter (``reference/instruments.md`` §3, §4.1, §6).
+PM100 optical power meter (docs/instruments.md §3, §4.1, §6; the terminal protocol as in
+pyLabLib's ``pylablib/devices/Thorlabs/serial.py`` and InstrumentKit's
+``src/instruments/thorlabs/sc10.py``, the PM100 SCPI tree as in pymeasure's
+``pymeasure/instruments/thorlabs/thorlabspm100usb.py``).
 
 The filter wheels and the SC10 speak a terminal-style serial protocol (CR-terminated commands):
 the instrument echoes every command, then sends the reply line of a query, then a prompt that
@@ -14,7 +17,7 @@ move of the model.
 The SC10 ``ens`` command *toggles* the shutter enable. :meth:`SC10.open` and :meth:`SC10.close`
 read ``ens?`` first, toggle only when needed, and read ``closed?`` after to confirm the shutter
 really moved (an interlock or a non-manual mode leaves it shut); a toggle is never retried
-(DESIGN.md, "Implementation notes").
+(docs/architecture.md, "Implementation notes").
 
 The PM100 is a SCPI instrument (USB-TMC, LF termination). At start-up the driver reads the
 sensor head (``SYST:SENS:IDN?``) and its wavelength range, sets the power unit to W, the
@@ -38,10 +41,10 @@ from pymeasure.instruments.validators import strict_discrete_set
 from instruments.common import drain_error_queue, locked, visa_timeout
 from instruments.light import (
     LightError,
-    Shutter,
     strict_finite_range,
     strict_integer_range,
 )
+from instruments.roles import Identified, IrradianceSensor, Shutter
 from labctl import clock
 
 log = logging.getLogger(__name__)
@@ -72,11 +75,12 @@ WHEEL_MOVE_ALLOWANCE_S = 3.0
 #: Time an SH05/SH1 shutter takes to open or close after the toggle, in seconds.
 SHUTTER_TRANSIT_S = 0.025
 
-#: Diameter of the S120C/S121C sensor aperture, in millimetres (instruments.md §4.1 ⚠).
+#: Diameter of the S120C/S121C sensor aperture, in millimetres (docs/instruments.md §4.1 ⚠).
 PM100_APERTURE_DIAMETER_MM = 9.5
-#: Time per averaged sample of the PM100, in seconds (instruments.md §4.1).
+#: Time per averaged sample of the PM100, in seconds (docs/instruments.md §4.1).
 PM100_SAMPLE_TIME_S = 3e-3
-#: Sensor capability flags of ``SYST:SENS:IDN?`` (pymeasure thorlabspm100usb.py).
+#: Sensor capability flags of ``SYST:SENS:IDN?`` (pymeasure's
+#: ``pymeasure/instruments/thorlabs/thorlabspm100usb.py``).
 SENSOR_FLAG_POWER = 1
 SENSOR_FLAG_WAVELENGTH_SETTABLE = 32
 
@@ -195,7 +199,7 @@ class _TerminalInstrument(Instrument):
 # FW102C / FW212C
 
 
-class FilterWheel(_TerminalInstrument):
+class FilterWheel(_TerminalInstrument, Identified):
     """Control a Thorlabs FW102C / FW212C motorized filter wheel over its serial port.
 
     Positions are 1-based (1 … :attr:`slot_count`). Setting :attr:`position` blocks until the
@@ -236,12 +240,11 @@ class FilterWheel(_TerminalInstrument):
                     f"{self.slot_count} (set it with pcount={self.slot_count} on the wheel)"
                 )
 
-    identity = Instrument.measurement(
-        "*idn?",
-        """Get the identification string (str; the last word is the firmware version).""",
-        cast=str,
-        maxsplit=0,
-    )
+    @property
+    def identity(self) -> str:
+        """Get the identification string (str; ``*idn?``, the last word is the firmware
+        version)."""
+        return self.ask("*idn?").strip()
 
     position_count = Instrument.measurement(
         "pcount?",
@@ -270,7 +273,7 @@ class FilterWheel(_TerminalInstrument):
         cast=int,
     )
 
-    # ⚠ instruments.md §3 lists ``sensors=0|1`` but no ``sensors?`` query (the other settings
+    # ⚠ docs/instruments.md §3 lists ``sensors=0|1`` but no ``sensors?`` query (the other settings
     # have one); unverified on a real wheel.
     sensors_on_when_idle = Instrument.control(
         "sensors?",
@@ -374,12 +377,10 @@ class SC10(_TerminalInstrument, Shutter):
         if manual_mode and self.mode != "manual":
             self.mode = "manual"
 
-    identity = Instrument.measurement(
-        "id?",
-        """Get the identification string (str).""",
-        cast=str,
-        maxsplit=0,
-    )
+    @property
+    def identity(self) -> str:
+        """Get the identification string (str; ``id?``)."""
+        return self.ask("id?").strip()
 
     enabled = Instrument.measurement(
         "ens?",
@@ -416,8 +417,8 @@ class SC10(_TerminalInstrument, Shutter):
         cast=int,
     )
 
-    # ⚠ instruments.md §6 lists ``trig=``, ``xto=``, ``open=``, ``shut=`` and ``rep=`` as setters
-    # only; their ``?`` query forms (used by the getters below) are unverified.
+    # ⚠ docs/instruments.md §6 lists ``trig=``, ``xto=``, ``open=``, ``shut=`` and ``rep=`` as
+    # setters only; their ``?`` query forms (used by the getters below) are unverified.
     trigger_external = Instrument.control(
         "trig?",
         "trig=%d",
@@ -516,7 +517,7 @@ class SC10(_TerminalInstrument, Shutter):
 
     def store_settings(self) -> None:
         """Store the present mode settings as power-up defaults (``save``)."""
-        # ⚠ instruments.md §6 says savp/resp/default reply ``1``; the reply of ``save`` is not
+        # ⚠ docs/instruments.md §6 says savp/resp/default reply ``1``; the reply of ``save`` is not
         # given, so any reply line (or none) is accepted.
         self._command_with_result("save")
 
@@ -532,7 +533,7 @@ class SC10(_TerminalInstrument, Shutter):
 # PM100
 
 
-class PM100(SCPIMixin, Instrument):
+class PM100(SCPIMixin, Instrument, IrradianceSensor):
     """Control a Thorlabs PM100 optical power meter (PM100D/PM100USB/PM100A) with a Si
     photodiode head (S120C/S121C).
 
@@ -628,7 +629,7 @@ class PM100(SCPIMixin, Instrument):
     def averaging_count(self) -> int:
         """Control the number of samples averaged per reading (int, strictly 1 to 10000;
         ≈ 3 ms per sample)."""
-        # ⚠ instruments.md §4.1 gives the setting ``SENS:AVER:COUN <n>``; the query form and
+        # ⚠ docs/instruments.md §4.1 gives the setting ``SENS:AVER:COUN <n>``; the query form and
         # the 1-10000 range of this driver are not in it (unverified).
         count = int(float(self.ask("SENS:AVER:COUN?")))
         self._averaging_count = count
@@ -660,10 +661,23 @@ class PM100(SCPIMixin, Instrument):
         """Get the head's responsivity at the correction wavelength in A/W (float)."""
         return float(self.ask("SENS:CORR:POW:PDIO:RESP?"))
 
+    @property
+    def identity(self) -> str:
+        """Get the meter's ``*IDN?`` and the head read at start-up (str)."""
+        head = f"{self.sensor['name']} head (serial {self.sensor['serial']})"
+        return f"{self.ask('*IDN?').strip()} with {head}"
+
     def irradiance_mw_cm2(self) -> float:
         """Measure the irradiance on the aperture in mW/cm² (power / aperture area; assumes
         the beam fills the aperture uniformly)."""
         return self.power_w * 1e3 / self.aperture_area_cm2
+
+    def calibration_description(self) -> str:
+        """Get the constants of the reading (str): the head's responsivity at the correction
+        wavelength (queried), the aperture area and the correction wavelength (queried)."""
+        return (f"responsivity_a_per_w={self.responsivity_a_per_w}, "
+                f"aperture_area_cm2={self.aperture_area_cm2}, "
+                f"wavelength_nm={self.wavelength_nm}")
 
     def zero(self) -> None:
         """Start the dark-zero adjustment (``SENS:CORR:COLL:ZERO:INIT``; cover the head)."""

@@ -1,5 +1,5 @@
 """Emulator of the G2V Pico LED solar simulator: JSON over TCP port 50000
-(``reference/instruments.md`` §7, ``reference/simulation-physics.md`` §5).
+(docs/instruments.md §7, docs/simulation.md §5).
 
 One JSON object per message and no terminator either way: the emulator cuts the incoming byte
 stream into complete objects by brace matching (outside strings) and answers each with one JSON
@@ -144,7 +144,7 @@ class PicoEmulator(ScpiDevice):
 
     def _cmd_get_channel_value(self, request: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(request)
-        if channel is None:  # ⚠ the reply to an unknown channel is not in instruments.md §7
+        if channel is None:  # ⚠ the reply to an unknown channel is not in docs/instruments.md §7
             return {"channel": request.get("channel"), "value": None}
         return {"channel": channel, "value": self.channel_values[channel]}
 

@@ -1,5 +1,5 @@
 """Emulators of the Newport/Oriel 69907 and 69920 arc-lamp power supplies
-(``reference/instruments.md`` §5, ``reference/simulation-physics.md`` §5).
+(docs/instruments.md §5, docs/simulation.md §5).
 
 RS-232, CR-terminated, no echo, no prompt. The byte streams::
 
@@ -10,7 +10,7 @@ RS-232, CR-terminated, no echo, no prompt. The byte streams::
     P-PRESET=0600\\r -> ESR10\\r        (execution error: above the limit / the model)
     FOO\\r         -> ESR20\\r          (command error: anything the supply does not know ⚠)
 
-instruments.md §5 says every *setter* answers ``ESR<hex>``; that an unknown command or query
+docs/instruments.md §5 says every *setter* answers ``ESR<hex>``; that an unknown command or query
 also answers ``ESR20`` is an assumption ⚠, as are the 69907's 500 W / 25 A maxima, the factory
 presets and the lamp voltage below.
 
@@ -47,7 +47,7 @@ ESR_POWER_ON = 0x80
 ESR_COMMAND_ERROR = 0x20
 ESR_EXECUTION_ERROR = 0x10
 
-#: Time from START to light [s] (instruments.md §5: wait 5-6 s after START).
+#: Time from START to light [s] (docs/instruments.md §5: wait 5-6 s after START).
 IGNITION_S = 5.0
 #: Time the supply is busy after RST [s].
 RESET_BUSY_S = 5.0

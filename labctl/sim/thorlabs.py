@@ -1,5 +1,5 @@
 """Emulators of the Thorlabs light-path instruments: FW102C/FW212C filter wheels, SC10 shutter
-controller, PM100 power meter (``reference/instruments.md`` §3, §4.1, §6).
+controller, PM100 power meter (docs/instruments.md §3, §4.1, §6; docs/simulation.md §5).
 
 Filter wheels and the SC10 are not SCPI: they are terminal-style serial devices that execute a
 command on CR, **echo** it, send the reply line of a query, then a prompt without terminator.
@@ -44,13 +44,14 @@ from labctl.sim.scpi import (
     parse_number,
 )
 
-#: Reply line of an unknown command (FW102C manual; pyLabLib checks for ``CMD_``).
+#: Reply line of an unknown command (docs/instruments.md §3; pyLabLib's
+#: ``pylablib/devices/Thorlabs/serial.py`` checks for ``CMD_``).
 CMD_NOT_DEFINED = "Command error CMD_NOT_DEFINED"
 #: Reply line of a known command with a bad argument (⚠ wording by analogy).
 CMD_ARG_INVALID = "Command error CMD_ARG_INVALID"
 
-#: Wheel move time per slot crossed at high / slow speed [s] (simulation-physics.md §5 ⚠:
-#: "about half a second per slot"; instruments.md §3 suggests ~1 s per step at high speed ⚠ --
+#: Wheel move time per slot crossed at high / slow speed [s] (docs/simulation.md §5 ⚠:
+#: "about half a second per slot"; docs/instruments.md §3 suggests ~1 s per step at high speed ⚠ --
 #: the two unverified figures disagree; to be tuned on hardware).
 WHEEL_SECONDS_PER_SLOT_HIGH = 0.5
 WHEEL_SECONDS_PER_SLOT_SLOW = 1.0
@@ -172,7 +173,7 @@ class FW102CEmulator(_TerminalEmulator):
             "pcount?": lambda: str(self.position_count),
             "speed?": lambda: str(int(self.high_speed)),
             "trig?": lambda: str(int(self.trigger_output)),
-            "sensors?": lambda: str(int(self.sensors_on)),  # ⚠ not in instruments.md §3
+            "sensors?": lambda: str(int(self.sensors_on)),  # ⚠ not in docs/instruments.md §3
             "baud?": lambda: str(int(self.baud_115200)),
         }
         setters = {
@@ -261,8 +262,8 @@ class SC10Emulator(_TerminalEmulator):
     # --- commands ---------------------------------------------------------------------------
     def commands(self) -> CommandSet:
         p = self.params
-        # ⚠ instruments.md §6 gives trig=, xto=, open=, shut=, rep=, baud= as setters only; their
-        # ``?`` forms, the ``?`` help text and the ``1`` after ``save`` are not in it.
+        # ⚠ docs/instruments.md §6 gives trig=, xto=, open=, shut=, rep=, baud= as setters only;
+        # their ``?`` forms, the ``?`` help text and the ``1`` after ``save`` are not in it.
         queries = {
             "id?": lambda: self.identity_text,
             "ens?": lambda: str(int(self.enabled)),
@@ -331,7 +332,7 @@ class SC10Emulator(_TerminalEmulator):
 # PM100
 
 
-#: Sensor aperture diameter of the S120C/S121C heads [mm] (instruments.md §4.1 ⚠).
+#: Sensor aperture diameter of the S120C/S121C heads [mm] (docs/instruments.md §4.1 ⚠).
 PM100_APERTURE_DIAMETER_MM = 9.5
 #: Averaging time per sample [s].
 PM100_SAMPLE_TIME_S = 3e-3
@@ -449,7 +450,7 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:AVERage[:COUNt]")
     def _average(self, args: list[str]) -> None:
-        # ⚠ the 1-10000 range is not in instruments.md §4.1
+        # ⚠ the 1-10000 range is not in docs/instruments.md §4.1
         self.averaging_count = int(parse_number(args[0] if args else "", minimum=1,
                                                 maximum=10000))
 

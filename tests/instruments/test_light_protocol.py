@@ -17,8 +17,10 @@ from pymeasure.test import expected_protocol
 
 from instruments.attenuator import Attenuator
 from instruments.g2v import G2VPico, PicoError
-from instruments.light import LightSource, Shutter
 from instruments.newport import LampError, Newport69907, Newport69920
+from instruments.photodiode import SmuPhotodiode
+from instruments.roles import IrradianceSensor, LightSource, Shutter
+from instruments.smu import SmuReading
 from instruments.thorlabs import FW102C, FW212C, PM100, SC10, ThorlabsError
 from labctl import clock
 from labctl.clock import VirtualClock
@@ -379,6 +381,77 @@ def test_pm100_measurements() -> None:
             meter.averaging_count = 0
 
 
+def test_pm100_is_an_irradiance_sensor_with_identity_and_calibration() -> None:
+    with expected_protocol(
+        PM100,
+        PM_INIT
+        + [
+            ("*IDN?", "Thorlabs,PM100D,P0012345,2.7.0"),
+            ("SENS:CORR:POW:PDIO:RESP?", "+3.358333E-01"),
+            ("SENS:CORR:WAV?", "+5.200000E+02"),
+        ],
+    ) as meter:
+        assert isinstance(meter, IrradianceSensor)
+        assert meter.identity == ("Thorlabs,PM100D,P0012345,2.7.0 with S121C head "
+                                  "(serial 19010101)")
+        area_cm2 = math.pi * 0.475**2
+        assert meter.calibration_description() == (
+            f"responsivity_a_per_w=0.3358333, aperture_area_cm2={area_cm2}, "
+            "wavelength_nm=520.0"
+        )
+
+
+# --- SMU photodiode (a stand-in SMU that records the calls) ----------------------------------
+
+
+class _RecordingSmu:
+    """The part of a SourceMeter the photodiode uses, recording every call."""
+
+    def __init__(self, identity_is_a_method: bool) -> None:
+        self.calls: list[str] = []
+        self._identity_is_a_method = identity_is_a_method
+
+    @property
+    def identity(self) -> object:  # a method today, a property once instruments.smu lands
+        text = "KEITHLEY INSTRUMENTS INC.,MODEL 2400"
+        return (lambda: text) if self._identity_is_a_method else text
+
+    def configure_voltage_source(self, level_v: float, compliance_a: float, nplc: float) -> None:
+        self.calls.append(f"source {level_v} V, limit {compliance_a} A, {nplc} NPLC")
+
+    def enable_output(self) -> None:
+        self.calls.append("on")
+
+    def read(self) -> SmuReading:
+        self.calls.append("read")
+        return SmuReading(voltage_v=0.0, current_a=-0.0065, time_s=0.0, in_compliance=False)
+
+    def shutdown(self) -> None:
+        self.calls.append("off")
+
+
+@pytest.mark.parametrize("identity_is_a_method", [True, False])
+def test_smu_photodiode_identity_and_calibration(identity_is_a_method: bool) -> None:
+    smu = _RecordingSmu(identity_is_a_method)
+    diode = SmuPhotodiode(smu, responsivity_a_per_w=0.5, area_mm2=13.0)  # type: ignore[arg-type]
+    assert isinstance(diode, IrradianceSensor)
+    assert diode.identity == ("Si photodiode on KEITHLEY INSTRUMENTS INC.,MODEL 2400 "
+                              "(R = 0.5 A/W, A = 13.0 mm²)")
+    assert diode.calibration_description() == "responsivity_a_per_w=0.5, area_mm2=13.0"
+    assert smu.calls == []  # describing the sensor sends nothing
+
+
+def test_smu_photodiode_reads_at_0_v_and_shuts_the_smu_down() -> None:
+    smu = _RecordingSmu(identity_is_a_method=False)
+    diode = SmuPhotodiode(smu, 0.5, 13.0, one_sun_current_a=0.0065)  # type: ignore[arg-type]
+    assert diode.calibration_description() == (
+        "responsivity_a_per_w=0.5, area_mm2=13.0, one_sun_current_a=0.0065"
+    )
+    assert diode.irradiance_mw_cm2() == pytest.approx(100.0)
+    diode.shutdown()
+    assert smu.calls == ["source 0.0 V, limit 0.02 A, 1.0 NPLC", "on", "read", "off"]
+
+
 # --- Newport 69907 / 69920 -----------------------------------------------------------------------
 
 LAMP_INIT = ("IDN?", "69907")
@@ -387,8 +460,22 @@ LAMP_INIT = ("IDN?", "69907")
 def test_69907_is_a_light_source_without_programmable_intensity() -> None:
     with expected_protocol(Newport69907, [LAMP_INIT]) as lamp:
         assert isinstance(lamp, LightSource)
-        with pytest.raises(NotImplementedError):
+        assert lamp.is_arc_lamp
+        with pytest.raises(NotImplementedError, match="use the attenuator"):
             lamp.set_relative_intensity(0.5)
+
+
+def test_69907_identity_is_a_read_only_model_number() -> None:
+    with expected_protocol(Newport69907, [LAMP_INIT, ("IDN?", "69907\r")]) as lamp:
+        assert lamp.identity == "69907"
+        with pytest.raises(AttributeError):
+            lamp.identity = "69920"  # type: ignore[misc]
+
+
+def test_69907_fault_is_status_bit_3() -> None:
+    with expected_protocol(Newport69907, [LAMP_INIT, ("STB?", "STB29"), ("STB?", "STB21")]) as lamp:
+        assert lamp.fault is True
+        assert lamp.fault is False
 
 
 def test_69907_refuses_another_model() -> None:
@@ -588,6 +675,10 @@ def test_pico_init_asks_the_channel_count() -> None:
     with expected_protocol(G2VPico, [PICO_INIT], pico_id=PICO_ID) as led:
         assert led.channel_count == 12
         assert led.has_programmable_intensity
+        assert isinstance(led, LightSource) and not led.is_arc_lamp
+        assert led.identity == "G2V Pico 0123456789ABCDEF (12 LED channels)"
+        assert led.fault is False
+        assert led.stable_at_s() is None
 
 
 def test_pico_exact_request_bytes() -> None:
@@ -744,6 +835,20 @@ def test_attenuator_checks_the_od_tables() -> None:
             Attenuator(wheels, [OD_A, [0, 1, 2, 3, 4, -1]])
         with pytest.raises(ValueError):
             Attenuator([], [])
+
+
+def test_attenuator_describes_its_wheels_and_identifies_them() -> None:
+    idn = ("*idn?", "*idn?\rTHORLABS FW102C/FW212C Filter Wheel version 1.07\r>")
+    with ExitStack() as stack:
+        attenuator = Attenuator(_wheels(stack, [idn], [idn]), [OD_A, OD_B])
+        assert attenuator.describe() == (
+            "Thorlabs FW102C filter wheel, Thorlabs FW102C filter wheel "
+            "(OD per slot: [0, 0.5, 1, 2, 3, 4]; [0, 1, 2, 3, 4, 5])"
+        )
+        assert attenuator.identity == (
+            "THORLABS FW102C/FW212C Filter Wheel version 1.07 + "
+            "THORLABS FW102C/FW212C Filter Wheel version 1.07"
+        )
 
 
 def test_attenuator_target_beyond_the_range_takes_the_nearest() -> None:

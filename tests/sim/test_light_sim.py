@@ -21,6 +21,8 @@ import yaml
 from instruments.attenuator import Attenuator
 from instruments.g2v import G2VPico, PicoError
 from instruments.newport import LampError, Newport69907
+from instruments.roles import Attenuator as AttenuatorRole
+from instruments.roles import IrradianceSensor, LightSource, Shutter
 from instruments.thorlabs import FW102C, PM100, SC10, ThorlabsError
 from labctl import clock
 from labctl.sim.bench import Bench, forget_benches
@@ -260,6 +262,46 @@ def test_wheels_at_od_1_plus_2_attenuate_a_thousandfold(
     assert bench.irradiance_mw_cm2() == pytest.approx(NOMINAL_MW_CM2, rel=1e-5)
 
 
+def test_the_light_path_through_its_role_interfaces(
+    rm: pyvisa.ResourceManager, bench: Bench
+) -> None:
+    """What a procedure does, using nothing but the role interfaces: wait for the lamp on the
+    clock, set the OD, open the shutter, read the sensor, describe everything, shut down."""
+    lib = rm.visalib
+    light: LightSource = Newport69907(LAMP, visa_library=lib, warmup_s=1800.0)
+    shutter: Shutter = SC10(SHUTTER, visa_library=lib)
+    attenuator: AttenuatorRole = Attenuator(
+        [FW102C(WHEEL_A, visa_library=lib), FW102C(WHEEL_B, visa_library=lib)], [OD_A, OD_B])
+    sensor: IrradianceSensor = PM100(METER, visa_library=lib, wavelength_nm=550)
+
+    assert light.is_arc_lamp and not light.is_on and not light.fault
+    light.turn_on(wait=False)
+    stable_at_s = light.stable_at_s()
+    assert stable_at_s is not None and light.is_on
+    clock.sleep_until(stable_at_s)
+    assert attenuator.set_od(1.0) == pytest.approx(1.0)
+    assert not shutter.is_open
+    shutter.open()
+    assert shutter.is_open
+    assert sensor.irradiance_mw_cm2() == pytest.approx(0.1 * NOMINAL_MW_CM2, rel=1e-3)
+
+    assert light.identity == "69907"
+    assert shutter.identity == "THORLABS SC10 VERSION 1.07"
+    assert attenuator.identity.count("FW102C/FW212C Filter Wheel") == 2
+    assert attenuator.describe().endswith("(OD per slot: [0, 0.5, 1, 2, 3, 4]; [0, 1, 2, 3, 4, 5])")
+    assert sensor.identity.startswith("Thorlabs,PM100D") and "S121C" in sensor.identity
+    calibration = dict(part.split("=") for part in sensor.calibration_description().split(", "))
+    assert set(calibration) == {"responsivity_a_per_w", "aperture_area_cm2", "wavelength_nm"}
+    assert float(calibration["wavelength_nm"]) == pytest.approx(550.0)
+    assert 0 < float(calibration["responsivity_a_per_w"]) < 1
+
+    for role in (shutter, light, attenuator, sensor):
+        role.shutdown()
+    assert not shutter.is_open and bench.irradiance_mw_cm2() == 0.0
+    assert light.is_on                        # an arc lamp is left burning
+    assert attenuator.od == pytest.approx(1.0)
+
+
 def test_power_meter_reads_irradiance_times_aperture(
     rm: pyvisa.ResourceManager, bench: Bench
 ) -> None:
@@ -373,6 +415,8 @@ def test_led_intensity_sets_the_irradiance(tmp_path: Path) -> None:
     led.shutdown()
     assert bench.irradiance_mw_cm2() == 0.0
     assert led.is_on is False
+    assert not led.is_arc_lamp and led.stable_at_s() is None
+    assert led.identity == f"G2V Pico {PICO_ID} (12 LED channels)"
 
 
 def test_led_with_a_wrong_pico_id_raises(tmp_path: Path) -> None:
