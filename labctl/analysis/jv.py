@@ -275,9 +275,9 @@ def hysteresis_index_08voc(
 ) -> Any:
     """Current-based hysteresis index at 0.8 Voc [fraction].
 
-    HI = [J_rev(0.8 Voc) - J_fwd(0.8 Voc)] / J_rev(0.8 Voc), definition (b) of docs/methods.md
-    §6 (``hysteresis_index_08voc`` in ``summary.json``). Each J is interpolated at 0.8 Voc by a
-    cubic through the four samples around it. The value depends on scan rate,
+    HI = [J_rev(0.8 Voc) - J_fwd(0.8 Voc)] / J_rev(0.8 Voc), definition (b) of
+    docs/methods.md §6 (``hysteresis_index_08voc`` in ``summary.json``). Each J is interpolated
+    at 0.8 Voc by a cubic through the four samples around it. The value depends on scan rate,
     dwell and preconditioning [1]_: report it with them.
 
     Parameters
@@ -508,6 +508,11 @@ class _Rows:
     n_valid: NDArray[np.intp]
 
     @property
+    def enough(self) -> NDArray[np.bool_]:
+        """True where a row has enough valid points to be analysed."""
+        return self.n_valid >= _MIN_POINTS
+
+    @property
     def rows(self) -> NDArray[np.intp]:
         """Row indices ``0 .. n_curves - 1``."""
         return np.arange(self.voltage.shape[0])
@@ -564,15 +569,14 @@ def _extract_metrics(
 
     Adds the flags of each step to ``flags``, in the order their warnings are listed.
     """
-    enough = curves.n_valid >= _MIN_POINTS
-    flags["too_few"] = ~enough
+    flags["too_few"] = ~curves.enough
     noise_ma_cm2 = _noise_level(curves.current, curves.valid)
     power = curves.voltage * curves.current
     i_mpp, has_quadrant = _largest_sampled_power(curves, power)
     step_v = _median_step(curves.voltage, curves.valid)
     v_mpp_sampled = np.where(has_quadrant, curves.voltage[curves.rows, i_mpp], np.nan)
-    jsc, slope_sc = _short_circuit(curves, enough, step_v, v_mpp_sampled, flags)
-    lit, j_photo = _illuminated(curves, enough, jsc, noise_ma_cm2, flags)
+    jsc, slope_sc = _short_circuit(curves, step_v, v_mpp_sampled, flags)
+    lit, j_photo = _illuminated(curves, jsc, noise_ma_cm2, flags)
     voc, slope_oc, has_crossing = _open_circuit(curves, lit, flags)
     vmpp, pmax = _maximum_power_point(curves, power, i_mpp, step_v, lit, has_quadrant, flags)
     rs = np.where(slope_oc < 0, -_OHM_CM2_PER_V_PER_MA_CM2 / slope_oc, np.nan)
@@ -602,15 +606,15 @@ def _largest_sampled_power(
 
 def _short_circuit(
     curves: _Rows,
-    enough: NDArray[np.bool_],
     step_v: NDArray[np.float64],
     v_mpp_sampled: NDArray[np.float64],
     flags: dict[str, NDArray[np.bool_]],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Jsc [mA/cm^2] and the slope dJ/dV at V = 0 from a local quadratic around V = 0."""
+    """Jsc [mA/cm^2] and the slope dJ/dV at V = 0 from a local quadratic around V = 0 (over
+    V <= Vmpp/2, ``v_mpp_sampled`` being the voltage of the largest sampled power)."""
     voltage, current, n_valid = curves.voltage, curves.current, curves.n_valid
     tolerance_v = 0.25 * np.nan_to_num(step_v, nan=0.0)
-    has_v0 = enough & (curves.v_first <= tolerance_v) & (curves.v_last >= -tolerance_v)
+    has_v0 = curves.enough & (curves.v_first <= tolerance_v) & (curves.v_last >= -tolerance_v)
     i_zero = np.sum(curves.valid & (voltage < 0), axis=1)
     v_cut = np.where(np.isfinite(v_mpp_sampled), 0.5 * v_mpp_sampled, np.inf)
     lo = np.maximum(i_zero - _JSC_HALF_WIDTH, 0)
@@ -618,21 +622,20 @@ def _short_circuit(
     t0 = (0.0 - fit.x0) / fit.scale
     jsc = np.where(has_v0, _polyval(fit.coef, t0), np.nan)
     slope_sc = _polyval(_polyder(fit.coef), t0) / fit.scale
-    flags["no_v0"] = enough & ~has_v0
+    flags["no_v0"] = curves.enough & ~has_v0
     flags["few_near_v0"] = has_v0 & ~np.isfinite(jsc)
     return jsc, slope_sc
 
 
 def _illuminated(
     curves: _Rows,
-    enough: NDArray[np.bool_],
     jsc: NDArray[np.float64],
     noise_ma_cm2: NDArray[np.float64],
     flags: dict[str, NDArray[np.bool_]],
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Whether each row has a photocurrent above its noise, and that photocurrent [mA/cm^2]
     (Jsc, else J at the lowest voltage when the scan starts above 0 V)."""
-    current = curves.current
+    current, enough = curves.current, curves.enough
     j_abs_max = np.max(np.where(curves.valid, np.abs(current), 0.0), axis=1)
     j_photo = np.where(np.isfinite(jsc), jsc,
                        np.where(curves.v_first > 0, current[curves.rows, 0], np.nan))
