@@ -37,7 +37,7 @@ from pvlib.ivtools.utils import astm_e1036
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labctl.analysis.jv import analyze_jv  # noqa: E402
+from labctl.analysis.jv import JVAnalysis, analyze_jv  # noqa: E402
 
 THERMAL_VOLTAGE_V = 1.380649e-23 * 298.15 / 1.602176634e-19
 SPEED_TARGET = 20.0
@@ -99,31 +99,36 @@ def max_relative_pct(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmax(ratio)) if np.isfinite(ratio).any() else float("nan")
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--curves", type=int, default=10_000, help="number of curves")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the parameters")
     parser.add_argument("--narrow-curves", type=int, default=2000,
                         help="curves for the narrow-window astm_e1036 run (0: skip it)")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    voltage_v, current_ma_cm2, truth = make_curves(args.curves, args.seed)
-    print(f"{args.curves} curves, {voltage_v.size} points each ({voltage_v[0]:.2f} to "
-          f"{voltage_v[-1]:.2f} V, {STEP_V * 1e3:.0f} mV steps); "
-          f"Voc {truth['voc'].min():.3f}-{truth['voc'].max():.3f} V, "
-          f"FF {truth['ff'].min():.3f}-{truth['ff'].max():.3f}")
 
+def time_labctl(voltage_v: np.ndarray, current_ma_cm2: np.ndarray) -> tuple[JVAnalysis, float]:
+    """analyze_jv on the whole batch: its result and the best wall time [s] of three calls."""
     analyze_jv(voltage_v, current_ma_cm2[:10])  # warm-up (imports, first-call overhead)
     labctl_s = np.inf
     for _ in range(3):  # best of three: the batch call is short and timer noise matters
         start = time.perf_counter()
         labctl = analyze_jv(voltage_v, current_ma_cm2)
         labctl_s = min(labctl_s, time.perf_counter() - start)
+    return labctl, labctl_s
 
-    all_rows = np.arange(args.curves)
+
+def time_astm_runs(
+    voltage_v: np.ndarray, current_ma_cm2: np.ndarray, narrow_curves: int
+) -> tuple[dict[str, dict], dict[str, float], dict[str, int]]:
+    """The astm_e1036 runs: per run label its metrics over all curves (NaN outside the run's
+    subset: those curves drop out of the comparison), wall time [s] and number of curves."""
+    n_curves = current_ma_cm2.shape[0]
+    all_rows = np.arange(n_curves)
     runs = {"astm_e1036 defaults": ({}, all_rows)}
-    if args.narrow_curves > 0:
-        every = max(1, -(-args.curves // args.narrow_curves))
+    if narrow_curves > 0:
+        every = max(1, -(-n_curves // narrow_curves))
         runs["astm_e1036 narrow"] = (NARROW_ASTM, all_rows[::every])
     astm_results: dict[str, dict] = {}
     astm_seconds: dict[str, float] = {}
@@ -131,23 +136,35 @@ def main() -> int:
         start = time.perf_counter()
         result, failures = run_astm(voltage_v, current_ma_cm2[rows], **options)
         astm_seconds[label] = time.perf_counter() - start
-        # NaN outside the subset: those curves drop out of the comparison
-        astm_results[label] = {key: np.full(args.curves, np.nan) for key in result}
+        astm_results[label] = {key: np.full(n_curves, np.nan) for key in result}
         for key, values in result.items():
             astm_results[label][key][rows] = values
         if failures:
             print(f"{label}: {failures} curves raised")
+    return astm_results, astm_seconds, {label: rows.size for label, (_, rows) in runs.items()}
 
+
+def print_timings(labctl_s: float, n_curves: int, astm_seconds: dict[str, float],
+                  run_sizes: dict[str, int]) -> float:
+    """Print the wall times and the speed ratio against the default astm_e1036 loop; return it."""
     ratio = astm_seconds["astm_e1036 defaults"] / labctl_s
-    timings = [(f"labctl analyze_jv (one batch call, best of 3, {args.curves} curves)", labctl_s)]
-    timings += [(f"pvlib {label} (loop over {runs[label][1].size} curves)", seconds)
+    timings = [(f"labctl analyze_jv (one batch call, best of 3, {n_curves} curves)", labctl_s)]
+    timings += [(f"pvlib {label} (loop over {run_sizes[label]} curves)", seconds)
                 for label, seconds in astm_seconds.items()]
     width = max(len(text) for text, _ in timings)
     print()
     for text, seconds in timings:
         print(f"{text:{width}s} {seconds:9.3f} s")
     print(f"speed ratio: {ratio:.0f}x (target >= {SPEED_TARGET:.0f}x)")
+    return ratio
 
+
+def print_differences(
+    labctl: JVAnalysis, truth: dict[str, np.ndarray], astm_results: dict[str, dict],
+    run_sizes: dict[str, int],
+) -> tuple[float, dict[str, float], int]:
+    """Print the table of largest relative differences; return the largest against the exact
+    values, the largest against each astm_e1036 run and the number of labctl's NaN values."""
     ours = {"voc": labctl.voc_v, "isc/jsc": labctl.jsc_ma_cm2, "pmp/pmax": labctl.pmax_mw_cm2,
             "ff": labctl.ff}
     keys = {"voc": "voc", "isc/jsc": "isc", "pmp/pmax": "pmp", "ff": "ff"}
@@ -158,8 +175,8 @@ def main() -> int:
         short = label.split()[-1]
         header += f" {'labctl vs ' + short:>18s} {short + ' vs exact':>16s}"
     title = "\nlargest relative difference [%] over all curves"
-    if "astm_e1036 narrow" in runs:
-        title += f" (narrow: over its {runs['astm_e1036 narrow'][1].size} curves)"
+    if "astm_e1036 narrow" in run_sizes:
+        title += f" (narrow: over its {run_sizes['astm_e1036 narrow']} curves)"
     print(title)
     print(header)
     worst_exact = 0.0
@@ -176,10 +193,16 @@ def main() -> int:
     nan_count = sum(int(np.isnan(value).sum()) for value in ours.values())
     if nan_count:
         print(f"labctl gave {nan_count} NaN values in these metrics")
+    return worst_exact, worst_astm, nan_count
 
-    def verdict(met: bool) -> str:
-        return "MET" if met else "NOT MET"
 
+def verdict(met: bool) -> str:
+    return "MET" if met else "NOT MET"
+
+
+def print_verdicts(ratio: float, worst_exact: float, worst_astm: dict[str, float],
+                   nan_count: int) -> int:
+    """Print the verdict on each target; return the exit status (0: all met)."""
     speed_met = ratio >= SPEED_TARGET
     exact_met = worst_exact <= DIFFERENCE_TARGET_PCT and nan_count == 0
     print(f"\nspeed target (>= {SPEED_TARGET:.0f}x faster than astm_e1036): "
@@ -194,6 +217,21 @@ def main() -> int:
               "(see its column against the exact values), not labctl's")
     agreement_met = any(worst <= DIFFERENCE_TARGET_PCT for worst in worst_astm.values())
     return 0 if speed_met and exact_met and agreement_met else 1
+
+
+def main() -> int:
+    args = parse_args()
+    voltage_v, current_ma_cm2, truth = make_curves(args.curves, args.seed)
+    print(f"{args.curves} curves, {voltage_v.size} points each ({voltage_v[0]:.2f} to "
+          f"{voltage_v[-1]:.2f} V, {STEP_V * 1e3:.0f} mV steps); "
+          f"Voc {truth['voc'].min():.3f}-{truth['voc'].max():.3f} V, "
+          f"FF {truth['ff'].min():.3f}-{truth['ff'].max():.3f}")
+    labctl, labctl_s = time_labctl(voltage_v, current_ma_cm2)
+    astm_results, astm_seconds, run_sizes = time_astm_runs(voltage_v, current_ma_cm2,
+                                                           args.narrow_curves)
+    ratio = print_timings(labctl_s, args.curves, astm_seconds, run_sizes)
+    worst_exact, worst_astm, nan_count = print_differences(labctl, truth, astm_results, run_sizes)
+    return print_verdicts(ratio, worst_exact, worst_astm, nan_count)
 
 
 if __name__ == "__main__":

@@ -109,9 +109,9 @@ def _format_value(value: object, scale: float, digits: int) -> str:
 def _metrics_text(labels: Sequence[str], metrics: Mapping[str, object]) -> tuple[str, float | None]:
     """The metrics table of a J-V figure and the hysteresis index found, if any.
 
-    ``metrics`` maps a curve label to its metric dict (DESIGN.md names: ``voc_v``,
-    ``jsc_ma_cm2``, ``ff`` as a fraction, ``pce_pct``); ``hysteresis_index`` may be given at
-    the top level or inside a curve's dict.
+    ``metrics`` maps a curve label to its metric dict (the names of docs/contracts.md, "Summary
+    JSON": ``voc_v``, ``jsc_ma_cm2``, ``ff`` as a fraction, ``pce_pct``); ``hysteresis_index``
+    may be given at the top level or inside a curve's dict.
     """
     lines = [_METRIC_HEADER]
     hysteresis_index = None
@@ -241,10 +241,10 @@ def plot_jv(
     title
         The figure title (sample, step...).
     metrics
-        Per curve label, its metrics with the DESIGN.md names (``voc_v``, ``jsc_ma_cm2``,
-        ``ff`` [fraction], ``pce_pct``), printed as a table (FF in %). A
-        ``hysteresis_index`` [fraction], at the top level or in a curve's dict, is printed
-        below it.
+        Per curve label, its metrics with the names of docs/contracts.md, "Summary JSON"
+        (``voc_v``, ``jsc_ma_cm2``, ``ff`` [fraction], ``pce_pct``), printed as a table (FF
+        in %). A ``hysteresis_index`` [fraction], at the top level or in a curve's dict, is
+        printed below it.
     irradiance_mw_cm2
         The irradiance of the measurement, shown under the title.
 

@@ -436,95 +436,118 @@ def _discriminator_name(ctx: dict[str, Any]) -> str:
     return raw.strip("'()") or "type"
 
 
+#: Pydantic error types about the kind of value given: "<phrase>, got <value>".
+_TYPE_REASONS: dict[str, str] = {
+    **dict.fromkeys(("float_type", "float_parsing"), "must be a number"),
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "must be a whole number"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "must be true or false"),
+    **dict.fromkeys(("string_type", "string_unicode"), "must be text"),
+    "finite_number": "must be a finite number",
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type", "mapping_type"),
+                    "must be a mapping of keys"),
+    **dict.fromkeys(("list_type", "tuple_type", "iterable_type"), "must be a list"),
+}
+
+#: Pydantic error types of a numeric bound: the comparison and the context key of the bound.
+_BOUND_REASONS: dict[str, tuple[str, str]] = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": ("≥", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("≤", "le"),
+}
+
+
 def _reason(error: dict[str, Any], model_cls: type[BaseModel], loc: PathKey) -> tuple[str, PathKey]:
     """A short human reason for a pydantic error, and extra path elements to append."""
     kind = error["type"]
     ctx: dict[str, Any] = error.get("ctx") or {}
     value = error.get("input")
-    got = _short(value)
-
     if kind == LOCATED_ERROR_TYPE:
         return str(ctx.get("reason", error["msg"])), tuple(ctx.get("at", ()))
     if kind == "extra_forbidden":
-        key = loc[-1] if loc else "?"
-        model = _model_at(model_cls, loc[:-1])
-        if model is None:
-            return f"unknown key {key!r}", ()
-        allowed = list(model.model_fields)
-        hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-        did_you_mean = f", did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown key {key!r}{did_you_mean} (expected one of: {', '.join(allowed)})", ()
+        return _unknown_key_reason(model_cls, loc), ()
     if kind == "missing":
         return f"missing required key {loc[-1]!r}" if loc else "missing", ()
-    if kind in ("float_type", "float_parsing"):
-        return f"must be a number, got {got}", ()
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"must be a whole number, got {got}", ()
-    if kind in ("bool_type", "bool_parsing"):
-        return f"must be true or false, got {got}", ()
-    if kind in ("string_type", "string_unicode"):
-        return f"must be text, got {got}", ()
-    if kind == "finite_number":
-        return f"must be a finite number, got {got}", ()
-    if kind == "greater_than":
-        return f"must be > {_number(ctx.get('gt'))} (got {_number(value)})", ()
-    if kind == "greater_than_equal":
-        return f"must be ≥ {_number(ctx.get('ge'))} (got {_number(value)})", ()
-    if kind == "less_than":
-        return f"must be < {_number(ctx.get('lt'))} (got {_number(value)})", ()
-    if kind == "less_than_equal":
-        return f"must be ≤ {_number(ctx.get('le'))} (got {_number(value)})", ()
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _union_tag_reason(kind, ctx, value)
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", error["msg"])), ()
+    reason = _value_reason(kind, ctx, value)
+    return (reason if reason is not None else _one_line(str(error["msg"]))), ()
+
+
+def _unknown_key_reason(model_cls: type[BaseModel], loc: PathKey) -> str:
+    """Reason for a key the model does not have, with the closest known key as a hint."""
+    key = loc[-1] if loc else "?"
+    model = _model_at(model_cls, loc[:-1])
+    if model is None:
+        return f"unknown key {key!r}"
+    allowed = list(model.model_fields)
+    hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    did_you_mean = f", did you mean {hint[0]!r}?" if hint else ""
+    return f"unknown key {key!r}{did_you_mean} (expected one of: {', '.join(allowed)})"
+
+
+def _value_reason(kind: str, ctx: dict[str, Any], value: Any) -> str | None:
+    """Reason for an error about the value itself (its type, bound, length or form); None for
+    an error type without a reason of its own."""
+    got = _short(value)
+    if kind in _TYPE_REASONS:
+        return f"{_TYPE_REASONS[kind]}, got {got}"
+    if kind in _BOUND_REASONS:
+        symbol, bound = _BOUND_REASONS[kind]
+        return f"must be {symbol} {_number(ctx.get(bound))} (got {_number(value)})"
     if kind == "literal_error":
-        return f"must be {ctx.get('expected', 'one of the allowed values')} (got {got})", ()
-    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
-        return f"must be a mapping of keys, got {got}", ()
-    if kind in ("list_type", "tuple_type", "iterable_type"):
-        return f"must be a list, got {got}", ()
+        return f"must be {ctx.get('expected', 'one of the allowed values')} (got {got})"
     if kind in ("too_short", "too_long"):
-        low, high = ctx.get("min_length"), ctx.get("max_length")
-        actual = ctx.get("actual_length")
-        noun = "character" if isinstance(value, str) else "item"
-        if kind == "too_short" and isinstance(value, str) and low == 1:
-            return "must not be empty", ()
-        if kind == "too_short":
-            return f"must have at least {low} {noun}s (got {actual})", ()
-        return f"must have at most {high} {noun}s (got {actual})", ()
+        return _length_reason(kind, ctx, value)
     if kind == "string_too_short":
         if ctx.get("min_length") == 1:
-            return "must not be empty", ()
-        return f"must be at least {ctx.get('min_length')} characters (got {got})", ()
+            return "must not be empty"
+        return f"must be at least {ctx.get('min_length')} characters (got {got})"
     if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters (got {got})", ()
+        return f"must be at most {ctx.get('max_length')} characters (got {got})"
     if kind == "string_pattern_mismatch":
-        return f"{got} does not have the expected form ({ctx.get('pattern')})", ()
+        return f"{got} does not have the expected form ({ctx.get('pattern')})"
+    return None
+
+
+def _length_reason(kind: str, ctx: dict[str, Any], value: Any) -> str:
+    """Reason for a list or text that is too short or too long."""
+    noun = "character" if isinstance(value, str) else "item"
+    actual = ctx.get("actual_length")
+    if kind == "too_short" and isinstance(value, str) and ctx.get("min_length") == 1:
+        return "must not be empty"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} {noun}s (got {actual})"
+    return f"must have at most {ctx.get('max_length')} {noun}s (got {actual})"
+
+
+def _union_tag_reason(kind: str, ctx: dict[str, Any], value: Any) -> tuple[str, PathKey]:
+    """Reason for a tagged union (a driver, a kind, a step) whose tag is unknown or missing;
+    the extra path element points at the tag's key where the file has one."""
+    name = _discriminator_name(ctx)
+    got = _short(value)
     if kind == "union_tag_invalid":
-        name = _discriminator_name(ctx)
         known = str(ctx.get("expected_tags", "")).replace("'", "")
         return f"unknown {name} {str(ctx.get('tag'))!r} (known: {known})", (
             (name,) if name in ("driver", "kind") else ()
         )
-    if kind == "union_tag_not_found":
-        name = _discriminator_name(ctx)
-        if name == "step":
-            example = "e.g. '- jv: {step_v: 0.01}' or '- jv_steady'"
-            if isinstance(value, dict):
-                keys = ", ".join(str(k) for k in value) or "none"
-                return (
-                    f"a step is a mapping with one key, the step name ({example}); "
-                    f"got {len(value)} keys: {keys}"
-                ), ()
+    if name == "step":
+        example = "e.g. '- jv: {step_v: 0.01}' or '- jv_steady'"
+        if isinstance(value, dict):
+            keys = ", ".join(str(k) for k in value) or "none"
             return (
-                f"a step is a step name or a mapping {{name: {{parameters}}}} ({example}), "
-                f"got {got}",
-                (),
-            )
-        if not isinstance(value, dict):
-            return f"must be a mapping of keys, got {got}", ()
-        return f"missing required key {name!r}", (name,)
-    if kind in ("value_error", "assertion_error"):
-        message = str(ctx.get("error", error["msg"]))
-        return message, ()
-    return _one_line(str(error["msg"])), ()
+                f"a step is a mapping with one key, the step name ({example}); "
+                f"got {len(value)} keys: {keys}"
+            ), ()
+        return (
+            f"a step is a step name or a mapping {{name: {{parameters}}}} ({example}), got {got}",
+            (),
+        )
+    if not isinstance(value, dict):
+        return f"must be a mapping of keys, got {got}", ()
+    return f"missing required key {name!r}", (name,)
 
 
 def _data_path(data: Any, loc: PathKey, error_type: str) -> PathKey:

@@ -279,3 +279,38 @@ def test_prefix_locates_nested_data(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         validate_model(Inner, data["outer"]["deeper"], path, lines, prefix=("outer", "deeper"))
     assert_error(info.value, path, 4, "outer.deeper.points")
+
+
+class Shaped(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field("a", min_length=1, max_length=4)
+    code: str = Field("AB", pattern=r"^[A-Z]+$")
+    tags: list[str] = Field(default_factory=list, max_length=2)
+    points: list[float] = Field(default_factory=lambda: [1.0, 2.0], min_length=2)
+    pin: str = Field("123", min_length=3)
+    gain: float = Field(1.0, allow_inf_nan=False)
+    title: str = ""
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "reason"),
+    [
+        ("label: ''\n", 1, "label", "must not be empty"),
+        ("label: abcdef\n", 1, "label", "must be at most 4 characters (got 'abcdef')"),
+        ("pin: '12'\n", 1, "pin", "must be at least 3 characters (got '12')"),
+        ("code: ab\n", 1, "code", "'ab' does not have the expected form (^[A-Z]+$)"),
+        ("tags: [a, b, c]\n", 1, "tags", "must have at most 2 items (got 3)"),
+        ("points: [1.0]\n", 1, "points", "must have at least 2 items (got 1)"),
+        ("gain: .inf\n", 1, "gain", "must be a finite number, got inf"),
+        ("code: A\ntitle: [a]\n", 2, "title", "must be text, got a list"),
+    ],
+)
+def test_reasons_for_lengths_forms_and_types(
+    tmp_path: Path, text: str, line: int, field: str, reason: str
+) -> None:
+    path = write(tmp_path, text)
+    data, lines = load_yaml(path)
+    with pytest.raises(InputError) as info:
+        validate_model(Shaped, data, path, lines)
+    assert_error(info.value, path, line, field)
+    assert info.value.reason == reason

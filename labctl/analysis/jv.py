@@ -33,6 +33,22 @@ as in :func:`pvlib.ivtools.utils.astm_e1036`), with these departures:
 - R_s and R_sh are the inverse slopes -dV/dJ of the curve at Voc and at V = 0 (apparent series
   and shunt resistances); they are not part of ASTM E1036.
 
+The steps of :func:`analyze_jv`, per curve: drop NaN, sort by voltage and merge duplicate
+voltages; detect the sign convention and convert to the photovoltaic sign; Jsc and the slope at
+short circuit from the local quadratic around V = 0; Voc and the slope at open circuit from the
+cubic through the four samples bracketing the highest-voltage crossing of J = 0 from positive
+to negative; Pmax from the local quartic of P(V) = V J around the largest sampled power in the
+power quadrant, solving dP/dV = 0. The method follows docs/methods.md §7.
+
+Accuracy on exact single-diode curves (Voc 0.8-1.3 V, FF 0.5-0.9) sampled every 10 mV: Voc
+within 0.005 mV, Jsc within 0.001 %, Pmax and FF within 0.015 %; with Gaussian noise of
+0.01 mA/cm^2 on J: Voc within 0.3 mV, Jsc 0.08 %, Pmax 0.2 %. On a 50 mV grid Pmax is within
+~1 % (median 0.03 %) and Voc within ~1 mV.
+
+R_s and R_sh are apparent (model-free) resistances, the inverse slopes -dV/dJ of the curve at
+Voc and at short circuit, not the series and shunt resistances of a single-diode fit: at Voc the
+slope includes the diode's differential resistance n kT / (q J_ph).
+
 References
 ----------
 .. [1] ASTM E1036-15(2019), "Standard Test Methods for Electrical Performance of Nonconcentrator
@@ -170,7 +186,7 @@ class JVAnalysis:
 
 
 def fill_factor(pmax_mw_cm2: ArrayLike, voc_v: ArrayLike, jsc_ma_cm2: ArrayLike) -> Any:
-    """Fill factor [fraction]: Pmax / (Voc Jsc).
+    """Fill factor [fraction]: Pmax / (Voc Jsc), as in ASTM E1036 (docs/methods.md §7).
 
     Parameters
     ----------
@@ -194,7 +210,7 @@ def fill_factor(pmax_mw_cm2: ArrayLike, voc_v: ArrayLike, jsc_ma_cm2: ArrayLike)
 
 
 def pce_pct(pmax_mw_cm2: ArrayLike, irradiance_mw_cm2: ArrayLike = 100.0) -> Any:
-    """Power conversion efficiency [%]: Pmax / irradiance x 100.
+    """Power conversion efficiency [%]: Pmax / irradiance x 100 (docs/methods.md §1).
 
     Parameters
     ----------
@@ -221,10 +237,10 @@ def pce_pct(pmax_mw_cm2: ArrayLike, irradiance_mw_cm2: ArrayLike = 100.0) -> Any
 def hysteresis_index(pce_reverse_pct: ArrayLike, pce_forward_pct: ArrayLike) -> Any:
     """PCE-based hysteresis index [fraction]: (PCE_rev - PCE_fwd) / PCE_rev.
 
-    Definition (a) of labctl's methods (section 6) and of ``hysteresis_index`` in
-    ``summary.json``. Positive for normal hysteresis (reverse scan above forward), negative for
-    inverted hysteresis. The value depends on scan rate, dwell and preconditioning [1]_: report
-    it with them.
+    Definition (a) of docs/methods.md §6 and of ``hysteresis_index`` in ``summary.json``.
+    Positive for normal hysteresis (reverse scan above forward), negative for inverted
+    hysteresis. The value depends on scan rate, dwell and preconditioning [1]_: report it with
+    them.
 
     Parameters
     ----------
@@ -259,9 +275,9 @@ def hysteresis_index_08voc(
 ) -> Any:
     """Current-based hysteresis index at 0.8 Voc [fraction].
 
-    HI = [J_rev(0.8 Voc) - J_fwd(0.8 Voc)] / J_rev(0.8 Voc), definition (b) of labctl's methods
-    (section 6; ``hysteresis_index_08voc`` in ``summary.json``). Each J is interpolated at
-    0.8 Voc by a cubic through the four samples around it. The value depends on scan rate,
+    HI = [J_rev(0.8 Voc) - J_fwd(0.8 Voc)] / J_rev(0.8 Voc), definition (b) of
+    docs/methods.md §6 (``hysteresis_index_08voc`` in ``summary.json``). Each J is interpolated
+    at 0.8 Voc by a cubic through the four samples around it. The value depends on scan rate,
     dwell and preconditioning [1]_: report it with them.
 
     Parameters
@@ -305,7 +321,8 @@ def hysteresis_index_08voc(
 
 
 def detect_sign_convention(voltage_v: ArrayLike, current_density_ma_cm2: ArrayLike) -> Any:
-    """Detect the sign convention of J-V curves.
+    """Detect the sign convention of J-V curves (the SMU's sign or the photovoltaic one,
+    docs/methods.md §1).
 
     In the photovoltaic convention J falls with V everywhere (the diode and shunt currents
     subtract from the photocurrent), light or dark; in the SMU convention it rises. The sign of
@@ -337,8 +354,9 @@ def rectify_jv_curve(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Clean one J-V curve: drop NaN, sort by voltage, merge duplicate voltages.
 
-    Like :func:`pvlib.ivtools.utils.rectify_iv_curve`, except that it keeps every quadrant
-    (the points around J = 0 and V = 0 are needed on both sides) and the sign convention.
+    Like :func:`pvlib.ivtools.utils.rectify_iv_curve` (docs/methods.md §7), except that it
+    keeps every quadrant (the points around J = 0 and V = 0 are needed on both sides) and the
+    sign convention.
 
     Parameters
     ----------
@@ -379,15 +397,9 @@ def analyze_jv(
 ) -> JVAnalysis:
     """Extract Voc, Jsc, FF, PCE, the maximum power point, R_s and R_sh from J-V curves.
 
-    Model-free, after ASTM E1036 [1]_ (departures in the module docstring), vectorised over
-    curves: no Python loop over curves.
-
-    Steps, per curve: drop NaN, sort by voltage and merge duplicate voltages; detect the sign
-    convention and convert to the photovoltaic sign; Jsc and the slope at short circuit from a
-    local quadratic around V = 0; Voc and the slope at open circuit from a cubic through the
-    four samples bracketing the highest-voltage crossing of J = 0 from positive to negative;
-    Pmax from a local quartic of P(V) = V J around the largest sampled power in the power
-    quadrant, solving dP/dV = 0.
+    Model-free, after ASTM E1036 [1]_ (docs/methods.md §7), vectorised over curves: no Python
+    loop over curves. The steps, the departures from ASTM E1036 and the accuracy are in the
+    module docstring.
 
     Parameters
     ----------
@@ -421,17 +433,6 @@ def analyze_jv(
     ValueError
         If the arrays are not 1-D/2-D with matching shapes, or ``sign_convention`` is unknown.
 
-    Notes
-    -----
-    Accuracy on exact single-diode curves (Voc 0.8-1.3 V, FF 0.5-0.9) sampled every 10 mV:
-    Voc within 0.005 mV, Jsc within 0.001 %, Pmax and FF within 0.015 %; with Gaussian noise of
-    0.01 mA/cm^2 on J: Voc within 0.3 mV, Jsc 0.08 %, Pmax 0.2 %. On a 50 mV grid Pmax is
-    within ~1 % (median 0.03 %) and Voc within ~1 mV.
-
-    R_s and R_sh are apparent (model-free) resistances, the inverse slopes -dV/dJ of the curve
-    at Voc and at short circuit, not the series and shunt resistances of a single-diode fit:
-    at Voc the slope includes the diode's differential resistance n kT / (q J_ph).
-
     References
     ----------
     .. [1] ASTM E1036-15(2019), :doi:`10.1520/E1036-15R19`
@@ -441,125 +442,12 @@ def analyze_jv(
                          f"not {sign_convention!r}")
     voltage_raw, current_raw, one_curve = _as_batch(voltage_v, current_density_ma_cm2)
     n_curves = voltage_raw.shape[0]
-    irradiance = np.asarray(irradiance_mw_cm2, dtype=float)
-    if irradiance.ndim > 1 or (irradiance.ndim == 1 and irradiance.shape[0] not in (1, n_curves)):
-        raise ValueError("irradiance_mw_cm2 must be a scalar or one value per curve")
-    irradiance = np.broadcast_to(irradiance.reshape(-1) if irradiance.ndim else irradiance,
-                                 (n_curves,))
-
+    irradiance = _irradiance_per_curve(irradiance_mw_cm2, n_curves)
     flags: dict[str, NDArray[np.bool_]] = {}
     scan_is_reverse = _scan_is_reverse(voltage_raw, current_raw)
-    voltage, current, n_valid = _rectify_rows(voltage_raw, current_raw)
-    n_points = voltage.shape[1]
-    index = np.arange(n_points)
-    valid = index[None, :] < n_valid[:, None]
-    rows = np.arange(n_curves)
-
-    # sign convention -> photovoltaic sign
-    if sign_convention == "auto":
-        is_smu, ambiguous = _detect_smu_sign(voltage, current)
-    else:
-        is_smu = np.full(n_curves, sign_convention == SMU)
-        ambiguous = np.zeros(n_curves, dtype=bool)
-    current = np.where(is_smu[:, None], -current, current)
-    flags["smu"] = is_smu & (sign_convention == "auto")
-    flags["ambiguous_sign"] = ambiguous
-    enough = n_valid >= _MIN_POINTS
-    flags["too_few"] = ~enough
-
+    curves, is_smu = _photovoltaic_rows(voltage_raw, current_raw, sign_convention, flags)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        noise_ma_cm2 = _noise_level(current, valid)
-        j_abs_max = np.max(np.where(valid, np.abs(current), 0.0), axis=1)
-
-        # largest sampled power in the power quadrant (V > 0, J > 0)
-        power = voltage * current
-        in_quadrant = valid & (voltage > 0) & (current > 0)
-        power_masked = np.where(in_quadrant, power, -np.inf)
-        i_mpp = np.argmax(power_masked, axis=1)
-        has_quadrant = in_quadrant.any(axis=1)
-        v_mpp_sampled = np.where(has_quadrant, voltage[rows, i_mpp], np.nan)
-
-        # --- short circuit: local quadratic around V = 0
-        step_v = _median_step(voltage, valid)
-        v_first = voltage[rows, 0]
-        v_last = voltage[rows, np.maximum(n_valid - 1, 0)]
-        tolerance_v = 0.25 * np.nan_to_num(step_v, nan=0.0)
-        has_v0 = enough & (v_first <= tolerance_v) & (v_last >= -tolerance_v)
-        i_zero = np.sum(valid & (voltage < 0), axis=1)
-        v_cut = np.where(np.isfinite(v_mpp_sampled), 0.5 * v_mpp_sampled, np.inf)
-        lo = np.maximum(i_zero - _JSC_HALF_WIDTH, 0)
-        fit = _fit_local(voltage, current, n_valid, lo, 2 * _JSC_HALF_WIDTH + 1, _JSC_DEGREE,
-                         v_cut)
-        t0 = (0.0 - fit.x0) / fit.scale
-        jsc = np.where(has_v0, _polyval(fit.coef, t0), np.nan)
-        slope_sc = _polyval(_polyder(fit.coef), t0) / fit.scale
-        flags["no_v0"] = enough & ~has_v0
-        flags["few_near_v0"] = has_v0 & ~np.isfinite(jsc)
-
-        # --- illuminated? (photocurrent above the noise)
-        j_photo = np.where(np.isfinite(jsc), jsc, np.where(v_first > 0, current[rows, 0], np.nan))
-        threshold = np.maximum(_MIN_PHOTOCURRENT_SNR * noise_ma_cm2,
-                               _NUMERICAL_FLOOR * j_abs_max)
-        lit = enough & (j_photo > threshold)
-        flags["dark"] = enough & ~lit & ~flags["no_v0"]
-        flags["dark_no_v0"] = enough & ~lit & flags["no_v0"]
-
-        # --- open circuit: cubic through the 4 samples bracketing J = 0
-        j_next = np.concatenate([current[:, 1:], np.full((n_curves, 1), np.nan)], axis=1)
-        v_next = np.concatenate([voltage[:, 1:], np.full((n_curves, 1), np.nan)], axis=1)
-        crossing = valid & (current > 0) & (j_next <= 0) & (v_next > 0)
-        has_crossing = crossing.any(axis=1) & lit
-        k = n_points - 1 - np.argmax(crossing[:, ::-1], axis=1)
-        lo = np.clip(k - _VOC_BEFORE, 0, np.maximum(n_valid - _VOC_WIDTH, 0))
-        fit = _fit_local(voltage, current, n_valid, lo, _VOC_WIDTH, _VOC_DEGREE)
-        k1 = np.minimum(k + 1, n_points - 1)
-        t_low = (voltage[rows, k] - fit.x0) / fit.scale
-        t_high = (voltage[rows, k1] - fit.x0) / fit.scale
-        j_low, j_high = current[rows, k], current[rows, k1]
-        t_start = t_low + (t_high - t_low) * j_low / (j_low - j_high)
-        t_voc = _newton_root(fit.coef, t_start, t_low, t_high)
-        voc = np.where(has_crossing, fit.x0 + fit.scale * t_voc, np.nan)
-        slope_oc = np.where(has_crossing, _polyval(_polyder(fit.coef), t_voc) / fit.scale, np.nan)
-        flags["no_crossing"] = lit & ~has_crossing
-
-        # --- maximum power: polynomial of P(V) around the largest sampled power, refitted once
-        # around the sample nearest to the first estimate (noise can displace the sampled max)
-        interior = (i_mpp >= 1) & (i_mpp <= n_valid - 2)
-        power_ok = lit & has_quadrant & interior
-        half_width = np.round(_PMAX_HALF_WIDTH_V / step_v)
-        half_width = np.clip(np.where(np.isfinite(half_width), half_width, 0),
-                             _PMAX_MIN_HALF_WIDTH, _PMAX_MAX_HALF_WIDTH).astype(np.intp)
-        vmpp, pmax, fit_ok = _maximum_power(voltage, power, n_valid, i_mpp, half_width)
-        nearest = np.argmin(np.where(valid, np.abs(voltage - vmpp[:, None]), np.inf), axis=1)
-        moved = np.flatnonzero(fit_ok & (nearest != i_mpp))
-        if moved.size:
-            vmpp_2, pmax_2, fit_ok_2 = _maximum_power(voltage[moved], power[moved],
-                                                      n_valid[moved], nearest[moved],
-                                                      half_width[moved])
-            vmpp[moved] = np.where(fit_ok_2, vmpp_2, vmpp[moved])
-            pmax[moved] = np.where(fit_ok_2, pmax_2, pmax[moved])
-        vmpp = np.where(power_ok, np.where(fit_ok, vmpp, voltage[rows, i_mpp]), np.nan)
-        pmax = np.where(power_ok, np.where(fit_ok, pmax, power[rows, i_mpp]), np.nan)
-        flags["mpp_edge"] = lit & has_quadrant & ~interior
-        flags["mpp_no_quadrant"] = lit & ~has_quadrant
-        flags["mpp_fit_failed"] = power_ok & ~fit_ok
-        jmpp = pmax / vmpp
-
-        rs = np.where(slope_oc < 0, -_OHM_CM2_PER_V_PER_MA_CM2 / slope_oc, np.nan)
-        rs = np.where(has_crossing, rs, np.nan)
-        flags["rs_unresolved"] = has_crossing & ~np.isfinite(rs)
-        rsh = np.where(slope_sc < 0, -_OHM_CM2_PER_V_PER_MA_CM2 / slope_sc, np.nan)
-        rsh = np.where(np.isfinite(jsc), rsh, np.nan)
-        flags["rsh_unresolved"] = np.isfinite(jsc) & ~np.isfinite(rsh)
-
-        ff = fill_factor(pmax, voc, jsc)
-        efficiency = pce_pct(pmax, irradiance)
-        flags["bad_irradiance"] = np.isfinite(pmax) & ~(np.isfinite(irradiance) & (irradiance > 0))
-
-    metrics = {
-        "voc_v": voc, "jsc_ma_cm2": jsc, "ff": ff, "pce_pct": efficiency, "vmpp_v": vmpp,
-        "jmpp_ma_cm2": jmpp, "pmax_mw_cm2": pmax, "rs_ohm_cm2": rs, "rsh_ohm_cm2": rsh,
-    }
+        metrics, noise_ma_cm2, j_photo = _extract_metrics(curves, irradiance, flags)
     warnings = _warning_texts(flags, n_curves, noise_ma_cm2, j_photo)
     conventions = np.where(is_smu, SMU, PHOTOVOLTAIC)
     directions = np.where(scan_is_reverse, "reverse", "forward")
@@ -578,7 +466,8 @@ def jv_metrics(
 ) -> tuple[dict[str, float], list[str]]:
     """Metrics of ONE J-V curve as plain floats, for ``summary.json``.
 
-    A thin wrapper over :func:`analyze_jv` (see there for the method and its references).
+    A thin wrapper over :func:`analyze_jv`: the model-free extraction after ASTM E1036
+    (:doi:`10.1520/E1036-15R19`; docs/methods.md §7).
 
     Parameters
     ----------
@@ -604,6 +493,217 @@ def jv_metrics(
     return {name: float(value) for name, value in result.metrics().items()}, list(
         result.warnings
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the steps of analyze_jv (vectorised over rows = curves; called under np.errstate(ignore))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rectified curves in the photovoltaic sign, one per row, NaN-padded at the end."""
+
+    voltage: NDArray[np.float64]
+    current: NDArray[np.float64]
+    n_valid: NDArray[np.intp]
+
+    @property
+    def enough(self) -> NDArray[np.bool_]:
+        """True where a row has enough valid points to be analysed."""
+        return self.n_valid >= _MIN_POINTS
+
+    @property
+    def rows(self) -> NDArray[np.intp]:
+        """Row indices ``0 .. n_curves - 1``."""
+        return np.arange(self.voltage.shape[0])
+
+    @property
+    def valid(self) -> NDArray[np.bool_]:
+        """True on the first ``n_valid`` entries of each row."""
+        return np.arange(self.voltage.shape[1])[None, :] < self.n_valid[:, None]
+
+    @property
+    def v_first(self) -> NDArray[np.float64]:
+        """Lowest voltage of each row [V]."""
+        return self.voltage[self.rows, 0]
+
+    @property
+    def v_last(self) -> NDArray[np.float64]:
+        """Highest voltage of each row [V] (NaN for a row without valid points)."""
+        return self.voltage[self.rows, np.maximum(self.n_valid - 1, 0)]
+
+
+def _irradiance_per_curve(irradiance_mw_cm2: ArrayLike, n_curves: int) -> NDArray[np.float64]:
+    """The irradiance [mW/cm^2] as one value per curve (a scalar is broadcast)."""
+    irradiance = np.asarray(irradiance_mw_cm2, dtype=float)
+    if irradiance.ndim > 1 or (irradiance.ndim == 1 and irradiance.shape[0] not in (1, n_curves)):
+        raise ValueError("irradiance_mw_cm2 must be a scalar or one value per curve")
+    return np.broadcast_to(irradiance.reshape(-1) if irradiance.ndim else irradiance,
+                           (n_curves,))
+
+
+def _photovoltaic_rows(
+    voltage_raw: NDArray[np.float64],
+    current_raw: NDArray[np.float64],
+    sign_convention: str,
+    flags: dict[str, NDArray[np.bool_]],
+) -> tuple[_Rows, NDArray[np.bool_]]:
+    """Rectify the rows and turn them to the photovoltaic sign; return them and "was SMU"."""
+    voltage, current, n_valid = _rectify_rows(voltage_raw, current_raw)
+    n_curves = voltage.shape[0]
+    if sign_convention == "auto":
+        is_smu, ambiguous = _detect_smu_sign(voltage, current)
+    else:
+        is_smu = np.full(n_curves, sign_convention == SMU)
+        ambiguous = np.zeros(n_curves, dtype=bool)
+    current = np.where(is_smu[:, None], -current, current)
+    flags["smu"] = is_smu & (sign_convention == "auto")
+    flags["ambiguous_sign"] = ambiguous
+    return _Rows(voltage=voltage, current=current, n_valid=n_valid), is_smu
+
+
+def _extract_metrics(
+    curves: _Rows, irradiance: NDArray[np.float64], flags: dict[str, NDArray[np.bool_]]
+) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.float64], NDArray[np.float64]]:
+    """All metrics of :data:`METRIC_NAMES`, the noise level and the photocurrent per row.
+
+    Adds the flags of each step to ``flags``, in the order their warnings are listed.
+    """
+    flags["too_few"] = ~curves.enough
+    noise_ma_cm2 = _noise_level(curves.current, curves.valid)
+    power = curves.voltage * curves.current
+    i_mpp, has_quadrant = _largest_sampled_power(curves, power)
+    step_v = _median_step(curves.voltage, curves.valid)
+    v_mpp_sampled = np.where(has_quadrant, curves.voltage[curves.rows, i_mpp], np.nan)
+    jsc, slope_sc = _short_circuit(curves, step_v, v_mpp_sampled, flags)
+    lit, j_photo = _illuminated(curves, jsc, noise_ma_cm2, flags)
+    voc, slope_oc, has_crossing = _open_circuit(curves, lit, flags)
+    vmpp, pmax = _maximum_power_point(curves, power, i_mpp, step_v, lit, has_quadrant, flags)
+    rs = np.where(slope_oc < 0, -_OHM_CM2_PER_V_PER_MA_CM2 / slope_oc, np.nan)
+    rs = np.where(has_crossing, rs, np.nan)
+    flags["rs_unresolved"] = has_crossing & ~np.isfinite(rs)
+    rsh = np.where(slope_sc < 0, -_OHM_CM2_PER_V_PER_MA_CM2 / slope_sc, np.nan)
+    rsh = np.where(np.isfinite(jsc), rsh, np.nan)
+    flags["rsh_unresolved"] = np.isfinite(jsc) & ~np.isfinite(rsh)
+    flags["bad_irradiance"] = np.isfinite(pmax) & ~(np.isfinite(irradiance) & (irradiance > 0))
+    metrics = {
+        "voc_v": voc, "jsc_ma_cm2": jsc, "ff": fill_factor(pmax, voc, jsc),
+        "pce_pct": pce_pct(pmax, irradiance), "vmpp_v": vmpp, "jmpp_ma_cm2": pmax / vmpp,
+        "pmax_mw_cm2": pmax, "rs_ohm_cm2": rs, "rsh_ohm_cm2": rsh,
+    }
+    return metrics, noise_ma_cm2, j_photo
+
+
+def _largest_sampled_power(
+    curves: _Rows, power: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Index of the largest sampled power in the power quadrant (V > 0, J > 0) of each row,
+    and whether the row has a sample in that quadrant."""
+    in_quadrant = curves.valid & (curves.voltage > 0) & (curves.current > 0)
+    i_mpp = np.argmax(np.where(in_quadrant, power, -np.inf), axis=1)
+    return i_mpp, in_quadrant.any(axis=1)
+
+
+def _short_circuit(
+    curves: _Rows,
+    step_v: NDArray[np.float64],
+    v_mpp_sampled: NDArray[np.float64],
+    flags: dict[str, NDArray[np.bool_]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Jsc [mA/cm^2] and the slope dJ/dV at V = 0 from a local quadratic around V = 0 (over
+    V <= Vmpp/2, ``v_mpp_sampled`` being the voltage of the largest sampled power)."""
+    voltage, current, n_valid = curves.voltage, curves.current, curves.n_valid
+    tolerance_v = 0.25 * np.nan_to_num(step_v, nan=0.0)
+    has_v0 = curves.enough & (curves.v_first <= tolerance_v) & (curves.v_last >= -tolerance_v)
+    i_zero = np.sum(curves.valid & (voltage < 0), axis=1)
+    v_cut = np.where(np.isfinite(v_mpp_sampled), 0.5 * v_mpp_sampled, np.inf)
+    lo = np.maximum(i_zero - _JSC_HALF_WIDTH, 0)
+    fit = _fit_local(voltage, current, n_valid, lo, 2 * _JSC_HALF_WIDTH + 1, _JSC_DEGREE, v_cut)
+    t0 = (0.0 - fit.x0) / fit.scale
+    jsc = np.where(has_v0, _polyval(fit.coef, t0), np.nan)
+    slope_sc = _polyval(_polyder(fit.coef), t0) / fit.scale
+    flags["no_v0"] = curves.enough & ~has_v0
+    flags["few_near_v0"] = has_v0 & ~np.isfinite(jsc)
+    return jsc, slope_sc
+
+
+def _illuminated(
+    curves: _Rows,
+    jsc: NDArray[np.float64],
+    noise_ma_cm2: NDArray[np.float64],
+    flags: dict[str, NDArray[np.bool_]],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """Whether each row has a photocurrent above its noise, and that photocurrent [mA/cm^2]
+    (Jsc, else J at the lowest voltage when the scan starts above 0 V)."""
+    current, enough = curves.current, curves.enough
+    j_abs_max = np.max(np.where(curves.valid, np.abs(current), 0.0), axis=1)
+    j_photo = np.where(np.isfinite(jsc), jsc,
+                       np.where(curves.v_first > 0, current[curves.rows, 0], np.nan))
+    threshold = np.maximum(_MIN_PHOTOCURRENT_SNR * noise_ma_cm2, _NUMERICAL_FLOOR * j_abs_max)
+    lit = enough & (j_photo > threshold)
+    flags["dark"] = enough & ~lit & ~flags["no_v0"]
+    flags["dark_no_v0"] = enough & ~lit & flags["no_v0"]
+    return lit, j_photo
+
+
+def _open_circuit(
+    curves: _Rows, lit: NDArray[np.bool_], flags: dict[str, NDArray[np.bool_]]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Voc [V] and the slope dJ/dV there from a cubic through the four samples bracketing the
+    highest-voltage crossing of J = 0 from positive to negative; and whether there is one."""
+    voltage, current, n_valid, rows = curves.voltage, curves.current, curves.n_valid, curves.rows
+    n_curves, n_points = voltage.shape
+    j_next = np.concatenate([current[:, 1:], np.full((n_curves, 1), np.nan)], axis=1)
+    v_next = np.concatenate([voltage[:, 1:], np.full((n_curves, 1), np.nan)], axis=1)
+    crossing = curves.valid & (current > 0) & (j_next <= 0) & (v_next > 0)
+    has_crossing = crossing.any(axis=1) & lit
+    k = n_points - 1 - np.argmax(crossing[:, ::-1], axis=1)
+    lo = np.clip(k - _VOC_BEFORE, 0, np.maximum(n_valid - _VOC_WIDTH, 0))
+    fit = _fit_local(voltage, current, n_valid, lo, _VOC_WIDTH, _VOC_DEGREE)
+    k1 = np.minimum(k + 1, n_points - 1)
+    t_low = (voltage[rows, k] - fit.x0) / fit.scale
+    t_high = (voltage[rows, k1] - fit.x0) / fit.scale
+    j_low, j_high = current[rows, k], current[rows, k1]
+    t_start = t_low + (t_high - t_low) * j_low / (j_low - j_high)
+    t_voc = _newton_root(fit.coef, t_start, t_low, t_high)
+    voc = np.where(has_crossing, fit.x0 + fit.scale * t_voc, np.nan)
+    slope_oc = np.where(has_crossing, _polyval(_polyder(fit.coef), t_voc) / fit.scale, np.nan)
+    flags["no_crossing"] = lit & ~has_crossing
+    return voc, slope_oc, has_crossing
+
+
+def _maximum_power_point(
+    curves: _Rows,
+    power: NDArray[np.float64],
+    i_mpp: NDArray[np.intp],
+    step_v: NDArray[np.float64],
+    lit: NDArray[np.bool_],
+    has_quadrant: NDArray[np.bool_],
+    flags: dict[str, NDArray[np.bool_]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Vmpp [V] and Pmax [mW/cm^2]: a local quartic of P(V) around the largest sampled power,
+    refitted once around the sample nearest to the first estimate (noise can displace the
+    sampled maximum); the largest sampled power where the fit fails."""
+    voltage, n_valid, rows = curves.voltage, curves.n_valid, curves.rows
+    interior = (i_mpp >= 1) & (i_mpp <= n_valid - 2)
+    power_ok = lit & has_quadrant & interior
+    half_width = np.round(_PMAX_HALF_WIDTH_V / step_v)
+    half_width = np.clip(np.where(np.isfinite(half_width), half_width, 0),
+                         _PMAX_MIN_HALF_WIDTH, _PMAX_MAX_HALF_WIDTH).astype(np.intp)
+    vmpp, pmax, fit_ok = _maximum_power(voltage, power, n_valid, i_mpp, half_width)
+    nearest = np.argmin(np.where(curves.valid, np.abs(voltage - vmpp[:, None]), np.inf), axis=1)
+    moved = np.flatnonzero(fit_ok & (nearest != i_mpp))
+    if moved.size:
+        vmpp_2, pmax_2, fit_ok_2 = _maximum_power(voltage[moved], power[moved], n_valid[moved],
+                                                  nearest[moved], half_width[moved])
+        vmpp[moved] = np.where(fit_ok_2, vmpp_2, vmpp[moved])
+        pmax[moved] = np.where(fit_ok_2, pmax_2, pmax[moved])
+    vmpp = np.where(power_ok, np.where(fit_ok, vmpp, voltage[rows, i_mpp]), np.nan)
+    pmax = np.where(power_ok, np.where(fit_ok, pmax, power[rows, i_mpp]), np.nan)
+    flags["mpp_edge"] = lit & has_quadrant & ~interior
+    flags["mpp_no_quadrant"] = lit & ~has_quadrant
+    flags["mpp_fit_failed"] = power_ok & ~fit_ok
+    return vmpp, pmax
 
 
 # --------------------------------------------------------------------------------------------
@@ -850,19 +950,14 @@ def _interpolate_photovoltaic(
     n_rows = max(voltage.shape[0], at_v.shape[0])
     voltage = np.broadcast_to(voltage, (n_rows, voltage.shape[1]))
     current = np.broadcast_to(current, (n_rows, current.shape[1]))
-    voltage, current, n_valid = _rectify_rows(voltage, current)
-    is_smu, _ = _detect_smu_sign(voltage, current)
-    current = np.where(is_smu[:, None], -current, current)
-    rows = np.arange(n_rows)
-    valid = np.arange(voltage.shape[1])[None, :] < n_valid[:, None]
-    below = np.sum(valid & (voltage <= at_v[:, None]), axis=1)
-    lo = np.clip(below - 2, 0, np.maximum(n_valid - _VOC_WIDTH, 0))
+    curves, _ = _photovoltaic_rows(voltage, current, "auto", {})
+    below = np.sum(curves.valid & (curves.voltage <= at_v[:, None]), axis=1)
+    lo = np.clip(below - 2, 0, np.maximum(curves.n_valid - _VOC_WIDTH, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        fit = _fit_local(voltage, current, n_valid, lo, _VOC_WIDTH, _VOC_DEGREE)
+        fit = _fit_local(curves.voltage, curves.current, curves.n_valid, lo, _VOC_WIDTH,
+                         _VOC_DEGREE)
         value = _polyval(fit.coef, (at_v - fit.x0) / fit.scale)
-    v_first = voltage[rows, 0]
-    v_last = voltage[rows, np.maximum(n_valid - 1, 0)]
-    inside = (n_valid >= 2) & (at_v >= v_first) & (at_v <= v_last)
+    inside = (curves.n_valid >= 2) & (at_v >= curves.v_first) & (at_v <= curves.v_last)
     return np.where(inside, value, np.nan)
 
 
