@@ -24,6 +24,7 @@ from pyvisa_sim.devices import Devices
 
 from labctl.clock import RealClock, VirtualClock
 from labctl.sim import physics
+from labctl.sim.config import SingleCarrierDevice, SolarCellDevice
 from labctl.station import StationConfig, canonical_resource, load_station
 
 if TYPE_CHECKING:
@@ -59,11 +60,11 @@ class LightPath:
         return self.nominal_mw_cm2 * source * shutter * self.transmission()
 
 
-def _device_model(config: Any) -> physics.DeviceModel:
-    params = config.model_dump(exclude={"kind"})
-    if config.kind == "single_carrier":
-        return physics.SingleCarrierDevice(physics.SingleCarrierParams(**params))
-    return physics.SolarCell(physics.SolarCellParams(**params))
+def device_model(config: SolarCellDevice | SingleCarrierDevice) -> physics.DeviceModel:
+    """The physics of a validated ``simulation.device`` entry (the model is its parameters)."""
+    if isinstance(config, SingleCarrierDevice):
+        return physics.SingleCarrierDevice(config)
+    return physics.SolarCell(config)
 
 
 class Bench:
@@ -90,11 +91,12 @@ class Bench:
             if name in photodiodes:
                 pd = station.instruments[photodiodes[name]]
                 self.duts[name] = physics.Photodiode(
-                    responsivity_a_per_w=pd.responsivity_a_per_w, area_mm2=pd.area_mm2
+                    responsivity_a_per_w=pd.responsivity_a_per_w, area_mm2=pd.area_mm2,
+                    params=sim.photodiode,
                 )
             else:
                 config = station.device_for_smu(name)
-                self.duts[name] = None if config is None else _device_model(config)
+                self.duts[name] = None if config is None else device_model(config)
 
         for name, inst in station.instruments.items():
             resource = getattr(inst, "resource", None)

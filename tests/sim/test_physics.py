@@ -161,7 +161,7 @@ def test_params_defaults_are_the_design_example():
         0.09, 19.8, 1.0e-12, 1.5, 3.0, 3000.0, 298.15, 5.0, 0.0)
     assert (p.burn_in_fraction, p.burn_in_tau_h, p.loss_pct_per_1000h,
             p.dark_recovery_fraction) == (0.0, 100.0, 0.0, 0.0)
-    assert SolarCellParams.field_names()[:9] == (
+    assert tuple(SolarCellParams.model_fields)[1:10] == (
         "area_cm2", "jph_ma_cm2", "j0_ma_cm2", "ideality", "rs_ohm_cm2", "rsh_ohm_cm2",
         "temperature_k", "ion_tau_s", "ion_amplitude")
     with pytest.raises(ValueError, match="rs_ohm_cm2"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from labctl.sim.physics.common import check_non_negative, check_positive
+from labctl.sim.config import LightSim
+from labctl.sim.physics.common import check_non_negative
 
 __all__ = ["ArcLamp"]
 
@@ -22,7 +23,7 @@ class ArcLamp:
     relative_start : float, default 0.8
         Output right after ignition relative to the setpoint [fraction], >= 0.
     warmup_tau_s : float, default 300
-        Warm-up time constant [s], > 0.
+        Warm-up time constant [s], >= 0 (0: full output at ignition).
     ignition_s : float, default 5
         Time from START to light [s], >= 0.
     drift_pct_per_h : float, default 0
@@ -37,7 +38,7 @@ class ArcLamp:
         drift_pct_per_h: float = 0.0,
     ) -> None:
         check_non_negative("relative_start", relative_start)
-        check_positive("warmup_tau_s", warmup_tau_s)
+        check_non_negative("warmup_tau_s", warmup_tau_s)
         check_non_negative("ignition_s", ignition_s)
         self.relative_start = relative_start
         self.warmup_tau_s = warmup_tau_s
@@ -45,6 +46,13 @@ class ArcLamp:
         self.drift_pct_per_h = drift_pct_per_h
         self._start_s: float | None = None
         self._stop_s: float | None = None
+
+    @classmethod
+    def from_light(cls, light: LightSim, ignition_s: float = 5.0) -> ArcLamp:
+        """The lamp of a station's ``simulation.light`` block (warm-up, start level, drift come
+        from there; the ignition time [s] is the supply's)."""
+        return cls(relative_start=light.relative_start, warmup_tau_s=light.warmup_tau_s,
+                   ignition_s=ignition_s, drift_pct_per_h=light.drift_pct_per_h)
 
     def start(self, t_s: float) -> None:
         """Switch the lamp on at time ``t_s`` [s]; ignored while it is already on."""
@@ -81,6 +89,8 @@ class ArcLamp:
         if ignition_end_s is None or t_s < ignition_end_s:
             return 0.0
         since_ignition_s = t_s - ignition_end_s
-        warmup = 1.0 - (1.0 - self.relative_start) * math.exp(-since_ignition_s / self.warmup_tau_s)
+        warmup = 1.0
+        if self.warmup_tau_s > 0.0:
+            warmup -= (1.0 - self.relative_start) * math.exp(-since_ignition_s / self.warmup_tau_s)
         drift = self.drift_pct_per_h / 100.0 * since_ignition_s / 3600.0
         return max(0.0, warmup + drift)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import ArrayLike
 
+from labctl.sim.config import PhotodiodeSim
 from labctl.sim.physics.common import (
     FloatArray,
     as_result,
@@ -19,7 +18,6 @@ from labctl.sim.physics.diode import diode_voltage_v
 __all__ = ["Photodiode"]
 
 
-@dataclass
 class Photodiode:
     """A reference photodiode read by an SMU (usually at 0 V).
 
@@ -31,27 +29,36 @@ class Photodiode:
     Parameters
     ----------
     responsivity_a_per_w : float
-        Responsivity to the lamp spectrum [A/W], > 0.
+        Responsivity to the lamp spectrum [A/W], > 0 (the station's ``smu_photodiode`` entry).
     area_mm2 : float
-        Active area [mm^2], > 0.
-    dark_current_a : float, default 1e-9
-        Dark current [A].
-    saturation_current_a : float, default 1e-11
-        Diode saturation current I0 [A].
-    temperature_k : float, default 298.15
-        Temperature [K].
+        Active area [mm^2], > 0 (idem).
+    params : labctl.sim.config.PhotodiodeSim, optional
+        Dark current, saturation current and temperature (``simulation.photodiode``; their
+        units, defaults and ranges are defined there).
     """
 
-    responsivity_a_per_w: float
-    area_mm2: float
-    dark_current_a: float = 1e-9
-    saturation_current_a: float = 1e-11
-    temperature_k: float = 298.15
+    def __init__(self, responsivity_a_per_w: float, area_mm2: float,
+                 params: PhotodiodeSim | None = None) -> None:
+        check_positive("responsivity_a_per_w", responsivity_a_per_w)
+        check_positive("area_mm2", area_mm2)
+        self.responsivity_a_per_w = responsivity_a_per_w
+        self.area_mm2 = area_mm2
+        self.params = params if params is not None else PhotodiodeSim()
 
-    def __post_init__(self) -> None:
-        for name in ("responsivity_a_per_w", "area_mm2", "saturation_current_a",
-                     "temperature_k"):
-            check_positive(name, getattr(self, name))
+    @property
+    def dark_current_a(self) -> float:
+        """Dark current [A]."""
+        return self.params.dark_current_a
+
+    @property
+    def saturation_current_a(self) -> float:
+        """Diode saturation current I0 [A]."""
+        return self.params.saturation_current_a
+
+    @property
+    def temperature_k(self) -> float:
+        """Temperature [K]."""
+        return self.params.temperature_k
 
     @property
     def area_cm2(self) -> float:

@@ -3,66 +3,28 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize
 
+from labctl.sim.config import SingleCarrierDevice as SingleCarrierConfig
 from labctl.sim.physics.common import (
     BOLTZMANN_J_K,
     ELEMENTARY_CHARGE_C,
     VACUUM_PERMITTIVITY_F_CM,
     FloatArray,
     as_result,
-    check_non_negative,
-    check_positive,
     staircase_times,
 )
 
 __all__ = ["SingleCarrierDevice", "SingleCarrierParams"]
 
 
-@dataclass(frozen=True)
-class SingleCarrierParams:
-    """Parameters of the simulated single-carrier device (kind single_carrier).
-
-    Parameters
-    ----------
-    area_cm2 : float
-        Device area [cm^2], > 0.
-    thickness_nm : float
-        Active-layer thickness L [nm], > 0.
-    eps_r : float
-        Relative permittivity [unitless], > 0.
-    mobility_cm2_vs : float
-        Carrier mobility [cm^2/(V s)], > 0.
-    trap_density_cm3 : float
-        Trap density N_t [1/cm^3], >= 0.
-    conductivity_s_cm : float
-        Ohmic (background) conductivity [S/cm], >= 0.
-    temperature_k : float
-        Temperature [K], > 0.
-    """
-
-    area_cm2: float = 0.09
-    thickness_nm: float = 500.0
-    eps_r: float = 30.0
-    mobility_cm2_vs: float = 1e-3
-    trap_density_cm3: float = 1e16
-    conductivity_s_cm: float = 1e-9
-    temperature_k: float = 298.15
-
-    def __post_init__(self) -> None:
-        for name in ("area_cm2", "thickness_nm", "eps_r", "mobility_cm2_vs", "temperature_k"):
-            check_positive(name, getattr(self, name))
-        for name in ("trap_density_cm3", "conductivity_s_cm"):
-            check_non_negative(name, getattr(self, name))
-        if self.trap_density_cm3 > 0.0 and self.conductivity_s_cm == 0.0:
-            raise ValueError(
-                "conductivity_s_cm must be > 0 when trap_density_cm3 > 0: the trap-filling "
-                "rise starts from the ohmic current at V_TFL"
-            )
+SingleCarrierParams = SingleCarrierConfig
+"""The device's parameters: the validated ``simulation.device`` model of kind single_carrier
+(:class:`labctl.sim.config.SingleCarrierDevice`, one definition of every field, its unit,
+default and range). The name is kept for callers that built ``SingleCarrierParams(...)``."""
 
 
 class SingleCarrierDevice:
@@ -86,7 +48,7 @@ class SingleCarrierDevice:
 
     Parameters
     ----------
-    params : SingleCarrierParams, optional
+    params : labctl.sim.config.SingleCarrierDevice, optional
         Device parameters; the defaults give V_TFL = 0.754 V.
 
     References
@@ -105,8 +67,8 @@ class SingleCarrierDevice:
     CHILD_REACHED_BY = 2.5
     """The Child law is reached by this multiple of V_TFL at the latest [unitless]."""
 
-    def __init__(self, params: SingleCarrierParams | None = None) -> None:
-        self.params = params if params is not None else SingleCarrierParams()
+    def __init__(self, params: SingleCarrierConfig | None = None) -> None:
+        self.params = params if params is not None else SingleCarrierConfig()
         p = self.params
         self._ln_ohm_a_cm2_v = math.log(p.conductivity_s_cm / self.thickness_cm) if (
             p.conductivity_s_cm > 0.0) else -math.inf

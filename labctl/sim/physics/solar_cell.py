@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize
 
+from labctl.sim.config import SolarCellDevice
 from labctl.sim.physics.common import (
     REFERENCE_IRRADIANCE_MW_CM2,
     FloatArray,
     as_result,
     check_non_negative,
-    check_positive,
     staircase_times,
     thermal_voltage_v,
 )
@@ -27,71 +26,10 @@ from labctl.sim.physics.diode import (
 __all__ = ["SolarCell", "SolarCellParams"]
 
 
-@dataclass(frozen=True)
-class SolarCellParams:
-    """Parameters of the simulated solar cell (``simulation.device`` with kind solar_cell).
-
-    Field names are the configuration keys (DESIGN.md, contract).
-
-    Parameters
-    ----------
-    area_cm2 : float
-        Device area [cm^2], > 0: current = current density * area.
-    jph_ma_cm2 : float
-        Photocurrent density at 100 mW/cm^2 [mA/cm^2], >= 0.
-    j0_ma_cm2 : float
-        Diode saturation current density [mA/cm^2], > 0.
-    ideality : float
-        Diode ideality factor [unitless], > 0.
-    rs_ohm_cm2 : float
-        Series resistance [Ohm cm^2], >= 0.
-    rsh_ohm_cm2 : float
-        Shunt resistance [Ohm cm^2], > 0 (``inf`` for none).
-    temperature_k : float
-        Cell temperature [K], > 0.
-    ion_tau_s : float
-        Time constant of the mobile-ion memory [s], >= 0 (0: ions follow at once).
-    ion_amplitude : float
-        Ion modulation of the collection efficiency [1/V], >= 0 (0: no hysteresis).
-    burn_in_fraction : float
-        Fraction of Jph lost to burn-in under prolonged light [fraction], in [0, 1].
-    burn_in_tau_h : float
-        Burn-in (and dark-recovery) time constant [h], > 0.
-    loss_pct_per_1000h : float
-        Linear loss of Jph per 1000 h of 1-sun illumination [%], >= 0.
-    dark_recovery_fraction : float
-        Part of the burn-in that recovers in the dark [fraction], in [0, 1].
-    """
-
-    area_cm2: float = 0.09
-    jph_ma_cm2: float = 19.8
-    j0_ma_cm2: float = 1.0e-12
-    ideality: float = 1.5
-    rs_ohm_cm2: float = 3.0
-    rsh_ohm_cm2: float = 3000.0
-    temperature_k: float = 298.15
-    ion_tau_s: float = 5.0
-    ion_amplitude: float = 0.0
-    burn_in_fraction: float = 0.0
-    burn_in_tau_h: float = 100.0
-    loss_pct_per_1000h: float = 0.0
-    dark_recovery_fraction: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("area_cm2", "j0_ma_cm2", "ideality", "rsh_ohm_cm2", "temperature_k",
-                     "burn_in_tau_h"):
-            check_positive(name, getattr(self, name))
-        for name in ("jph_ma_cm2", "rs_ohm_cm2", "ion_tau_s", "ion_amplitude",
-                     "burn_in_fraction", "loss_pct_per_1000h", "dark_recovery_fraction"):
-            check_non_negative(name, getattr(self, name))
-        for name in ("burn_in_fraction", "dark_recovery_fraction"):
-            if getattr(self, name) > 1.0:
-                raise ValueError(f"{name} must be <= 1, got {getattr(self, name)!r}")
-
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        """The accepted keys [names], in declaration order."""
-        return tuple(f.name for f in fields(cls))
+SolarCellParams = SolarCellDevice
+"""The cell's parameters: the validated ``simulation.device`` model itself (one definition of
+every field, its unit, default and range; :class:`labctl.sim.config.SolarCellDevice`). The
+name is kept for callers that built ``SolarCellParams(...)``; ``kind`` is ignored here."""
 
 
 class SolarCell:
@@ -109,8 +47,9 @@ class SolarCell:
 
     Parameters
     ----------
-    params : SolarCellParams, optional
-        Device parameters; the DESIGN.md example values by default.
+    params : labctl.sim.config.SolarCellDevice, optional
+        Device parameters, validated (ranges, units and meanings are documented there); the
+        defaults are the example cell of docs/contracts.md, "Configuration files".
 
     Notes
     -----
@@ -125,8 +64,8 @@ class SolarCell:
     its value at the start of the sweep.
     """
 
-    def __init__(self, params: SolarCellParams | None = None) -> None:
-        self.params = params if params is not None else SolarCellParams()
+    def __init__(self, params: SolarCellDevice | None = None) -> None:
+        self.params = params if params is not None else SolarCellDevice()
         self._ion_memory_v = 0.0
         self._light_dose_sun_h = 0.0
         self._burn_in_permanent = 0.0
