@@ -1,6 +1,7 @@
 """The simulated bench: device models, light path and instruments on one clock.
 
-A :class:`Bench` is built from a station file. It owns
+A :class:`Bench` is built from a validated :class:`~labctl.station.StationConfig` (read from
+a station file or built in memory). It owns
 
 - the clock (virtual by default, ``simulation.clock: real`` for demos),
 - one lock (pyvisa-sim is not thread-safe; every VISA read and write holds it),
@@ -10,11 +11,14 @@ A :class:`Bench` is built from a station file. It owns
 - one emulator per instrument, registered at the resource name the station gives it.
 
 There is one bench per resolved station path (:func:`bench_for`), so every ResourceManager
-opened on ``STATION.yaml@labsim`` sees the same instruments, like a real bench.
+opened on ``STATION.yaml@labsim`` sees the same instruments, like a real bench. A station built
+in memory gets its bench from :func:`register_bench`, which returns the spec to open it with
+(``pyvisa.ResourceManager(f"{spec}@labsim")``).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -161,7 +165,13 @@ class Bench:
 
 
 _benches: dict[Path, Bench] = {}
+#: Benches of stations built in memory, by the library spec :func:`register_bench` returned.
+_memory_benches: dict[str, Bench] = {}
 _benches_lock = threading.Lock()
+_memory_serial = itertools.count(1)
+
+#: Prefix of the library spec of a bench registered from a StationConfig object.
+MEMORY_SPEC_PREFIX = "memory:"
 
 
 def resolve_station_path(library_path: str) -> Path:
@@ -172,9 +182,37 @@ def resolve_station_path(library_path: str) -> Path:
     return Path(text).expanduser().resolve()
 
 
-def bench_for(library_path: str | Path) -> Bench:
-    """The one bench of a station file (created on first use)."""
-    path = resolve_station_path(str(library_path))
+def register_bench(station: StationConfig) -> str:
+    """Build the bench of a station held in memory; return its library spec.
+
+    ``pyvisa.ResourceManager(f"{spec}@labsim")`` then opens that bench's instruments, and
+    every manager opened on the same spec shares them. Registering the same StationConfig
+    object again returns the same spec (and bench); a different object, even an equal one,
+    gets its own bench. No file is read (a ``simulation.pyvisa_sim`` file is, as named).
+    """
+    with _benches_lock:
+        for spec, bench in _memory_benches.items():
+            if bench.station is station:
+                return spec
+        spec = f"{MEMORY_SPEC_PREFIX}{next(_memory_serial)}"  # never reused in a process
+        _memory_benches[spec] = Bench(station)
+        return spec
+
+
+def bench_for(library_path: str | Path | StationConfig) -> Bench:
+    """The one bench of a station file (created on first use), of a spec that
+    :func:`register_bench` returned, or of a StationConfig object (registered on first use)."""
+    if isinstance(library_path, StationConfig):
+        library_path = register_bench(library_path)
+    text = str(library_path).strip()
+    if text.startswith(MEMORY_SPEC_PREFIX):
+        with _benches_lock:
+            bench = _memory_benches.get(text)
+        if bench is None:
+            raise ValueError(f"no simulated bench is registered as {text!r} (register_bench "
+                             "returns the spec; forget_benches drops them)")
+        return bench
+    path = resolve_station_path(text)
     with _benches_lock:
         bench = _benches.get(path)
         if bench is None:
@@ -191,6 +229,7 @@ def forget_benches() -> None:
 
     with _benches_lock:
         _benches.clear()
+        _memory_benches.clear()
     registry = VisaLibraryBase._registry
     for key in [k for k in list(registry.keys()) if issubclass(k[0], LabsimVisaLibrary)]:
         registry.pop(key, None)
