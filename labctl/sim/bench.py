@@ -7,7 +7,8 @@ a station file or built in memory). It owns
 - one lock (pyvisa-sim is not thread-safe; every VISA read and write holds it),
 - the light path: source -> shutter -> filter wheels -> the devices under test,
 - one device model per SMU (the cell on ``smu``, the photodiode on the SMU that reads it, the
-  devices of ``simulation.devices``), and
+  devices of ``simulation.devices``), wrapped with measurement noise when ``simulation.noise``
+  is on, and
 - one emulator per instrument, registered at the resource name the station gives it.
 
 There is one bench per resolved station path (:func:`bench_for`), so every ResourceManager
@@ -28,7 +29,8 @@ from pyvisa_sim.devices import Devices
 
 from labctl.clock import RealClock, VirtualClock
 from labctl.sim import physics
-from labctl.sim.config import SingleCarrierDevice, SolarCellDevice
+from labctl.sim.config import NoiseSim, SingleCarrierDevice, SolarCellDevice
+from labctl.sim.physics import MeasurementSettings
 from labctl.station import StationConfig, canonical_resource, load_station
 
 if TYPE_CHECKING:
@@ -71,6 +73,38 @@ def device_model(config: SolarCellDevice | SingleCarrierDevice) -> physics.Devic
     return physics.SolarCell(config)
 
 
+#: Measurement ranges by SMU driver: current [A], voltage [V], ascending (Keithley 2400 and
+#: 2420 manuals, specifications; 2450 reference manual, specifications).
+SMU_RANGES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "keithley2400": ((1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), (0.2, 2.0, 20.0, 200.0)),
+    "keithley2420": ((1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0), (0.2, 2.0, 20.0, 60.0)),
+    "keithley2450": ((1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+                     (0.02, 0.2, 2.0, 20.0, 200.0)),
+}
+
+
+def _nplc(emulator: Any, function: str) -> float:
+    nplc = getattr(emulator, "nplc", 1.0)
+    return float(nplc.get(function, 1.0) if isinstance(nplc, dict) else nplc)
+
+
+def _fixed_range(emulator: Any, function: str) -> float | None:
+    """The SMU's fixed measurement range of ``function``, None with auto range."""
+    auto = getattr(emulator, "sense_range_auto", {}).get(function, True)
+    return None if auto else float(emulator.sense_range[function])
+
+
+def smu_measurement_settings(emulator: Any, driver: str) -> MeasurementSettings:
+    """What an SMU emulator's present settings mean for the noise of its readings."""
+    currents_a, voltages_v = SMU_RANGES.get(driver, SMU_RANGES["keithley2400"])
+    return MeasurementSettings(
+        current_range_a=_fixed_range(emulator, "CURR"),
+        voltage_range_v=_fixed_range(emulator, "VOLT"),
+        current_ranges_a=currents_a, voltage_ranges_v=voltages_v,
+        nplc_current=_nplc(emulator, "CURR"), nplc_voltage=_nplc(emulator, "VOLT"),
+    )
+
+
 class Bench:
     """Everything of one simulated station that lives between the VISA calls."""
 
@@ -110,9 +144,26 @@ class Bench:
             self.devices.add_device(canonical_resource(resource), device)
             self.instruments[name] = device
 
+        #: The exact device models (ground truth); ``duts`` is what the SMUs read, noisy
+        #: when ``simulation.noise`` is on.
+        self.models: dict[str, physics.DeviceModel | None] = dict(self.duts)
+        if sim.noise is not None:
+            self._add_noise(sim.noise)
         if sim.pyvisa_sim:  # stored resolved (absolute) by the station validation
             self._add_pyvisa_sim_devices(Path(sim.pyvisa_sim))
         self._equilibrate_devices()
+
+    def _add_noise(self, noise: NoiseSim) -> None:
+        """Wrap each SMU's device so that what the SMU reads from it carries noise."""
+        for name, dut in self.duts.items():
+            if dut is None:
+                continue
+            driver = self.station.instruments[name].driver
+
+            def settings(name: str = name, driver: str = driver) -> MeasurementSettings:
+                return smu_measurement_settings(self.instruments.get(name), driver)
+
+            self.duts[name] = physics.NoisyDevice(dut, noise, settings, stream=name)
 
     def _equilibrate_devices(self) -> None:
         """Cells start as they sat on the bench: lit at open circuit when nothing blocks the

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import (
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,6 +27,7 @@ from labctl.yamlio import located_error
 __all__ = [
     "Device",
     "LightSim",
+    "NoiseSim",
     "PhotodiodeSim",
     "SimulationConfig",
     "SingleCarrierDevice",
@@ -160,6 +162,55 @@ class PhotodiodeSim(_DeviceModel):
     temperature_k: float = Field(298.15, gt=0, le=500, description="Photodiode temperature (K).")
 
 
+class NoiseSim(_DeviceModel):
+    """Measurement noise on the simulated SMU readings (docs/simulation.md §6).
+
+    Gaussian, independent from reading to reading, with a standard deviation at 1 NPLC of
+
+        sigma_I = sqrt((current_rel·|I|)² + (current_range_fraction·range_I)² + current_floor_a²)
+        sigma_V = sqrt((voltage_rel·|V|)² + (voltage_range_fraction·range_V)² + voltage_floor_v²)
+
+    divided by sqrt(NPLC) (white noise averaged over the integration time). The range is the
+    SMU's fixed measurement range, or with auto range the lowest of its ranges that holds the
+    reading. The current noise is on every current the SMU measures from the device (sourcing
+    voltage); the voltage noise on every voltage it measures from it (sourcing current, or at
+    current compliance). A programmed source value is read back exactly. Each SMU draws from
+    its own generator seeded with (``seed``, its name), so a run is reproducible and a power
+    cycle of the bench (its reset) starts the same sequence again.
+    """
+
+    seed: int = Field(0, ge=0, description="Seed of the noise generators (same seed, same noise).")
+    current_rel: float = Field(
+        2e-5, ge=0, le=0.1, description="Current noise at 1 NPLC as a fraction of the reading."
+    )
+    current_range_fraction: float = Field(
+        1e-5, ge=0, le=0.1, description="Current noise floor at 1 NPLC as a fraction of the "
+        "current range."
+    )
+    current_floor_a: float = Field(
+        1e-12, ge=0, le=1e-3, description="Current noise floor at 1 NPLC on every range (A)."
+    )
+    voltage_rel: float = Field(
+        1e-5, ge=0, le=0.1, description="Voltage noise at 1 NPLC as a fraction of the reading."
+    )
+    voltage_range_fraction: float = Field(
+        5e-6, ge=0, le=0.1, description="Voltage noise floor at 1 NPLC as a fraction of the "
+        "voltage range."
+    )
+    voltage_floor_v: float = Field(
+        1e-6, ge=0, le=1.0, description="Voltage noise floor at 1 NPLC on every range (V)."
+    )
+
+
+def _noise_switch(value: Any) -> Any:
+    """``noise: false`` is no noise, ``noise: true`` the default noise, a mapping its fields."""
+    if value is False:
+        return None
+    if value is True:
+        return {}
+    return value
+
+
 def _device_kind(value: Any) -> str | None:
     """Discriminator for :data:`Device`: ``kind``, defaulting to ``solar_cell``."""
     if isinstance(value, dict):
@@ -225,7 +276,11 @@ class SimulationConfig(StrictModel):
         description="Extra plain pyvisa-sim device file, relative to the station file "
         "(stored resolved to an absolute path).",
     )
-    noise: bool = Field(False, description="Add measurement noise to simulated readings.")
+    noise: Annotated[NoiseSim | None, BeforeValidator(_noise_switch)] = Field(
+        None,
+        description="Measurement noise on the SMU readings: false/absent for none (readings "
+        "exact), true for the defaults, or a mapping of NoiseSim fields (seed, levels).",
+    )
 
     @field_validator("pyvisa_sim")
     @classmethod

@@ -15,8 +15,9 @@ real SMU reports generated current as negative.
 
 One module per model: :mod:`~labctl.sim.physics.diode` (the single-diode equation by Lambert
 W), :mod:`~labctl.sim.physics.solar_cell`, :mod:`~labctl.sim.physics.single_carrier` (SCLC),
-:mod:`~labctl.sim.physics.photodiode`, :mod:`~labctl.sim.physics.lamp` (arc lamp output) and
-:mod:`~labctl.sim.physics.model` (the protocol the SMU emulators drive). Every public name is
+:mod:`~labctl.sim.physics.photodiode`, :mod:`~labctl.sim.physics.lamp` (arc lamp output),
+:mod:`~labctl.sim.physics.model` (the protocol the SMU emulators drive) and
+:mod:`~labctl.sim.physics.noise` (measurement noise on what an SMU reads). Every public name is
 re-exported here, so ``from labctl.sim import physics; physics.SolarCell()`` works.
 
 Models follow docs/simulation.md; the individual functions cite their sources.
@@ -38,6 +39,7 @@ from labctl.sim.physics.diode import (
 )
 from labctl.sim.physics.lamp import ArcLamp
 from labctl.sim.physics.model import DeviceModel
+from labctl.sim.physics.noise import MeasurementSettings, NoisyDevice
 from labctl.sim.physics.photodiode import Photodiode
 from labctl.sim.physics.single_carrier import SingleCarrierDevice, SingleCarrierParams
 from labctl.sim.physics.solar_cell import SolarCell, SolarCellParams
@@ -49,6 +51,8 @@ __all__ = [
     "VACUUM_PERMITTIVITY_F_CM",
     "ArcLamp",
     "DeviceModel",
+    "MeasurementSettings",
+    "NoisyDevice",
     "Photodiode",
     "SingleCarrierDevice",
     "SingleCarrierParams",
