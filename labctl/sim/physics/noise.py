@@ -73,6 +73,15 @@ def auto_range(value: ArrayLike, ranges: Sequence[float]) -> float | FloatArray:
     return as_result(table[np.minimum(index, table.size - 1)])
 
 
+def _auto_range_scalar(value: float, ranges: Sequence[float]) -> float:
+    """Scalar twin of :func:`auto_range` (no numpy overhead for single readings)."""
+    magnitude = abs(value)
+    for full_scale in ranges:
+        if magnitude <= full_scale * OVER_RANGE:
+            return float(full_scale)
+    return float(ranges[-1])
+
+
 def noise_sigma(value: ArrayLike, range_: ArrayLike, rel: float, range_fraction: float,
                 floor: float, nplc: float) -> float | FloatArray:
     """Standard deviation of a reading: ``sqrt((rel*|x|)^2 + (fraction*range)^2 + floor^2)``
@@ -126,17 +135,26 @@ class NoisyDevice:
             self._rng.standard_normal(shape)
 
     def _noisy_current_density(self, j_a_cm2: ArrayLike) -> float | FloatArray:
-        j = np.asarray(j_a_cm2, dtype=float)
         area_cm2 = self.device.area_cm2
-        current_a = j * area_cm2
         settings = self.settings()
-        range_a = settings.current_range_a
-        if range_a is None:
-            range_a = auto_range(current_a, settings.current_ranges_a)
         n = self.noise
-        sigma_a = noise_sigma(current_a, range_a, n.current_rel, n.current_range_fraction,
-                              n.current_floor_a, settings.nplc_current)
-        return as_result(j + np.asarray(sigma_a) * self._normal(j.shape) / area_cm2)
+        if isinstance(j_a_cm2, float):  # a single reading: math, not numpy (~10x faster)
+            current_a = j_a_cm2 * area_cm2
+            range_a = settings.current_range_a
+            if range_a is None:
+                range_a = _auto_range_scalar(current_a, settings.current_ranges_a)
+            sigma_a = math.sqrt(((n.current_rel * current_a) ** 2
+                                 + (n.current_range_fraction * range_a) ** 2
+                                 + n.current_floor_a**2) / settings.nplc_current)
+            return j_a_cm2 + sigma_a * float(self._rng.standard_normal()) / area_cm2
+        j = np.asarray(j_a_cm2, dtype=float)
+        current_a = j * area_cm2
+        range_arr = settings.current_range_a
+        if range_arr is None:
+            range_arr = auto_range(current_a, settings.current_ranges_a)
+        sigma = noise_sigma(current_a, range_arr, n.current_rel, n.current_range_fraction,
+                            n.current_floor_a, settings.nplc_current)
+        return as_result(j + np.asarray(sigma) * self._normal(j.shape) / area_cm2)
 
     def _noisy_voltage_v(self, voltage_v: ArrayLike) -> float | FloatArray:
         v = np.asarray(voltage_v, dtype=float)
@@ -176,6 +194,8 @@ class NoisyDevice:
                   irradiance_mw_cm2: float) -> FloatArray:
         """The device's staircase (state advanced exactly), readings with current noise."""
         exact = self.device.staircase(voltages_v, settle_s, point_s, irradiance_mw_cm2)
+        if exact.size == 1:  # a single reading: the scalar path
+            return np.array([self._noisy_current_density(float(exact[0]))])
         return np.asarray(self._noisy_current_density(exact), dtype=float)
 
     # --- state: forwarded exactly ----------------------------------------------------------

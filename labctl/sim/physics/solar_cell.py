@@ -40,7 +40,7 @@ class SolarCell:
     the photocurrent is collected with efficiency ``eta = clip(1 - a*(V - s)/(1 V), 0, 1 + a)``,
     so ``J = eta*Jph - J0*(exp((V + J*Rs)/(n*Vt)) - 1) - (V + J*Rs)/Rsh``. With ``s = V``
     (settled), eta = 1 and the curve is exactly the single-diode one. Every update of ``s`` for a
-    constant voltage is the exact exponential. Degradation (section 3) scales Jph.
+    constant voltage is the exact exponential. Degradation (docs/simulation.md §3) scales Jph.
 
     The state is advanced only by :meth:`hold`, :meth:`float_open_circuit` and
     :meth:`staircase`, each given its duration; the model never reads a clock.
