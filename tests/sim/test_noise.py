@@ -193,3 +193,24 @@ def test_wrapper_noise_shrinks_with_nplc_and_forwards_everything_else() -> None:
     assert noisy.params is cell.params and noisy.area_cm2 == cell.area_cm2
     noisy.hold(0.7, 1e6, ONE_SUN)
     assert cell.ion_memory_v == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(("field", "value", "expected_sigma"), [
+    ("current_rel", 1e-3, 1e-3 * 1.782e-3), ("current_range_fraction", 1e-4, 1e-4 * 1e-2),
+    ("current_floor_a", 3e-7, 3e-7), ("voltage_rel", 1e-3, 1e-3 * 0.6),
+    ("voltage_range_fraction", 1e-4, 1e-4 * 2.0), ("voltage_floor_v", 4e-5, 4e-5),
+])
+def test_every_noise_level_field_sets_its_part_of_sigma(field: str, value: float,
+                                                        expected_sigma: float) -> None:
+    zero = {f: 0.0 for f in NoiseSim.model_fields if f != "seed"}
+    noise = NoiseSim.model_validate({**zero, field: value, "seed": 9})
+    cell = physics.SolarCell()
+    noisy = NoisyDevice(cell, noise, MeasurementSettings, stream="smu")  # auto range, 1 NPLC
+    if field.startswith("current"):
+        exact_a = cell.current_density_a_cm2(0.0, ONE_SUN) * AREA_CM2  # 1.782 mA: 10 mA range
+        readings = [noisy.current_density_a_cm2(0.0, ONE_SUN) * AREA_CM2 for _ in range(2000)]
+        assert exact_a == pytest.approx(1.782e-3, rel=1e-3)
+    else:  # 0.6 V on a dark diode: the 2 V range
+        j_a_cm2 = cell.current_density_a_cm2(0.6, 0.0)
+        readings = [noisy.voltage_at_current_density_v(j_a_cm2, 0.0) for _ in range(2000)]
+    assert np.std(readings, ddof=1) == pytest.approx(expected_sigma, rel=0.1)
