@@ -2,8 +2,9 @@
 
 ``pyvisa.ResourceManager("configs/stations/simulated.yaml@labsim")`` opens every instrument of
 that station at the resource name the station gives it, and ``pyvisa-shell -b
-STATION.yaml@labsim`` lets a person type SCPI at the simulated bench. PyVISA finds this module
-by its name (``pyvisa_<backend>``) and uses ``WRAPPER_CLASS``.
+STATION.yaml@labsim`` lets a person type SCPI at the simulated bench. A station built in
+memory opens with ``pyvisa.ResourceManager(f"{labctl.sim.bench.register_bench(config)}@labsim")``.
+PyVISA finds this module by its name (``pyvisa_<backend>``) and uses ``WRAPPER_CLASS``.
 """
 
 from labctl.sim.backend import LabsimVisaLibrary

@@ -6,6 +6,10 @@ station names under ``simulation.pyvisa_sim``). Every read and write holds the b
 read waits on the bench clock until the instrument has finished its operation, so a sweep or a
 wheel move takes its time on the virtual timeline. A read that would wait longer than the
 session's VISA timeout fails with a timeout, as on the real bus.
+
+The text before ``@labsim`` names the bench: a station file, nothing (the default station), or
+a spec returned by :func:`labctl.sim.bench.register_bench` for a StationConfig built in memory
+(``pyvisa.ResourceManager(f"{register_bench(config)}@labsim")``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,25 @@
 """The simulated bench: device models, light path and instruments on one clock.
 
-A :class:`Bench` is built from a station file. It owns
+A :class:`Bench` is built from a validated :class:`~labctl.station.StationConfig` (read from
+a station file or built in memory). It owns
 
 - the clock (virtual by default, ``simulation.clock: real`` for demos),
 - one lock (pyvisa-sim is not thread-safe; every VISA read and write holds it),
 - the light path: source -> shutter -> filter wheels -> the devices under test,
 - one device model per SMU (the cell on ``smu``, the photodiode on the SMU that reads it, the
-  devices of ``simulation.devices``), and
+  devices of ``simulation.devices``), wrapped with measurement noise when ``simulation.noise``
+  is on, and
 - one emulator per instrument, registered at the resource name the station gives it.
 
 There is one bench per resolved station path (:func:`bench_for`), so every ResourceManager
-opened on ``STATION.yaml@labsim`` sees the same instruments, like a real bench.
+opened on ``STATION.yaml@labsim`` sees the same instruments, like a real bench. A station built
+in memory gets its bench from :func:`register_bench`, which returns the spec to open it with
+(``pyvisa.ResourceManager(f"{spec}@labsim")``).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +29,8 @@ from pyvisa_sim.devices import Devices
 
 from labctl.clock import RealClock, VirtualClock
 from labctl.sim import physics
+from labctl.sim.config import NoiseSim, SingleCarrierDevice, SolarCellDevice
+from labctl.sim.physics import MeasurementSettings
 from labctl.station import StationConfig, canonical_resource, load_station
 
 if TYPE_CHECKING:
@@ -59,11 +66,43 @@ class LightPath:
         return self.nominal_mw_cm2 * source * shutter * self.transmission()
 
 
-def _device_model(config: Any) -> physics.DeviceModel:
-    params = config.model_dump(exclude={"kind"})
-    if config.kind == "single_carrier":
-        return physics.SingleCarrierDevice(physics.SingleCarrierParams(**params))
-    return physics.SolarCell(physics.SolarCellParams(**params))
+def device_model(config: SolarCellDevice | SingleCarrierDevice) -> physics.DeviceModel:
+    """The physics of a validated ``simulation.device`` entry (the model is its parameters)."""
+    if isinstance(config, SingleCarrierDevice):
+        return physics.SingleCarrierDevice(config)
+    return physics.SolarCell(config)
+
+
+#: Measurement ranges by SMU driver: current [A], voltage [V], ascending (Keithley 2400 and
+#: 2420 manuals, specifications; 2450 reference manual, specifications).
+SMU_RANGES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "keithley2400": ((1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), (0.2, 2.0, 20.0, 200.0)),
+    "keithley2420": ((1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0), (0.2, 2.0, 20.0, 60.0)),
+    "keithley2450": ((1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+                     (0.02, 0.2, 2.0, 20.0, 200.0)),
+}
+
+
+def _nplc(emulator: Any, function: str) -> float:
+    nplc = getattr(emulator, "nplc", 1.0)
+    return float(nplc.get(function, 1.0) if isinstance(nplc, dict) else nplc)
+
+
+def _fixed_range(emulator: Any, function: str) -> float | None:
+    """The SMU's fixed measurement range of ``function``, None with auto range."""
+    auto = getattr(emulator, "sense_range_auto", {}).get(function, True)
+    return None if auto else float(emulator.sense_range[function])
+
+
+def smu_measurement_settings(emulator: Any, driver: str) -> MeasurementSettings:
+    """What an SMU emulator's present settings mean for the noise of its readings."""
+    currents_a, voltages_v = SMU_RANGES.get(driver, SMU_RANGES["keithley2400"])
+    return MeasurementSettings(
+        current_range_a=_fixed_range(emulator, "CURR"),
+        voltage_range_v=_fixed_range(emulator, "VOLT"),
+        current_ranges_a=currents_a, voltage_ranges_v=voltages_v,
+        nplc_current=_nplc(emulator, "CURR"), nplc_voltage=_nplc(emulator, "VOLT"),
+    )
 
 
 class Bench:
@@ -90,11 +129,12 @@ class Bench:
             if name in photodiodes:
                 pd = station.instruments[photodiodes[name]]
                 self.duts[name] = physics.Photodiode(
-                    responsivity_a_per_w=pd.responsivity_a_per_w, area_mm2=pd.area_mm2
+                    responsivity_a_per_w=pd.responsivity_a_per_w, area_mm2=pd.area_mm2,
+                    params=sim.photodiode,
                 )
             else:
                 config = station.device_for_smu(name)
-                self.duts[name] = None if config is None else _device_model(config)
+                self.duts[name] = None if config is None else device_model(config)
 
         for name, inst in station.instruments.items():
             resource = getattr(inst, "resource", None)
@@ -104,9 +144,26 @@ class Bench:
             self.devices.add_device(canonical_resource(resource), device)
             self.instruments[name] = device
 
+        #: The exact device models (ground truth); ``duts`` is what the SMUs read, noisy
+        #: when ``simulation.noise`` is on.
+        self.models: dict[str, physics.DeviceModel | None] = dict(self.duts)
+        if sim.noise is not None:
+            self._add_noise(sim.noise)
         if sim.pyvisa_sim:  # stored resolved (absolute) by the station validation
             self._add_pyvisa_sim_devices(Path(sim.pyvisa_sim))
         self._equilibrate_devices()
+
+    def _add_noise(self, noise: NoiseSim) -> None:
+        """Wrap each SMU's device so that what the SMU reads from it carries noise."""
+        for name, dut in self.duts.items():
+            if dut is None:
+                continue
+            driver = self.station.instruments[name].driver
+
+            def settings(name: str = name, driver: str = driver) -> MeasurementSettings:
+                return smu_measurement_settings(self.instruments.get(name), driver)
+
+            self.duts[name] = physics.NoisyDevice(dut, noise, settings, stream=name)
 
     def _equilibrate_devices(self) -> None:
         """Cells start as they sat on the bench: lit at open circuit when nothing blocks the
@@ -159,7 +216,13 @@ class Bench:
 
 
 _benches: dict[Path, Bench] = {}
+#: Benches of stations built in memory, by the library spec :func:`register_bench` returned.
+_memory_benches: dict[str, Bench] = {}
 _benches_lock = threading.Lock()
+_memory_serial = itertools.count(1)
+
+#: Prefix of the library spec of a bench registered from a StationConfig object.
+MEMORY_SPEC_PREFIX = "memory:"
 
 
 def resolve_station_path(library_path: str) -> Path:
@@ -170,9 +233,37 @@ def resolve_station_path(library_path: str) -> Path:
     return Path(text).expanduser().resolve()
 
 
-def bench_for(library_path: str | Path) -> Bench:
-    """The one bench of a station file (created on first use)."""
-    path = resolve_station_path(str(library_path))
+def register_bench(station: StationConfig) -> str:
+    """Build the bench of a station held in memory; return its library spec.
+
+    ``pyvisa.ResourceManager(f"{spec}@labsim")`` then opens that bench's instruments, and
+    every manager opened on the same spec shares them. Registering the same StationConfig
+    object again returns the same spec (and bench); a different object, even an equal one,
+    gets its own bench. No file is read (a ``simulation.pyvisa_sim`` file is, as named).
+    """
+    with _benches_lock:
+        for spec, bench in _memory_benches.items():
+            if bench.station is station:
+                return spec
+        spec = f"{MEMORY_SPEC_PREFIX}{next(_memory_serial)}"  # never reused in a process
+        _memory_benches[spec] = Bench(station)
+        return spec
+
+
+def bench_for(library_path: str | Path | StationConfig) -> Bench:
+    """The one bench of a station file (created on first use), of a spec that
+    :func:`register_bench` returned, or of a StationConfig object (registered on first use)."""
+    if isinstance(library_path, StationConfig):
+        library_path = register_bench(library_path)
+    text = str(library_path).strip()
+    if text.startswith(MEMORY_SPEC_PREFIX):
+        with _benches_lock:
+            bench = _memory_benches.get(text)
+        if bench is None:
+            raise ValueError(f"no simulated bench is registered as {text!r} (register_bench "
+                             "returns the spec; forget_benches drops them)")
+        return bench
+    path = resolve_station_path(text)
     with _benches_lock:
         bench = _benches.get(path)
         if bench is None:
@@ -189,6 +280,7 @@ def forget_benches() -> None:
 
     with _benches_lock:
         _benches.clear()
+        _memory_benches.clear()
     registry = VisaLibraryBase._registry
     for key in [k for k in list(registry.keys()) if issubclass(k[0], LabsimVisaLibrary)]:
         registry.pop(key, None)

@@ -6,20 +6,51 @@ device parameter, with its unit, default and range).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, Union
 
-from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from labctl.models import InstrumentName, StrictModel
 from labctl.yamlio import located_error
 
-__all__ = ["Device", "LightSim", "SimulationConfig", "SingleCarrierDevice", "SolarCellDevice"]
+__all__ = [
+    "Device",
+    "LightSim",
+    "NoiseSim",
+    "PhotodiodeSim",
+    "SimulationConfig",
+    "SingleCarrierDevice",
+    "SolarCellDevice",
+]
 
 
-class SolarCellDevice(StrictModel):
+class _DeviceModel(StrictModel):
+    """Base of the device models: validated once, then frozen (the physics reads them)."""
+
+    model_config = ConfigDict(**StrictModel.model_config, frozen=True)
+
+
+class SolarCellDevice(_DeviceModel):
     """A simulated solar cell: single-diode model with a mobile-ion transient and optional slow
-    degradation (see ``reference/simulation-physics.md``)."""
+    degradation (docs/simulation.md §1-3).
+
+    This model is the one definition of the cell's parameters: :class:`labctl.sim.physics.
+    SolarCell` reads them from it. Degradation: the light dose D [h at 1 sun] grows while lit;
+    the burn-in loss relaxes toward ``burn_in_fraction`` with ``1 - exp(-dD/burn_in_tau_h)``;
+    the part ``dark_recovery_fraction`` of it recovers in the dark with ``burn_in_tau_h``; Jph is
+    scaled by ``1 - burn_in - loss_pct_per_1000h/100 * D/1000``. All zero: no degradation.
+    """
 
     kind: Literal["solar_cell"] = Field("solar_cell", description="Device type.")
     area_cm2: float = Field(
@@ -32,7 +63,9 @@ class SolarCellDevice(StrictModel):
         1.0e-12, gt=0, lt=1, description="Diode saturation current density (mA/cm²)."
     )
     ideality: float = Field(1.5, ge=0.5, le=10, description="Diode ideality factor.")
-    rs_ohm_cm2: float = Field(3.0, ge=0, description="Series resistance (Ω·cm²).")
+    rs_ohm_cm2: float = Field(
+        3.0, ge=0, le=1e6, description="Series resistance (Ω·cm²); 0 for none."
+    )
     rsh_ohm_cm2: float = Field(
         3000.0,
         gt=0,
@@ -40,7 +73,13 @@ class SolarCellDevice(StrictModel):
         description="Shunt resistance (Ω·cm²); .inf for no shunt.",
     )
     temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
-    ion_tau_s: float = Field(5.0, gt=0, description="Mobile-ion relaxation time constant (s).")
+    ion_tau_s: float = Field(
+        5.0,
+        ge=0,
+        le=1e7,
+        description="Mobile-ion relaxation time constant (s); 0 = the ions follow the voltage "
+        "at once (no transient).",
+    )
     ion_amplitude: float = Field(
         0.0,
         ge=0,
@@ -50,29 +89,50 @@ class SolarCellDevice(StrictModel):
         "when each scan lasts 1-3 ion_tau_s, and falls in proportion for faster scans.",
     )
     burn_in_fraction: float = Field(
-        0.0, ge=0, le=1, description="Fraction of power lost in the initial burn-in."
+        0.0, ge=0, le=1, description="Fraction of the photocurrent lost in the burn-in under "
+        "light (0-1)."
     )
-    burn_in_tau_h: float = Field(100.0, gt=0, description="Burn-in time constant (h).")
+    burn_in_tau_h: float = Field(
+        100.0, gt=0, description="Burn-in (and dark-recovery) time constant (h of 1-sun light)."
+    )
     loss_pct_per_1000h: float = Field(
-        0.0, ge=0, description="Linear power loss after burn-in (percent per 1000 h under light)."
+        0.0, ge=0, le=100,
+        description="Linear photocurrent loss (percent per 1000 h of 1-sun light).",
     )
     dark_recovery_fraction: float = Field(
-        0.0, ge=0, le=1, description="Fraction of the degradation recovered in the dark."
+        0.0, ge=0, le=1, description="Fraction of the burn-in that recovers in the dark (0-1)."
     )
 
+    @field_validator("rsh_ohm_cm2")
+    @classmethod
+    def _not_nan(cls, value: float) -> float:
+        if math.isnan(value):
+            raise ValueError("must be a number > 0 or .inf")
+        return value
 
-class SingleCarrierDevice(StrictModel):
+
+class SingleCarrierDevice(_DeviceModel):
     """A simulated single-carrier (electron- or hole-only) device for SCLC: ohmic, trap-filling
-    at V_TFL = q·N_trap·L²/(2·ε0·εr), then Mott–Gurney."""
+    at V_TFL = q·N_trap·L²/(2·ε0·εr), then Mott–Gurney (docs/simulation.md §4).
+
+    The one definition of its parameters: :class:`labctl.sim.physics.SingleCarrierDevice`
+    reads them from this model.
+    """
 
     kind: Literal["single_carrier"] = Field("single_carrier", description="Device type.")
     area_cm2: float = Field(0.09, gt=0, le=1000, description="Device area (cm²).")
-    thickness_nm: float = Field(500.0, gt=0, description="Active-layer thickness L (nm).")
-    eps_r: float = Field(30.0, gt=0, description="Relative permittivity εr.")
-    mobility_cm2_vs: float = Field(1e-3, gt=0, description="Carrier mobility (cm²/V·s).")
-    trap_density_cm3: float = Field(1e16, ge=0, description="Trap density N_trap (cm⁻³).")
+    thickness_nm: float = Field(
+        500.0, gt=0, le=1e6, description="Active-layer thickness L (nm)."
+    )
+    eps_r: float = Field(30.0, gt=0, le=1e4, description="Relative permittivity εr.")
+    mobility_cm2_vs: float = Field(
+        1e-3, gt=0, le=1e5, description="Carrier mobility (cm²/V·s)."
+    )
+    trap_density_cm3: float = Field(
+        1e16, ge=0, le=1e22, description="Trap density N_trap (cm⁻³); 0 for none."
+    )
     conductivity_s_cm: float = Field(
-        1e-9, ge=0, description="Ohmic conductivity at low bias (S/cm)."
+        1e-9, ge=0, le=1e6, description="Ohmic conductivity at low bias (S/cm)."
     )
     temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
 
@@ -86,6 +146,69 @@ class SingleCarrierDevice(StrictModel):
                 ("conductivity_s_cm",),
             )
         return self
+
+
+class PhotodiodeSim(_DeviceModel):
+    """What the simulation adds to a station's SMU-read photodiode (``smu_photodiode``), whose
+    responsivity and area come from the station: ``I = R·E·A + I_dark - I0·(exp(V/Vt) - 1)``
+    (docs/simulation.md §5)."""
+
+    dark_current_a: float = Field(
+        1e-9, ge=0, le=1e-3, description="Dark current, read at 0 V in the dark too (A)."
+    )
+    saturation_current_a: float = Field(
+        1e-11, gt=0, le=1e-3, description="Diode saturation current I0, forward bias only (A)."
+    )
+    temperature_k: float = Field(298.15, gt=0, le=500, description="Photodiode temperature (K).")
+
+
+class NoiseSim(_DeviceModel):
+    """Measurement noise on the simulated SMU readings (docs/simulation.md §6).
+
+    Gaussian, independent from reading to reading, with a standard deviation at 1 NPLC of
+
+        sigma_I = sqrt((current_rel·|I|)² + (current_range_fraction·range_I)² + current_floor_a²)
+        sigma_V = sqrt((voltage_rel·|V|)² + (voltage_range_fraction·range_V)² + voltage_floor_v²)
+
+    divided by sqrt(NPLC) (white noise averaged over the integration time). The range is the
+    SMU's fixed measurement range, or with auto range the lowest of its ranges that holds the
+    reading. The current noise is on every current the SMU measures from the device (sourcing
+    voltage); the voltage noise on every voltage it measures from it (sourcing current, or at
+    current compliance). A programmed source value is read back exactly. Each SMU draws from
+    its own generator seeded with (``seed``, its name), so a run is reproducible and a power
+    cycle of the bench (its reset) starts the same sequence again.
+    """
+
+    seed: int = Field(0, ge=0, description="Seed of the noise generators (same seed, same noise).")
+    current_rel: float = Field(
+        2e-5, ge=0, le=0.1, description="Current noise at 1 NPLC as a fraction of the reading."
+    )
+    current_range_fraction: float = Field(
+        1e-5, ge=0, le=0.1, description="Current noise floor at 1 NPLC as a fraction of the "
+        "current range."
+    )
+    current_floor_a: float = Field(
+        1e-12, ge=0, le=1e-3, description="Current noise floor at 1 NPLC on every range (A)."
+    )
+    voltage_rel: float = Field(
+        1e-5, ge=0, le=0.1, description="Voltage noise at 1 NPLC as a fraction of the reading."
+    )
+    voltage_range_fraction: float = Field(
+        5e-6, ge=0, le=0.1, description="Voltage noise floor at 1 NPLC as a fraction of the "
+        "voltage range."
+    )
+    voltage_floor_v: float = Field(
+        1e-6, ge=0, le=1.0, description="Voltage noise floor at 1 NPLC on every range (V)."
+    )
+
+
+def _noise_switch(value: Any) -> Any:
+    """``noise: false`` is no noise, ``noise: true`` the default noise, a mapping its fields."""
+    if value is False:
+        return None
+    if value is True:
+        return {}
+    return value
 
 
 def _device_kind(value: Any) -> str | None:
@@ -138,6 +261,10 @@ class SimulationConfig(StrictModel):
         description="One device per SMU name (multi-channel stations); replaces 'device'.",
     )
     light: LightSim = Field(default_factory=LightSim, description="Simulated light source.")
+    photodiode: PhotodiodeSim = Field(
+        default_factory=PhotodiodeSim,
+        description="Dark and diode currents of every SMU-read photodiode of the station.",
+    )
     clock: Literal["virtual", "real"] = Field(
         "virtual", description="virtual: runs as fast as possible; real: waits in real time."
     )
@@ -149,7 +276,11 @@ class SimulationConfig(StrictModel):
         description="Extra plain pyvisa-sim device file, relative to the station file "
         "(stored resolved to an absolute path).",
     )
-    noise: bool = Field(False, description="Add measurement noise to simulated readings.")
+    noise: Annotated[NoiseSim | None, BeforeValidator(_noise_switch)] = Field(
+        None,
+        description="Measurement noise on the SMU readings: false/absent for none (readings "
+        "exact), true for the defaults, or a mapping of NoiseSim fields (seed, levels).",
+    )
 
     @field_validator("pyvisa_sim")
     @classmethod

@@ -1,7 +1,7 @@
 """Tests of labctl.sim.physics: the pure device models of the simulated bench.
 
 Expected values come from pvlib (single diode), from the closed-form laws (SCLC, photodiode,
-lamp) and from the worked numbers of reference/simulation-physics.md section 2. Tolerances are
+lamp) and from the worked numbers of docs/simulation.md §2. Tolerances are
 stated at each assertion.
 """
 
@@ -161,7 +161,7 @@ def test_params_defaults_are_the_design_example():
         0.09, 19.8, 1.0e-12, 1.5, 3.0, 3000.0, 298.15, 5.0, 0.0)
     assert (p.burn_in_fraction, p.burn_in_tau_h, p.loss_pct_per_1000h,
             p.dark_recovery_fraction) == (0.0, 100.0, 0.0, 0.0)
-    assert SolarCellParams.field_names()[:9] == (
+    assert tuple(SolarCellParams.model_fields)[1:10] == (
         "area_cm2", "jph_ma_cm2", "j0_ma_cm2", "ideality", "rs_ohm_cm2", "rsh_ohm_cm2",
         "temperature_k", "ion_tau_s", "ion_amplitude")
     with pytest.raises(ValueError, match="rs_ohm_cm2"):
@@ -351,7 +351,7 @@ def test_worked_numbers_steady_pce():
 
 @pytest.mark.parametrize("amplitude, point_s, tau_s, ref_rev, ref_fwd, ref_hi", WORKED_NUMBERS)
 def test_worked_numbers_pce(amplitude, point_s, tau_s, ref_rev, ref_fwd, ref_hi):
-    """simulation-physics.md section 2, protocol as described there.
+    """docs/simulation.md §2, protocol as described there.
 
     Jph 19.8 mA/cm^2, J0 1e-15 A/cm^2, n 1.5, Rs 3, Rsh 3000, 100 mW/cm^2. The cell is
     poled at the steady-state Voc (float_open_circuit for 50 tau under light), then a reverse
@@ -420,8 +420,9 @@ def test_scan_as_long_as_tau_shows_hysteresis_of_the_order_of_the_amplitude(ampl
 # HI / a of the model for a Voc-poled cell (a = 0.1, tau = 5 s), 141-point reverse then forward
 # scans each lasting ``scan/tau`` ion time constants. For scans much faster than tau the index
 # grows in proportion to the scan time (about 1.1 x scan/tau), peaks near 0.59 a at 1.5-2 tau
-# and falls again for slow scans. DESIGN.md's "a scan much faster than ion_tau_s shows ... a
-# hysteresis index of the order of ion_amplitude" holds only for scans of about 0.5-5 tau.
+# and falls again for slow scans. An earlier reading of the contract, "a scan much faster than
+# ion_tau_s shows ... a hysteresis index of the order of ion_amplitude", holds only for scans of
+# about 0.5-5 tau (docs/architecture.md, "The simulated bench", gives the measured ratios).
 HI_OVER_AMPLITUDE = [(0.03, 0.033), (0.1, 0.104), (0.3, 0.268), (1.0, 0.543), (3.0, 0.530)]
 
 
