@@ -59,14 +59,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a sequence (and a station); print the expanded runs and the estimated time."""
-    from labctl.runner import RUNNABLE
-    from labctl.sequence import (
-        check_against_station,
-        describe,
-        estimate_duration_s,
-        format_duration,
-        load_sequence,
-    )
+    from labctl.registry.procedures import procedure_plugin, procedure_plugins
+    from labctl.sequence import check_against_station, format_duration, load_sequence
     from labctl.station import load_station
 
     sequence = load_sequence(args.sequence)
@@ -79,14 +73,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"sequence {sequence.source}: sample {sequence.sample.id}, "
           f"{len(sequence.steps)} steps")
     for index, step in enumerate(sequence.steps):
-        duration_s = estimate_duration_s(step, line_frequency_hz)
+        plugin = procedure_plugin(step.procedure)
+        duration_s = plugin.estimate_duration_s(step, line_frequency_hz)
         total_s += duration_s
-        print(f"  [{index}] {describe(step)}  (~{format_duration(duration_s)})")
+        print(f"  [{index}] {plugin.describe(step)}  (~{format_duration(duration_s)})")
     print(f"estimated run time: {format_duration(total_s)}")
-    later = sorted({s.procedure for s in sequence.steps} - RUNNABLE)
+    later = sorted({s.procedure for s in sequence.steps
+                    if not procedure_plugin(s.procedure).runnable})
     if later:
+        runnable = sorted(n for n, p in procedure_plugins().items() if p.runnable)
         print(f"  note: valid, but labctl {__version__} cannot run {', '.join(later)} yet "
-              f"(`labctl run` refuses the sequence; runnable: {', '.join(sorted(RUNNABLE))})")
+              f"(`labctl run` refuses the sequence; runnable: {', '.join(runnable)})")
     if args.station:
         light = station.light_source()
         if light and station.instruments[light].driver.startswith("newport"):
@@ -112,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for result in summary["results"]:
             metrics = result.get("metrics", {})
             direction = f" {result['direction']}" if result.get("direction") else ""
-            shown = ", ".join(f"{k} {_fmt(metrics[k])}" for k in SHOWN if k in metrics)
+            shown = _headline(result["procedure"], metrics)
             print(f"  [{result['step']}] {result['procedure']}{direction}: {shown}")
         print(f"results: {folder}")
         if summary["status"] != "ok":
@@ -120,7 +117,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if summary["status"] == "ok" else EXIT_FAILED
 
 
-SHOWN = ("voc_v", "jsc_ma_cm2", "ff", "pce_pct", "hysteresis_index")
+def _headline(procedure: str, metrics: dict[str, object]) -> str:
+    """The metrics of a one-line result: the plug-in's ``headline_metrics``."""
+    from labctl.registry.procedures import procedure_plugins
+
+    plugin = procedure_plugins().get(procedure)
+    names = plugin.headline_metrics if plugin is not None else ()
+    return ", ".join(f"{k} {_fmt(metrics[k])}" for k in names if k in metrics)
 
 
 def _fmt(value: object) -> str:
@@ -132,29 +135,27 @@ def _fmt(value: object) -> str:
 # --- labctl analyze -------------------------------------------------------------------------
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Analyse measurement files written by labctl or plain CSV with labctl's column names.
+    """Analyse measurement files written by labctl or plain CSV with labctl's column names,
+    with the analysis of the plug-in that provides KIND (the runner's own analysis)."""
+    from labctl.registry.procedures import AnalysisContext, plugin_for_analysis
+    from labctl.storage import read_measurement
 
-    The curve is taken as the runner takes it (``storage.jv_curve``); the irradiance is
-    ``--irradiance-mw-cm2``, else the file's ``Irradiance (mW/cm**2)`` column, else 100.
-    """
-    from labctl.analysis.jv import jv_metrics
-    from labctl.storage import jv_curve, mean_irradiance_mw_cm2, read_measurement
+    plugin = plugin_for_analysis(args.kind)
+    if plugin is None or plugin.analyze is None:
+        from labctl.registry.procedures import analysis_kinds
 
-    if args.kind != "jv":
+        available = [k for k in analysis_kinds() if plugin_for_analysis(k) is not None]
         raise UsageError(f"analyze {args.kind} is not available in labctl {__version__} yet "
-                         "(available: jv)")
+                         f"(available: {', '.join(available)})")
+    context = AnalysisContext(irradiance_override_mw_cm2=args.irradiance_mw_cm2,
+                              area_override_cm2=args.area_cm2)
     out = []
     for path in args.files:
         try:
-            data = read_measurement(path)
-            voltage_v, j_ma_cm2, warnings = jv_curve(data, area_cm2=args.area_cm2)
-            irradiance_mw_cm2 = (args.irradiance_mw_cm2 or mean_irradiance_mw_cm2(data)
-                                 or 100.0)
-            metrics, more = jv_metrics(voltage_v, j_ma_cm2,
-                                       irradiance_mw_cm2=irradiance_mw_cm2)
-        except (OSError, ValueError) as exc:  # a file that is not a J-V curve: bad input
+            metrics, warnings = plugin.analyze(read_measurement(path), context)
+        except (OSError, ValueError) as exc:  # a file that is not such a measurement
             raise UsageError(str(exc) or repr(exc), file=str(path)) from None
-        out.append({"file": str(path), "metrics": dict(metrics), "warnings": warnings + more})
+        out.append({"file": str(path), "metrics": dict(metrics), "warnings": list(warnings)})
     if args.json:
         _print_json(out)
     else:
@@ -182,7 +183,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         metrics = row.get("metrics") or {}
-        shown = ", ".join(f"{k} {_fmt(metrics[k])}" for k in SHOWN if k in metrics)
+        shown = _headline(row["procedure"], metrics)
         direction = f" {row['direction']}" if row.get("direction") else ""
         print(f"{row['started']}  {row['sample_id']}  {row['procedure']}{direction}  "
               f"{row['status']}  {shown}  {row['file']}")
@@ -200,6 +201,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from labctl.registry.procedures import analysis_kinds
+
     parser = _Parser(
         prog="labctl", description="Solar-cell characterization bench: J-V, MPP, "
         "intensity-dependent Voc and SCLC, on real or simulated instruments.")
@@ -232,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     analyze = sub.add_parser("analyze", help="analyse measurement files")
-    analyze.add_argument("kind", choices=["jv", "mpp", "intensity", "sclc"])
+    analyze.add_argument("kind", choices=analysis_kinds())
     analyze.add_argument("files", type=Path, nargs="+", metavar="FILE")
     analyze.add_argument("--json", action="store_true")
     analyze.add_argument("--area-cm2", type=float)
@@ -267,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stderr(f"labctl {args.command}: interrupted")
         return EXIT_FAILED
     except Exception as exc:  # never a traceback: one line, and a run has made itself safe
-        from labctl.runner import one_line_error
+        from labctl.errors import error_line as one_line_error
 
         _stderr(f"labctl {args.command}: {one_line_error(exc)}")
         return EXIT_FAILED

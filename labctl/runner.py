@@ -1,11 +1,13 @@
 """Run a sequence headless: the engine behind ``labctl run``.
 
-The procedures say *what* to measure; the runner decides *how* (as Bluesky's RunEngine does for
-its plans): it validates both files before any instrument is touched, opens the station, runs
-each measurement's pymeasure Procedure in a worker thread with pymeasure's Worker order
-(startup, execute, shutdown in a ``finally``), appends every emitted row to the CSV and flushes
-it, analyses each finished measurement, draws its figure, adds a catalog row and rewrites
-``summary.json`` -- so nothing is held only in memory.
+The procedures say *what* to measure; the runner decides *how*, as Bluesky's RunEngine does
+for its plans: it validates both files before any instrument is touched, plans every step
+through its plug-in (:mod:`labctl.planning`), opens the station, runs each measurement's
+pymeasure Procedure in a worker thread in pymeasure's Worker order (startup, execute,
+shutdown in a ``finally``), and publishes documents -- run start, measurement start, each
+row, measurement end, the measurement's result, run end -- to its subscribers
+(:mod:`labctl.events`): the CSV writer, the progress bar, figures, the catalog and the
+summary (:mod:`labctl.subscribers`). Nothing is held only in memory.
 
 Whatever ends the run (success, an error, a lost instrument, Ctrl-C, SIGTERM) every instrument
 of the station is made safe (SMU outputs off first, shutter closed) before control returns;
@@ -19,8 +21,8 @@ import json
 import logging
 import math
 import signal
+import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,35 +31,40 @@ from pathlib import Path
 from typing import Any
 
 from labctl import __version__, clock
-from labctl.sequence import JVSteadyStep, JVStep, Sequence, check_against_station, load_sequence
+from labctl.errors import error_line
+from labctl.events import EventStream
+from labctl.planning import plan, plan_step
+from labctl.progress import Progress
+from labctl.registry.procedures import (
+    AnalysisContext,
+    PlannedMeasurement,
+    StepResult,
+    procedure_plugin,
+)
+from labctl.sequence import Sequence, check_against_station, load_sequence
 from labctl.station import StationConfig, load_station, open_station
-from labctl.yamlio import InputError, format_field
+from labctl.steps import StepReference
+from labctl.subscribers import (
+    CatalogSubscriber,
+    CsvSubscriber,
+    FigureSubscriber,
+    SummarySubscriber,
+)
+from labctl.yamlio import InputError
 
 log = logging.getLogger(__name__)
 
-#: Procedures this version runs (the others validate, and are refused at run time).
-RUNNABLE = {"jv", "jv_steady"}
+__all__ = ["RunAborted", "RunFailed", "RunState", "Runner", "build_procedure"]
 
 
 class RunFailed(RuntimeError):
     """A measurement failed; the instruments were made safe and the data kept."""
 
+    labctl_message = True
+
 
 class RunAborted(RuntimeError):
     """The run was stopped (Ctrl-C, SIGTERM); the instruments were made safe."""
-
-
-@dataclass
-class PlannedMeasurement:
-    """One procedure run: a step of the sequence, in one direction."""
-
-    step: int
-    procedure: str
-    direction: str | None
-    filename: str
-    parameters: dict[str, Any]
-    precondition: bool = False
-    channel: str | None = None
 
 
 @dataclass
@@ -77,116 +84,9 @@ class RunState:
     elapsed_s: float = 0.0
 
 
-# --- progress ---------------------------------------------------------------------------------
-
-class Progress:
-    """Progress of the run on the terminal (stderr), throttled; silent when not wanted."""
-
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        self.total = total
-        self.enabled = enabled
-        self._bar: Any = None
-        self._task: Any = None
-        if enabled:
-            try:
-                from rich.console import Console
-                from rich.progress import BarColumn, TextColumn
-                from rich.progress import Progress as RichProgress
-
-                console = Console(stderr=True)
-                if console.is_terminal:
-                    self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                             TextColumn("{task.percentage:>5.1f} %"),
-                                             console=console, transient=False)
-                    self._task = self._bar.add_task("starting", total=100.0 * total)
-                    self._bar.start()
-            except ImportError:  # rich is a dependency; a stripped install still runs
-                self._bar = None
-
-    def measurement(self, index: int, label: str) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, description=f"[{index + 1}/{self.total}] {label}",
-                             completed=100.0 * index)
-        elif self.enabled:
-            print(f"labctl: [{index + 1}/{self.total}] {label}", file=_stderr())
-
-    def percent(self, index: int, percent: float) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=100.0 * index + min(max(percent, 0), 100))
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
-def _stderr() -> Any:
-    import sys
-
-    return sys.stderr
-
-
-# --- planning ---------------------------------------------------------------------------------
-
-def plan(sequence: Sequence, station: StationConfig) -> list[PlannedMeasurement]:
-    """Expand the steps into measurements (a ``direction: both`` J-V gives two)."""
-    from labctl.storage import measurement_filename
-
-    planned: list[PlannedMeasurement] = []
-    for index, step in enumerate(sequence.steps):
-        name = step.procedure
-        smu_name = station.dut_smu(getattr(step, "smu", None))
-        channel = smu_name if len(station.smu_names()) > 1 and smu_name != "smu" else None
-        common = {"sample_id": sequence.sample.id, "area_cm2": sequence.sample.area_cm2,
-                  "smu_name": smu_name}
-        if isinstance(step, JVStep):
-            params = step.model_dump(exclude={"direction", "smu"})
-            params["dwell_s"] = step.source_delay_s(
-                float(station.simulation.line_frequency_hz))
-            directions = ["reverse", "forward"] if step.direction == "both" else [step.direction]
-            for k, direction in enumerate(directions):
-                planned.append(PlannedMeasurement(
-                    step=index, procedure=name, direction=direction,
-                    filename=measurement_filename(index, name, direction=direction,
-                                                  channel=channel),
-                    parameters={**common, **params, "direction": direction},
-                    precondition=(k == 0), channel=channel))
-        elif isinstance(step, JVSteadyStep):
-            params = step.model_dump(exclude={"smu"})
-            planned.append(PlannedMeasurement(
-                step=index, procedure=name, direction=None,
-                filename=measurement_filename(index, name, channel=channel),
-                parameters={**common, **params}, channel=channel))
-        else:
-            check_runnable(sequence)
-    return planned
-
-
-def check_runnable(sequence: Sequence) -> None:
-    """Refuse, as bad input, a step whose procedure this version cannot run yet."""
-    for index, step in enumerate(sequence.steps):
-        if step.procedure not in RUNNABLE:
-            raise InputError(
-                f"the {step.procedure} procedure is not available in labctl {__version__} "
-                f"yet (runnable: {', '.join(sorted(RUNNABLE))})",
-                file=sequence.source, line=sequence.step_line(index),
-                field=format_field(sequence.step_path(index)))
-
-
-def procedure_class(name: str) -> type:
-    if name == "jv":
-        from procedures.jv import JVProcedure
-
-        return JVProcedure
-    if name == "jv_steady":
-        from procedures.jv_steady import JVSteadyProcedure
-
-        return JVSteadyProcedure
-    raise KeyError(name)
-
-
 def build_procedure(measurement: PlannedMeasurement) -> Any:
-    """A procedure instance with the measurement's parameters (unknown names are an error)."""
-    cls = procedure_class(measurement.procedure)
+    """A procedure instance with the measurement's parameters (unknown names are ignored)."""
+    cls = procedure_plugin(measurement.procedure).load_procedure_class()
     procedure = cls()
     known = set(procedure.parameter_objects())
     values = {k: v for k, v in measurement.parameters.items() if k in known and v is not None}
@@ -201,24 +101,25 @@ def build_procedure(measurement: PlannedMeasurement) -> Any:
 class ProcedureThread(threading.Thread):
     """Runs one procedure as pymeasure's Worker does, writing rows through labctl's writer."""
 
-    def __init__(self, procedure: Any, open_writer: Callable[[], Any],
-                 stop_event: threading.Event, on_progress: Callable[[float], None]) -> None:
+    def __init__(self, procedure: Any, on_started: Callable[[], None],
+                 on_row: Callable[[Any], None], stop_event: threading.Event,
+                 on_progress: Callable[[float], None]) -> None:
         super().__init__(name=f"labctl-{type(procedure).__name__}", daemon=True)
         self.procedure = procedure
-        self.open_writer = open_writer
-        self.writer: Any = None
+        self.on_started = on_started
+        self.on_row = on_row
+        self.started_measurement = False
         self.stop_event = stop_event
         self.on_progress = on_progress
         self.error: BaseException | None = None
-        self.error_text: str | None = None
         procedure.emit = self.emit
         procedure.should_stop = self.stop_event.is_set
 
     def emit(self, topic: str, record: Any) -> None:
         if topic == "results":
-            if self.writer is None:
+            if not self.started_measurement:
                 raise RuntimeError("a procedure emitted results before its startup finished")
-            self.writer.append(record)
+            self.on_row(record)
         elif topic == "progress":
             self.on_progress(float(record))
         elif topic == "batch results":
@@ -230,23 +131,21 @@ class ProcedureThread(threading.Thread):
             procedure.status = procedure.RUNNING
             try:
                 procedure.startup()
-                # The header (parameters and metadata) is written after startup(), when the
-                # procedure has filled its metadata, as pymeasure's Worker does.
-                self.writer = self.open_writer()
+                # The measurement starts (its CSV header: parameters and metadata) after
+                # startup(), when the procedure has filled its metadata, as pymeasure's Worker
+                # does.
+                self.on_started()
+                self.started_measurement = True
                 if not self.stop_event.is_set():
                     procedure.execute()
             finally:
-                try:
-                    procedure.shutdown()
-                finally:
-                    if self.writer is not None:
-                        self.writer.close()
+                procedure.shutdown()
             procedure.status = procedure.ABORTED if self.stop_event.is_set() else \
                 procedure.FINISHED
         except BaseException as exc:  # recorded and re-raised in the main thread
             procedure.status = procedure.FAILED
             self.error = exc
-            self.error_text = traceback.format_exc()
+
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -261,7 +160,7 @@ def _signals_stop(stop_event: threading.Event) -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         if not stop_event.is_set():
             print("labctl: stopping: waiting for the procedure to finish safely "
-                  "(output off, shutter closed)", file=_stderr())
+                  "(output off, shutter closed)", file=sys.stderr)
         stop_event.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -290,6 +189,8 @@ class Runner:
         self.show_progress = show_progress
         self.stop_event = stop_event or threading.Event()
         self.state: RunState | None = None
+        self.events = EventStream()
+        self.progress: Progress | None = None
         self._identities: dict[str, str] = {}
         self._run_start_clock_s = 0.0
 
@@ -317,7 +218,7 @@ class Runner:
             sample_id = previous.get("sample", {}).get("id")
             results = [r for r in previous.get("results", []) if r.get("status", "ok") == "ok"]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"cannot resume: unreadable summary.json ({one_line_error(exc)})",
+            raise InputError(f"cannot resume: unreadable summary.json ({error_line(exc)})",
                              file=str(summary_path)) from None
         if sample_id != self.sequence.sample.id:
             raise InputError(f"cannot resume {where}: it is a run of sample {sample_id!r}, the "
@@ -356,7 +257,7 @@ class Runner:
         try:
             folder = run_folder(self.out_dir, self.sequence.sample.id, started)
         except OSError as exc:
-            raise InputError(f"cannot create the run folder: {one_line_error(exc)}",
+            raise InputError(f"cannot create the run folder: {error_line(exc)}",
                              file=str(self.out_dir)) from None
         return RunState(run_id=folder.name, folder=folder, sample=sample,
                         started=started.isoformat(timespec="seconds"))
@@ -391,6 +292,17 @@ class Runner:
         self.state.status = status
         self.state.error = f"{self.state.error}; {error}" if self.state.error else error
 
+    def _subscribe(self) -> None:
+        """The subscribers, in the order they hear each document (the summary last)."""
+        assert self.state is not None and self.progress is not None
+        self.events.subscribe(CsvSubscriber(), critical=True)
+        self.events.subscribe(self.progress)
+        self.events.subscribe(FigureSubscriber(self.state.folder, self.sequence.sample.id))
+        self.events.subscribe(CatalogSubscriber(
+            self.out_dir / "catalog.sqlite",
+            {"run_id": self.state.run_id, "sample_id": self.sequence.sample.id}))
+        self.events.subscribe(SummarySubscriber(self._write_summary))
+
     # --- running -------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Run every measurement; return the summary (also written to summary.json).
@@ -401,14 +313,15 @@ class Runner:
         ``aborted``), after every instrument of the station was made safe.
         """
         previous = self._previous_summary()
-        progress = Progress(len(self.measurements), enabled=self.show_progress)
+        self.progress = Progress(len(self.measurements), enabled=self.show_progress)
         try:
             with _signals_stop(self.stop_event):
                 station = open_station(self.station, simulated=self.simulated)
                 try:
                     self._run_start_clock_s = clock.now_s()
                     self.state = self._start_state(previous)
-                    self._run_all(station, progress)
+                    self._subscribe()
+                    self._run_all(station)
                 finally:
                     try:
                         failures = station.make_safe()   # SMU outputs off first, shutter closed
@@ -419,46 +332,80 @@ class Runner:
                             self._tick()
                         station.close()
         finally:
-            progress.close()
+            self.progress.close()
             if self.state is not None:
-                try:
-                    self._write_summary()
-                except Exception as exc:  # the summary returned still says what happened
-                    log.error("cannot write %s: %s", self.state.folder / "summary.json", exc)
-                    self._fail("failed", f"cannot write summary.json: {one_line_error(exc)}")
+                self._end_run()
         return self.summary()
 
-    def _run_all(self, station: Any, progress: Progress) -> None:
+    def _end_run(self) -> None:
+        assert self.state is not None
+        try:
+            self.events.publish("run_end", status=self.state.status, error=self.state.error)
+            self._write_summary()
+        except Exception as exc:  # the summary returned still says what happened
+            log.error("cannot write %s: %s", self.state.folder / "summary.json", exc)
+            self._fail("failed", f"cannot write summary.json: {error_line(exc)}")
+
+    def _run_all(self, station: Any) -> None:
         """The measurements not yet done; the run's status and error in ``self.state``."""
         assert self.state is not None
         done = {(r["step"], r.get("direction")) for r in self.state.results}
         try:
-            self._write_summary()
+            self.events.publish("run_start", folder=self.state.folder,
+                                measurements=self.measurements)
             self._identities = station.identities()
             for index, measurement in enumerate(self.measurements):
                 if (measurement.step, measurement.direction) in done:
                     continue
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
-                label = measurement.procedure + (
-                    f" {measurement.direction}" if measurement.direction else "")
-                progress.measurement(index, label)
-                self._run_one(station, measurement,
-                              lambda pct, i=index: progress.percent(i, pct))
+                self._run_one(station, index, self._resolve(measurement))
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
             self.state.status = "ok"
         except (RunAborted, KeyboardInterrupt) as exc:
             self._fail("aborted", str(exc) or "interrupted")
         except Exception as exc:
-            self._fail("failed", one_line_error(exc))
+            self._fail("failed", error_line(exc))
             log.info("run failed: %s", exc)  # the summary and the CLI report it
 
-    def _run_one(self, station: Any, measurement: PlannedMeasurement,
-                 on_progress: Callable[[float], None]) -> None:
-        from labctl.storage import CsvWriter
+    # --- results passed between steps ------------------------------------------------------
+    def _resolve(self, measurement: PlannedMeasurement) -> PlannedMeasurement:
+        """The measurement with every field its step takes from an earlier step resolved
+        (docs/architecture.md, "Results passed between steps"); ``references`` in its
+        parameters say what was used."""
+        step = self.sequence.steps[measurement.step]
+        references = step.references()
+        if not references:
+            return measurement
+        values = {name: self._referenced_value(measurement.step, name, ref)
+                  for name, ref in references.items()}
+        for planned in plan_step(self.sequence, self.station, measurement.step,
+                                 step.resolved(values)):
+            if planned.filename == measurement.filename:
+                planned.parameters["references"] = {
+                    name: f"{ref.describe()} = {values[name]:.6g}"
+                    for name, ref in references.items()}
+                return planned
+        raise RunFailed(f"step {measurement.step}: no measurement {measurement.filename} "
+                        "once its references were resolved")
 
+    def _referenced_value(self, step: int, name: str, ref: StepReference) -> float:
         assert self.state is not None
+        source = self.sequence.steps[ref.from_step]
+        direction = ref.direction or next(iter(getattr(source, "directions", [])), None)
+        for record in self.state.results:
+            if (record["step"] == ref.from_step and record.get("status") == "ok"
+                    and (direction is None or record.get("direction") == direction)):
+                value = record.get("metrics", {}).get(ref.metric)
+                if value is not None and math.isfinite(float(value)):
+                    return float(value)
+        raise RunFailed(f"step {step}: {name} cannot be taken from the {ref.describe()}: "
+                        "that measurement has no valid value of it")
+
+    # --- one measurement -------------------------------------------------------------------
+    def _run_one(self, station: Any, index: int, measurement: PlannedMeasurement) -> None:
+        assert self.state is not None and self.progress is not None
         path = self.state.folder / measurement.filename
         if path.exists():  # a partial file of an interrupted run: keep it, measure anew
             path.rename(_free_name(path.with_suffix(".partial.csv")))
@@ -467,149 +414,111 @@ class Runner:
         started = datetime.now(UTC)
         # Time (s) counts from the start of the run (and continues across a resume).
         procedure.time_offset_s = self._tick()
-        metadata = {"Run id": self.state.run_id, "Step": measurement.step,
-                    "Station": self.station.station,
-                    "Simulated": self.simulated, "labctl version": __version__}
-        for name, identity in self._identities.items():
-            metadata[f"Instrument {name}"] = identity
+        label = measurement.procedure + (
+            f" {measurement.direction}" if measurement.direction else "")
 
-        def open_writer() -> CsvWriter:
-            return CsvWriter(path, procedure, list(procedure.DATA_COLUMNS), metadata=metadata)
+        def on_started() -> None:
+            self.events.publish(
+                "measurement_start", index=index, label=label, measurement=measurement,
+                path=path, procedure=procedure, columns=list(procedure.DATA_COLUMNS),
+                metadata=self._metadata(measurement))
 
-        thread = ProcedureThread(procedure, open_writer, self.stop_event, on_progress)
+        thread = ProcedureThread(
+            procedure, on_started,
+            lambda row: self.events.publish("row", measurement=measurement, row=row),
+            self.stop_event, self.progress.percent)
         thread.start()
         while thread.is_alive():
             thread.join(timeout=0.2)
         self._tick()
+        if thread.started_measurement:
+            status = ("failed" if thread.error is not None
+                      else "aborted" if self.stop_event.is_set() else "ok")
+            try:
+                self.events.publish("measurement_end", measurement=measurement, status=status,
+                                    error=None if thread.error is None
+                                    else error_line(thread.error))
+            except Exception as exc:  # the CSV writer could not close its file
+                thread.error = thread.error or exc
         if thread.error is not None:
             self._record(measurement, path, procedure, started, status="failed",
-                         error=one_line_error(thread.error))
-            raise RunFailed(f"{measurement.procedure} (step {measurement.step}"
-                            f"{', ' + measurement.direction if measurement.direction else ''})"
-                            f" failed: {one_line_error(thread.error)}") from thread.error
+                         error=error_line(thread.error))
+            where = f", {measurement.direction}" if measurement.direction else ""
+            raise RunFailed(f"{measurement.procedure} (step {measurement.step}{where}) "
+                            f"failed: {error_line(thread.error)}") from thread.error
         status = "aborted" if self.stop_event.is_set() else "ok"
         self._record(measurement, path, procedure, started, status=status)
 
-    # --- analysis, figures, catalog ----------------------------------------------------------
+    def _metadata(self, measurement: PlannedMeasurement) -> dict[str, Any]:
+        """The CSV header's run metadata (beside the procedure's own)."""
+        assert self.state is not None
+        metadata: dict[str, Any] = {
+            "Run id": self.state.run_id, "Step": measurement.step,
+            "Station": self.station.station, "Simulated": self.simulated,
+            "labctl version": __version__}
+        for name, used in measurement.parameters.get("references", {}).items():
+            metadata[f"Reference {name}"] = used
+        for name, identity in self._identities.items():
+            metadata[f"Instrument {name}"] = identity
+        return metadata
+
+    # --- analysis and the result document --------------------------------------------------
     def _record(self, measurement: PlannedMeasurement, path: Path, procedure: Any,
                 started: datetime, *, status: str, error: str | None = None) -> None:
-        """Add the measurement's result to the summary (written at once), its figure and its
-        catalog row. Analysis, figure and catalog failures become warnings: they never lose
-        the data or end the run."""
-        from labctl.storage import Catalog
-
+        """Analyse the measurement and publish its result (summary, figure, catalog row).
+        Analysis and subscriber failures become warnings: they never lose the data or end
+        the run."""
         assert self.state is not None
-        metrics: dict[str, Any] = {}
-        warnings: list[str] = []
-        try:
-            metrics, warnings = analyze_measurement(measurement, path, procedure,
-                                                    self.station)
-        except Exception as exc:
-            warnings.append(f"analysis failed: {one_line_error(exc)}")
-        result: dict[str, Any] = {
+        details = {attribute: _plain(getattr(procedure, attribute, None))
+                   for attribute in getattr(procedure, "RESULT_ATTRIBUTES", {})}
+        metrics, warnings = self._analyze(measurement, path, details)
+        record: dict[str, Any] = {
             "step": measurement.step, "procedure": measurement.procedure,
             "direction": measurement.direction, "file": path.name, "status": status,
             "metrics": metrics, "warnings": warnings}
         if measurement.channel is not None:
-            result["channel"] = measurement.channel
+            record["channel"] = measurement.channel
         if error:
-            result["error"] = error
-        details = {label: _plain(getattr(procedure, attribute, None))
-                   for attribute, label in getattr(procedure, "RESULT_ATTRIBUTES", {}).items()}
-        if details:
-            result["details"] = details
-        self.state.results.append(result)
-        for what, action in (("hysteresis index", self._hysteresis),
-                             ("figure", self._plot_jv)):
+            record["error"] = error
+        labels = getattr(procedure, "RESULT_ATTRIBUTES", {})
+        if labels:
+            record["details"] = {labels[k]: v for k, v in details.items()}
+        self.state.results.append(record)
+        step_results = self._step_results(measurement.step)
+        plugin = procedure_plugin(measurement.procedure)
+        if plugin.finish_step is not None and status == "ok":
             try:
-                action(measurement.step)
+                plugin.finish_step([r for r in step_results if r.record["status"] == "ok"])
             except Exception as exc:
-                log.warning("%s of step %d failed: %s", what, measurement.step, exc)
-                warnings.append(f"{what} failed: {one_line_error(exc)}")
-        self._write_summary()
-        try:
-            Catalog(self.out_dir / "catalog.sqlite").add(
-                run_id=self.state.run_id, sample_id=self.sequence.sample.id, pixel=None,
-                channel=measurement.channel, procedure=measurement.procedure,
-                step=measurement.step, direction=measurement.direction, started=started,
-                file=str(path), status=status, metrics=metrics)
-        except Exception as exc:
-            log.warning("catalog row of %s failed: %s", path.name, exc)
-            warnings.append(f"catalog row failed: {one_line_error(exc)}")
+                log.warning("step %d: finishing %s failed: %s", measurement.step,
+                            plugin.name, exc)
+                warnings.append(f"step metrics failed: {error_line(exc)}")
+        warnings.extend(self.events.take_failures())  # of the rows, before this result
+        self.events.publish("result", record=record, step_results=step_results, path=path,
+                            started=started)
+        failures = self.events.take_failures()
+        if failures:
+            warnings.extend(failures)
             self._write_summary()
 
-    def _ok_results_of_step(self, step: int) -> list[dict[str, Any]]:
+    def _analyze(self, measurement: PlannedMeasurement, path: Path,
+                 details: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        from labctl.storage import read_measurement
+
+        plugin = procedure_plugin(measurement.procedure)
+        if plugin.analyze is None:
+            return {}, []
+        try:
+            context = AnalysisContext(parameters=measurement.parameters, details=details)
+            metrics, warnings = plugin.analyze(read_measurement(path), context)
+            return dict(metrics), list(warnings)
+        except Exception as exc:
+            return {}, [f"analysis failed: {error_line(exc)}"]
+
+    def _step_results(self, step: int) -> list[StepResult]:
         assert self.state is not None
-        return [r for r in self.state.results if r["step"] == step and r["status"] == "ok"]
-
-    def _hysteresis(self, step: int) -> None:
-        """Hysteresis indices of a completed reverse/forward pair, on both results
-        (DESIGN.md)."""
-        from labctl.analysis.jv import hysteresis_index, hysteresis_index_08voc
-        from labctl.storage import jv_curve, read_measurement
-
-        assert self.state is not None
-        pair = {r["direction"]: r for r in self._ok_results_of_step(step)
-                if r["procedure"] == "jv"}
-        if "reverse" not in pair or "forward" not in pair:
-            return
-        rev, fwd = pair["reverse"], pair["forward"]
-        hi = float(hysteresis_index(rev["metrics"].get("pce_pct", math.nan),
-                                    fwd["metrics"].get("pce_pct", math.nan)))
-        (v_rev, j_rev, _), (v_fwd, j_fwd, _) = (
-            jv_curve(read_measurement(self.state.folder / pair[d]["file"]))
-            for d in ("reverse", "forward"))
-        hi08 = float(hysteresis_index_08voc(v_rev, j_rev, v_fwd, j_fwd))
-        for result in (rev, fwd):
-            result["metrics"]["hysteresis_index"] = hi
-            result["metrics"]["hysteresis_index_08voc"] = hi08
-
-    def _plot_jv(self, step: int) -> None:
-        from labctl.plots import plot_jv
-        from labctl.storage import jv_curve, read_measurement
-
-        assert self.state is not None
-        results = self._ok_results_of_step(step)
-        if not results or results[0]["procedure"] not in ("jv", "jv_steady"):
-            return
-        curves = []
-        metrics: dict[str, dict[str, float]] = {}
-        for result in results:
-            voltage_v, j_ma_cm2, _ = jv_curve(read_measurement(self.state.folder /
-                                                               result["file"]))
-            label = result["direction"] or result["procedure"]
-            curves.append((label, voltage_v, j_ma_cm2))
-            metrics[label] = dict(result["metrics"])
-        stem = Path(results[0]["file"]).stem
-        figure_path = self.state.folder / (stem.rsplit("_", 1)[0] if results[0]["direction"]
-                                           else stem)
-        plot_jv(curves, figure_path.with_suffix(".png"),
-                title=f"{self.sequence.sample.id} step {step} ({results[0]['procedure']})",
-                metrics=metrics)
-
-
-def analyze_measurement(measurement: PlannedMeasurement, path: Path, procedure: Any,
-                        station: StationConfig) -> tuple[dict[str, Any], list[str]]:
-    """Metrics of a finished measurement file (DESIGN.md names, units in the names)."""
-    from labctl.analysis.jv import jv_metrics
-    from labctl.storage import jv_curve, mean_irradiance_mw_cm2, read_measurement
-
-    data = read_measurement(path)
-    voltage_v, j_ma_cm2, warnings = jv_curve(data)
-    lit = bool(measurement.parameters.get("light", True))
-    irradiance_mw_cm2 = float(measurement.parameters.get("irradiance_mw_cm2") or 100.0)
-    measured_mw_cm2 = mean_irradiance_mw_cm2(data)
-    if station.irradiance_sensor() and measured_mw_cm2 is not None:
-        irradiance_mw_cm2 = measured_mw_cm2
-    metrics, more = jv_metrics(voltage_v, j_ma_cm2, irradiance_mw_cm2=irradiance_mw_cm2)
-    metrics = dict(metrics)
-    metrics["irradiance_mw_cm2"] = irradiance_mw_cm2 if lit else math.nan
-    if not lit:
-        metrics["pce_pct"] = math.nan
-    rate = getattr(procedure, "achieved_scan_rate_v_s", None)
-    if rate is not None and math.isfinite(float(rate)):
-        metrics["scan_rate_v_s"] = float(rate)
-    return metrics, warnings + list(more)
+        return [StepResult(r, self.state.folder / r["file"]) for r in self.state.results
+                if r["step"] == step]
 
 
 def _plain(value: Any) -> Any:
@@ -625,9 +534,3 @@ def _free_name(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
-
-
-def one_line_error(exc: BaseException) -> str:
-    """``"ExceptionType: message"`` on one line (a RunFailed carries its own text)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if not isinstance(exc, RunFailed) else text

@@ -22,14 +22,50 @@ emit), checking ``should_stop()`` between points.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
 
-from pymeasure.experiment import BooleanParameter, FloatParameter, ListParameter
+from pydantic import Field, model_validator
+from pymeasure.experiment import BooleanParameter, ListParameter
 
 from labctl import clock
+from labctl.registry.parameters import parameters_from
+from labctl.registry.procedures import (
+    AnalysisContext,
+    PlanContext,
+    PlannedMeasurement,
+    ProcedurePlugin,
+    StepResult,
+)
+from labctl.steps import (
+    MAX_SWEEP_POINTS,
+    Compliance,
+    Irradiance,
+    Nplc,
+    StepBase,
+    Voltage,
+    compliance_field,
+    describe_light,
+    describe_smu,
+    format_duration,
+    four_wire_field,
+    irradiance_field,
+    light_field,
+    linear_point_count,
+    nplc_field,
+    point_overhead_s,
+    smu_field,
+    step_too_large_error,
+)
+from labctl.yamlio import located_error
 from procedures.base import BASE_DATA_COLUMNS, LabctlProcedure, ProcedureError, _finite_or_none
 
-__all__ = ["DIRECTIONS", "JVProcedure", "sweep_voltages_v"]
+__all__ = ["DEFAULT_LIGHT_SOAK_S", "DIRECTIONS", "JVProcedure", "JVStep", "PLUGIN",
+           "sweep_voltages_v"]
+
+#: Light soak before a lit J-V sweep when the step does not say (s).
+DEFAULT_LIGHT_SOAK_S = 10.0
 
 #: The directions one run can measure.
 DIRECTIONS = ("reverse", "forward")
@@ -59,6 +95,130 @@ def sweep_voltages_v(start_v: float, stop_v: float, step_v: float, direction: st
     return values if direction == "reverse" else values[::-1]
 
 
+class JVStep(StepBase):
+    """A J-V sweep (hardware-timed where the SMU allows), one file per direction."""
+
+    procedure: ClassVar[str] = "jv"
+
+    start_v: Voltage = Field(1.3, title="Start voltage",
+                             description="One end of the voltage range (V), −210…210.")
+    stop_v: Voltage = Field(-0.1, title="Stop voltage",
+                            description="The other end of the range (V), −210…210.")
+    step_v: float = Field(
+        0.01, ge=1e-4, le=1, title="Voltage step",
+        description="Voltage step, a positive magnitude (V), 1e-4…1.",
+    )
+    dwell_s: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        title="Dwell",
+        description="Source delay: time from setting a voltage to the start of its reading "
+        "(s), 0…100; default 0.01 unless scan_rate_v_s is given.",
+        json_schema_extra={"none_as": 0.01},
+    )
+    scan_rate_v_s: float | None = Field(
+        None,
+        gt=0,
+        le=100,
+        title="Scan rate",
+        description="Alternative to dwell_s: the wanted scan rate (V/s), >0…100 (0 in a "
+        "procedure = use dwell_s); the dwell is derived from the SMU's timing. The achieved "
+        "rate is always measured and recorded.",
+        json_schema_extra={"none_as": 0.0},
+    )
+    direction: Literal["reverse", "forward", "both"] = Field(
+        "both",
+        description="reverse (high to low V), forward (low to high) or both (reverse, then "
+        "forward), whatever the order of start_v and stop_v.",
+    )
+    light: bool = light_field("Illuminated (true) or dark (false) sweep.")
+    irradiance_mw_cm2: Irradiance = irradiance_field()
+    compliance_a: Compliance | None = compliance_field()
+    nplc: Nplc = nplc_field()
+    four_wire: bool = four_wire_field()
+    hardware_sweep: bool = Field(
+        True, title="Hardware sweep",
+        description="Use the SMU's built-in sweep (false: point by point).",
+    )
+    precondition_light_s: float = Field(
+        DEFAULT_LIGHT_SOAK_S, ge=0, le=86400, title="Light soak",
+        description="Light soak at open circuit before a lit sweep (s), 0…86400; "
+        f"{DEFAULT_LIGHT_SOAK_S:g} s by default -- the cell waits in the dark behind the "
+        "shutter while the source warms up, and its mobile ions need time under light to "
+        "settle, as in the usual lab protocol. A dark sweep has no light soak.",
+    )
+    precondition_bias_v: Voltage | None = Field(
+        None, title="Preconditioning bias",
+        description="Bias held before the sweep (V); None = no bias preconditioning (in a "
+        "procedure the bias is held only when precondition_bias_s > 0).",
+        json_schema_extra={"none_as": 0.0},
+    )
+    precondition_bias_s: float = Field(
+        0.0, ge=0, le=86400, title="Preconditioning bias time",
+        description="How long precondition_bias_v is held (s), 0…86400.",
+    )
+    smu: str | None = smu_field()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.dwell_s is not None and self.scan_rate_v_s is not None:
+            raise located_error("give dwell_s or scan_rate_v_s, not both", ("scan_rate_v_s",))
+        if self.dwell_s is None and self.scan_rate_v_s is None:
+            self.dwell_s = 0.01
+        if not self.light and "precondition_light_s" not in self.model_fields_set:
+            self.precondition_light_s = 0.0  # a dark sweep has no light soak
+        if self.start_v == self.stop_v:
+            raise located_error("start_v and stop_v must differ", ("stop_v",))
+        if self.points < 2:
+            raise step_too_large_error(self.start_v, self.stop_v, self.step_v)
+        if self.points > MAX_SWEEP_POINTS:
+            raise located_error(
+                f"{self.points} points (|stop_v − start_v|/step_v + 1) is more than "
+                f"{MAX_SWEEP_POINTS}; use a larger step_v",
+                ("step_v",),
+            )
+        if self.precondition_bias_s > 0 and self.precondition_bias_v is None:
+            raise located_error(
+                "precondition_bias_s needs precondition_bias_v (the bias to hold)",
+                ("precondition_bias_s",),
+            )
+        if self.precondition_bias_v is not None and self.precondition_bias_s == 0:
+            raise located_error(
+                "precondition_bias_v needs precondition_bias_s > 0 (how long to hold it)",
+                ("precondition_bias_v",),
+            )
+        return self
+
+    @property
+    def points(self) -> int:
+        """Points per direction: round(|stop − start| / step) + 1."""
+        return linear_point_count(self.start_v, self.stop_v, self.step_v)
+
+    @property
+    def directions(self) -> list[str]:
+        """The sweeps in the order they run: ``["reverse", "forward"]`` for ``both``."""
+        return ["reverse", "forward"] if self.direction == "both" else [self.direction]
+
+    def voltages_v(self, direction: str) -> list[float]:
+        """Set-points of one sweep: reverse runs from the higher end to the lower one."""
+        return sweep_voltages_v(self.start_v, self.stop_v, self.step_v, direction)
+
+    def source_delay_s(self, line_frequency_hz: float = 50) -> float:
+        """The dwell to program: ``dwell_s``, or the one that gives ``scan_rate_v_s`` with the
+        per-point overhead of :func:`point_overhead_s` (0 if the rate is out of reach)."""
+        if self.scan_rate_v_s is None:
+            return float(self.dwell_s or 0.0)
+        per_point_s = self.step_v / self.scan_rate_v_s
+        return max(0.0, per_point_s - point_overhead_s(self.nplc, line_frequency_hz))
+
+    def step_voltages_v(self) -> list[float]:
+        extra = [self.precondition_bias_v] if self.precondition_bias_v is not None else []
+        return [self.start_v, self.stop_v, *extra]
+
+
+
+@parameters_from(JVStep, exclude={"direction", "smu"})
 class JVProcedure(LabctlProcedure):
     """Measure one J-V sweep (one direction) under light or in the dark.
 
@@ -69,55 +229,19 @@ class JVProcedure(LabctlProcedure):
     re-reads them): ``Achieved scan rate (V/s)``, ``Expected scan rate (V/s)``,
     ``Source delay (s)``, ``Points measured``, ``Preconditioning``,
     ``Irradiance for PCE (mW/cm**2)``.
+
+    Its parameters are generated from :class:`JVStep` (one definition each); ``direction``
+    is one run's direction and ``precondition`` is set by the runner on a step's first run.
     """
 
-    start_v = FloatParameter(
-        "Start voltage", units="V", minimum=-210.0, maximum=210.0, default=1.3,
-        description="One end of the voltage range (V).",
-    )
-    stop_v = FloatParameter(
-        "Stop voltage", units="V", minimum=-210.0, maximum=210.0, default=-0.1,
-        description="The other end of the voltage range (V).",
-    )
-    step_v = FloatParameter(
-        "Voltage step", units="V", minimum=1e-4, maximum=1.0, default=0.01,
-        description="Voltage step, a positive magnitude (V).",
-    )
-    dwell_s = FloatParameter(
-        "Dwell", units="s", minimum=0.0, maximum=100.0, default=0.01,
-        description="Source delay: from setting a voltage to the start of its reading (s); "
-        "ignored when scan_rate_v_s > 0.",
-    )
-    scan_rate_v_s = FloatParameter(
-        "Scan rate", units="V/s", minimum=0.0, maximum=100.0, default=0.0,
-        description="Wanted scan rate (V/s); > 0 derives the dwell from the SMU's timing "
-        "model; 0 = use dwell_s.",
-    )
     direction = ListParameter(
         "Direction", choices=list(DIRECTIONS), default="reverse",
         description="reverse (high to low voltage) or forward (low to high).",
-    )
-    light = BooleanParameter("Light", default=True, description="Illuminated or dark sweep.")
-    hardware_sweep = BooleanParameter(
-        "Hardware sweep", default=True,
-        description="Use the SMU's built-in sweep; false = point by point.",
     )
     precondition = BooleanParameter(
         "Precondition", default=False,
         description="Apply the preconditioning below before the sweep (the runner sets it on "
         "the first direction only).",
-    )
-    precondition_light_s = FloatParameter(
-        "Light soak", units="s", minimum=0.0, maximum=86400.0, default=0.0,
-        description="Light soak at open circuit before the sweep (s).",
-    )
-    precondition_bias_v = FloatParameter(
-        "Preconditioning bias", units="V", minimum=-210.0, maximum=210.0, default=0.0,
-        description="Bias held before the sweep (V), for precondition_bias_s.",
-    )
-    precondition_bias_s = FloatParameter(
-        "Preconditioning bias time", units="s", minimum=0.0, maximum=86400.0, default=0.0,
-        description="How long precondition_bias_v is held (s); 0 = no bias.",
     )
 
     RESULT_ATTRIBUTES: ClassVar[dict[str, str]] = {
@@ -172,7 +296,8 @@ class JVProcedure(LabctlProcedure):
         return bool(self.precondition) and float(self.precondition_bias_s or 0.0) > 0
 
     def _soak_requested(self) -> bool:
-        return bool(self.precondition) and float(self.precondition_light_s or 0.0) > 0
+        return (bool(self.precondition) and bool(self.light)
+                and float(self.precondition_light_s or 0.0) > 0)
 
     # --- run ------------------------------------------------------------------------------
     def startup(self) -> None:
@@ -326,3 +451,131 @@ class JVProcedure(LabctlProcedure):
             self.emit_progress(5.0 + 95.0 * (k + 1) / len(voltages))
         if dwells_s:
             self.source_delay_used_s = float(sum(dwells_s) / len(dwells_s))
+
+
+# --- the plug-in ----------------------------------------------------------------------------
+
+def _plan(step: JVStep, context: PlanContext) -> list[PlannedMeasurement]:
+    """A ``both`` step is two measurements, reverse then forward, one file each; only the
+    first is preconditioned, so the forward scan follows the reverse one directly."""
+    params = step.model_dump(exclude={"direction", "smu"})
+    params["dwell_s"] = step.source_delay_s(context.line_frequency_hz)
+    params["scan_rate_v_s"] = 0.0  # the dwell above already gives the rate
+    return [
+        PlannedMeasurement(
+            step=context.step_index, procedure=step.procedure, direction=direction,
+            filename=context.filename(step.procedure, direction),
+            parameters={**context.common_parameters(), **params, "direction": direction},
+            precondition=(k == 0), channel=context.channel)
+        for k, direction in enumerate(step.directions)
+    ]
+
+
+def _estimate_duration_s(step: JVStep, line_frequency_hz: float) -> float:
+    """points × (dwell + reading) × directions + preconditioning."""
+    overhead_s = point_overhead_s(step.nplc, line_frequency_hz)
+    if step.scan_rate_v_s is not None:
+        per_point_s = max(step.step_v / step.scan_rate_v_s, overhead_s)
+    else:
+        per_point_s = float(step.dwell_s or 0.0) + overhead_s
+    preconditioning_s = step.precondition_light_s + step.precondition_bias_s
+    return step.points * per_point_s * len(step.directions) + preconditioning_s
+
+
+def _describe(step: JVStep) -> str:
+    timing = (f"{step.scan_rate_v_s:g} V/s" if step.scan_rate_v_s is not None
+              else f"dwell {step.dwell_s or 0.0:g} s")
+    precondition = ""
+    if step.precondition_light_s:
+        precondition += f", light soak {format_duration(step.precondition_light_s)}"
+    if step.precondition_bias_v is not None:
+        precondition += (f", {step.precondition_bias_v:g} V for "
+                         f"{format_duration(step.precondition_bias_s)}")
+    return (f"jv: {step.start_v:g} → {step.stop_v:g} V, step {step.step_v:g} V "
+            f"({step.points} points), {timing}, {'+'.join(step.directions)}, "
+            f"{describe_light(step)}, NPLC {step.nplc:g}{precondition}{describe_smu(step)}")
+
+
+def analyze_jv_measurement(data: Any, context: AnalysisContext
+                           ) -> tuple[dict[str, Any], list[str]]:
+    """J-V metrics of a J-V file (jv and jv_steady): the names of docs/contracts.md,
+    "Summary JSON"; PCE over the irradiance of :func:`labctl.irradiance.pce_irradiance_mw_cm2`,
+    NaN for a dark measurement."""
+    from labctl.analysis.jv import jv_metrics
+    from labctl.irradiance import pce_irradiance_mw_cm2
+    from labctl.storage import jv_curve, mean_irradiance_mw_cm2
+
+    voltage_v, j_ma_cm2, warnings = jv_curve(data, area_cm2=context.area_override_cm2)
+    lit = bool(context.parameters.get("light", True))
+    irradiance_mw_cm2 = pce_irradiance_mw_cm2(
+        override_mw_cm2=context.irradiance_override_mw_cm2,
+        measured_mw_cm2=mean_irradiance_mw_cm2(data),
+        default_mw_cm2=context.parameters.get("irradiance_mw_cm2"))
+    metrics, more = jv_metrics(voltage_v, j_ma_cm2, irradiance_mw_cm2=irradiance_mw_cm2)
+    metrics = dict(metrics)
+    if context.parameters:  # a run: say which irradiance PCE is over (NaN in the dark)
+        metrics["irradiance_mw_cm2"] = irradiance_mw_cm2 if lit else math.nan
+    if not lit:
+        metrics["pce_pct"] = math.nan
+    rate = context.details.get("achieved_scan_rate_v_s")
+    if rate is not None and math.isfinite(float(rate)):
+        metrics["scan_rate_v_s"] = float(rate)
+    return metrics, warnings + list(more)
+
+
+def plot_jv_step(results: Sequence[StepResult], path: Path, title: str) -> None:
+    """One figure for a step's J-V curves (both directions of a ``both`` step)."""
+    from labctl.plots import plot_jv
+    from labctl.storage import jv_curve, read_measurement
+
+    curves = []
+    metrics: dict[str, dict[str, float]] = {}
+    for result in results:
+        voltage_v, j_ma_cm2, _ = jv_curve(read_measurement(result.path))
+        label = result.record.get("direction") or result.record["procedure"]
+        curves.append((label, voltage_v, j_ma_cm2))
+        metrics[label] = dict(result.record.get("metrics", {}))
+    plot_jv(curves, path, title=title, metrics=metrics)
+
+
+def _hysteresis(results: Sequence[StepResult]) -> None:
+    """Hysteresis indices of a completed reverse/forward pair, on both results
+    (docs/contracts.md, "Summary JSON")."""
+    from labctl.analysis.jv import hysteresis_index, hysteresis_index_08voc
+    from labctl.storage import jv_curve, read_measurement
+
+    pair = {r.record.get("direction"): r for r in results}
+    if "reverse" not in pair or "forward" not in pair:
+        return
+    rev, fwd = pair["reverse"], pair["forward"]
+    hi = float(hysteresis_index(rev.record["metrics"].get("pce_pct", math.nan),
+                                fwd.record["metrics"].get("pce_pct", math.nan)))
+    (v_rev, j_rev, _), (v_fwd, j_fwd, _) = (jv_curve(read_measurement(r.path))
+                                            for r in (rev, fwd))
+    hi08 = float(hysteresis_index_08voc(v_rev, j_rev, v_fwd, j_fwd))
+    for result in (rev, fwd):
+        result.record["metrics"]["hysteresis_index"] = hi
+        result.record["metrics"]["hysteresis_index_08voc"] = hi08
+
+
+#: Metric names of a J-V analysis (docs/contracts.md, "Summary JSON").
+JV_METRICS = ("voc_v", "jsc_ma_cm2", "ff", "pce_pct", "vmpp_v", "jmpp_ma_cm2", "pmax_mw_cm2",
+              "rs_ohm_cm2", "rsh_ohm_cm2", "irradiance_mw_cm2")
+#: The metrics of a one-line J-V result.
+JV_HEADLINE = ("voc_v", "jsc_ma_cm2", "ff", "pce_pct", "hysteresis_index")
+
+PLUGIN = ProcedurePlugin(
+    name="jv",
+    summary="J-V sweep (hardware-timed where the SMU allows), one file per direction",
+    step_model=JVStep,
+    procedure_class=JVProcedure,
+    plan=_plan,
+    estimate_duration_s=_estimate_duration_s,
+    describe=_describe,
+    analysis_kind="jv",
+    analyze=analyze_jv_measurement,
+    metric_names=(*JV_METRICS, "scan_rate_v_s", "hysteresis_index", "hysteresis_index_08voc"),
+    headline_metrics=JV_HEADLINE,
+    figure=plot_jv_step,
+    finish_step=_hysteresis,
+)

@@ -35,17 +35,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
+from pydantic import Field, model_validator
 from pymeasure.experiment import (
-    BooleanParameter,
-    FloatParameter,
-    IntegerParameter,
     Parameter,
 )
 
 from labctl import clock
+from labctl.registry.parameters import parameters_from
+from labctl.registry.procedures import PlanContext, PlannedMeasurement, ProcedurePlugin
+from labctl.steps import (
+    Compliance,
+    Irradiance,
+    Nplc,
+    ReferableVoltage,
+    StepBase,
+    Voltage,
+    compliance_field,
+    describe_light,
+    describe_smu,
+    four_wire_field,
+    irradiance_field,
+    light_field,
+    nplc_field,
+    smu_field,
+)
+from labctl.yamlio import located_error
 from procedures.base import (
     BASE_DATA_COLUMNS,
     LabctlProcedure,
@@ -55,6 +72,8 @@ from procedures.base import (
 )
 
 __all__ = [
+    "PLUGIN",
+    "JVSteadyStep",
     "GOLDEN_FRACTION",
     "MIN_COARSE_POINTS",
     "VOC",
@@ -200,6 +219,78 @@ def relative_drift_pct_per_s(
     return abs(float(slope)) / scale * 100.0
 
 
+class JVSteadyStep(StepBase):
+    """Quasi-steady-state J-V: each bias held until the current stops changing."""
+
+    procedure: ClassVar[str] = "jv_steady"
+
+    points: int = Field(10, ge=3, le=200, title="Points",
+                        description="Number of held biases (the Voc hold not counted), 3…200.")
+    start_v: ReferableVoltage | None = Field(
+        None, title="Start voltage",
+        description="First bias (V); None (Voc in a procedure) = 2 % above the Voc found by "
+        "the I = 0 hold. May come from an earlier step: {from_step: 0, metric: voc_v}.",
+        json_schema_extra={"none_as": VOC},
+    )
+    stop_v: Voltage | None = Field(
+        None, title="Stop voltage",
+        description="Last coarse bias (V); None (0 in a procedure) = 0 V, the short-circuit "
+        "(Jsc) hold.",
+        json_schema_extra={"none_as": 0.0},
+    )
+    settle_tolerance_pct_per_s: float = Field(
+        0.1, gt=0, le=100, title="Settling tolerance",
+        description="A hold ends when |dJ/dt|/|J| over the window is below this (percent per s).",
+    )
+    settle_window_s: float = Field(
+        2.0, gt=0, le=3600, title="Settling window",
+        description="Sliding window the drift is fitted over (s).",
+    )
+    max_hold_s: float = Field(
+        60.0, gt=0, le=86400, title="Maximum hold",
+        description="Longest hold per bias (s); recorded if reached.",
+    )
+    min_hold_s: float = Field(1.0, ge=0, le=86400, title="Minimum hold",
+                              description="Shortest hold per bias (s).")
+    reading_interval_s: float = Field(
+        0.25, ge=0, le=60, title="Reading interval",
+        description="Wait between readings of a hold, on top of the reading itself (s).",
+    )
+    voc_compliance_v: float = Field(
+        3.0, ge=0.1, le=210, title="Voc compliance voltage",
+        description="Voltage limit during the I = 0 hold (V).",
+    )
+    light: bool = light_field()
+    irradiance_mw_cm2: Irradiance = irradiance_field()
+    compliance_a: Compliance | None = compliance_field()
+    nplc: Nplc = nplc_field()
+    four_wire: bool = four_wire_field()
+    smu: str | None = smu_field()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_hold_s > self.max_hold_s:
+            raise located_error(
+                f"min_hold_s ({self.min_hold_s:g}) is longer than max_hold_s "
+                f"({self.max_hold_s:g})", ("min_hold_s",))
+        if self.settle_window_s > self.max_hold_s:
+            raise located_error(
+                f"settle_window_s ({self.settle_window_s:g}) is longer than max_hold_s "
+                f"({self.max_hold_s:g})", ("settle_window_s",))
+        if (isinstance(self.start_v, float) and self.stop_v is not None
+                and self.start_v == self.stop_v):
+            raise located_error("start_v and stop_v must differ", ("stop_v",))
+        return self
+
+    def typical_hold_s(self) -> float:
+        """Hold time assumed per point by the run-time estimate."""
+        return min(self.max_hold_s, max(self.min_hold_s, 2 * self.settle_window_s))
+
+    def step_voltages_v(self) -> list[float]:
+        return [v for v in (self.start_v, self.stop_v) if isinstance(v, float)]
+
+
+@parameters_from(JVSteadyStep, exclude={"smu"})
 class JVSteadyProcedure(LabctlProcedure):
     """Measure a quasi-steady-state J-V: Voc by an I = 0 hold, then ``points`` held biases.
 
@@ -211,43 +302,10 @@ class JVSteadyProcedure(LabctlProcedure):
     start of each hold, or the parameter).
     """
 
-    points = IntegerParameter(
-        "Points", minimum=3, maximum=200, default=10,
-        description="Number of held biases (the Voc hold not counted), 3 to 200.",
-    )
     start_v = VoltageOrVocParameter(
         "Start voltage", default=VOC,
-        description="First bias (V); Voc = 2 % above the Voc found by the I = 0 hold.",
+        description=JVSteadyStep.model_fields["start_v"].description,
     )
-    stop_v = FloatParameter(
-        "Stop voltage", units="V", minimum=-210.0, maximum=210.0, default=0.0,
-        description="Last coarse bias (V); 0 = the short-circuit (Jsc) hold.",
-    )
-    settle_tolerance_pct_per_s = FloatParameter(
-        "Settling tolerance", units="percent/s", minimum=1e-6, maximum=100.0, default=0.1,
-        description="A hold ends when |dJ/dt|/|J| over the window is below this (%/s).",
-    )
-    settle_window_s = FloatParameter(
-        "Settling window", units="s", minimum=1e-3, maximum=3600.0, default=2.0,
-        description="Sliding window the drift is fitted over (s).",
-    )
-    max_hold_s = FloatParameter(
-        "Maximum hold", units="s", minimum=1e-3, maximum=86400.0, default=60.0,
-        description="Longest hold per bias (s).",
-    )
-    min_hold_s = FloatParameter(
-        "Minimum hold", units="s", minimum=0.0, maximum=86400.0, default=1.0,
-        description="Shortest hold per bias (s).",
-    )
-    reading_interval_s = FloatParameter(
-        "Reading interval", units="s", minimum=0.0, maximum=60.0, default=0.25,
-        description="Wait between readings of a hold, on top of the reading itself (s).",
-    )
-    voc_compliance_v = FloatParameter(
-        "Voc compliance voltage", units="V", minimum=0.1, maximum=210.0, default=3.0,
-        description="Voltage limit during the I = 0 hold (V).",
-    )
-    light = BooleanParameter("Light", default=True, description="Illuminated or dark.")
 
     RESULT_ATTRIBUTES: ClassVar[dict[str, str]] = {
         **LabctlProcedure.RESULT_ATTRIBUTES,
@@ -425,3 +483,55 @@ class JVSteadyProcedure(LabctlProcedure):
                 return reading
             if not self.wait(min(float(self.reading_interval_s), max(0.0, longest_s - hold_s))):
                 return None
+
+
+# --- the plug-in ----------------------------------------------------------------------------
+
+def _plan(step: JVSteadyStep, context: PlanContext) -> list[PlannedMeasurement]:
+    return [PlannedMeasurement(
+        step=context.step_index, procedure=step.procedure, direction=None,
+        filename=context.filename(step.procedure),
+        parameters={**context.common_parameters(), **step.model_dump(exclude={"smu"})},
+        channel=context.channel)]
+
+
+def _estimate_duration_s(step: JVSteadyStep, line_frequency_hz: float) -> float:
+    """Holds × typical hold (the Voc and Jsc holds counted when they are extra)."""
+    holds = step.points + (1 if step.start_v is None else 0) + (1 if step.stop_v is None else 0)
+    return holds * step.typical_hold_s()
+
+
+def _describe(step: JVSteadyStep) -> str:
+    if step.start_v is None:
+        start = "Voc"
+    elif isinstance(step.start_v, float):
+        start = f"{step.start_v:g} V"
+    else:
+        start = step.start_v.describe()
+    stop = "0 V" if step.stop_v is None else f"{step.stop_v:g} V"
+    return (f"jv_steady: {step.points} points {start} → {stop}, hold until "
+            f"< {step.settle_tolerance_pct_per_s:g} %/s over {step.settle_window_s:g} s "
+            f"({step.min_hold_s:g}–{step.max_hold_s:g} s), {describe_light(step)}"
+            f"{describe_smu(step)}")
+
+
+def _plugin() -> ProcedurePlugin:
+    from procedures.jv import JV_HEADLINE, JV_METRICS, analyze_jv_measurement, plot_jv_step
+
+    return ProcedurePlugin(
+        name="jv_steady",
+        summary="quasi-steady-state J-V: each bias held until the current stops changing",
+        step_model=JVSteadyStep,
+        procedure_class=JVSteadyProcedure,
+        plan=_plan,
+        estimate_duration_s=_estimate_duration_s,
+        describe=_describe,
+        analysis_kind="jv",
+        analyze=analyze_jv_measurement,
+        metric_names=JV_METRICS,
+        headline_metrics=JV_HEADLINE,
+        figure=plot_jv_step,
+    )
+
+
+PLUGIN = _plugin()

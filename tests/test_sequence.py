@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 
 from labctl.sequence import (
-    STEP_TYPES,
-    IntensityVocStep,
-    JVSteadyStep,
-    JVStep,
-    MPPStep,
-    SCLCStep,
-    Sequence,
     check_against_station,
     describe,
     estimate_duration_s,
     load_sequence,
+    sequence_model,
+    step_types,
 )
 from labctl.station import StationConfig, load_station
 from labctl.yamlio import InputError
+from procedures.intensity_voc import IntensityVocStep
+from procedures.jv import JVStep
+from procedures.jv_steady import JVSteadyStep
+from procedures.mpp import MPPStep
+from procedures.sclc import SCLCStep
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -148,7 +148,7 @@ def test_defaults_and_bare_step_names(tmp_path: Path) -> None:
 
 
 def test_step_models_document_every_parameter() -> None:
-    for cls in STEP_TYPES.values():
+    for cls in step_types().values():
         for name, field in cls.model_fields.items():
             assert field.description, f"{cls.__name__}.{name} has no description"
 
@@ -479,7 +479,8 @@ def test_yaml_syntax_error_in_sequence(tmp_path: Path) -> None:
 
 
 def test_sequence_built_in_code() -> None:
-    sequence = Sequence(sample={"id": "a", "area_cm2": 1}, steps=[{"jv": {"nplc": 2}}, "mpp"])
+    sequence = sequence_model()(sample={"id": "a", "area_cm2": 1},
+                                steps=[{"jv": {"nplc": 2}}, "mpp"])
     assert sequence.steps[0].nplc == 2 and sequence.steps[1].procedure == "mpp"
 
 

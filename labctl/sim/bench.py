@@ -250,6 +250,19 @@ def register_bench(station: StationConfig) -> str:
         return spec
 
 
+def station_spec(station: StationConfig) -> str:
+    """The library spec of a station's bench, built from the StationConfig object itself:
+    its resolved file path when it came from a file (so ``STATION.yaml@labsim`` opened
+    elsewhere in the process shares the bench), else a registered in-memory spec."""
+    if not station._path:
+        return register_bench(station)
+    path = resolve_station_path(str(station.path))
+    with _benches_lock:
+        if path not in _benches:
+            _benches[path] = Bench(station)
+    return str(path)
+
+
 def bench_for(library_path: str | Path | StationConfig) -> Bench:
     """The one bench of a station file (created on first use), of a spec that
     :func:`register_bench` returned, or of a StationConfig object (registered on first use)."""

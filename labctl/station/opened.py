@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from labctl.errors import error_line
+from labctl.registry.instruments import OpenContext, instrument_entry
 from labctl.station.config import StationConfig, load_station
 from labctl.yamlio import InputError
 
-# ---------------------------------------------------------------------------------------------
-# Opening instruments (real VISA or the simulated bench) follows below.
-
-#: station driver name -> "module:Class" of the labctl driver.
-DRIVER_CLASSES: dict[str, str] = {
-    "keithley2400": "instruments.keithley24xx:Keithley2400SMU",
-    "keithley2420": "instruments.keithley24xx:Keithley2420SMU",
-    "keithley2450": "instruments.keithley2450:Keithley2450SMU",
-    "newport69907": "instruments.newport:Newport69907",
-    "newport69920": "instruments.newport:Newport69920",
-    "thorlabs_sc10": "instruments.thorlabs:SC10",
-    "thorlabs_fw102c": "instruments.thorlabs:FW102C",
-    "thorlabs_fw212c": "instruments.thorlabs:FW212C",
-    "thorlabs_pm100": "instruments.thorlabs:PM100",
-    "g2v_pico": "instruments.g2v:G2VPico",
-}
-
+if TYPE_CHECKING:
+    from instruments.roles import Attenuator, IrradianceSensor, LightSource, Shutter, SourceMeter
 
 class OpenError(InputError):
     """An instrument of the station could not be opened (named with its file and line)."""
@@ -35,12 +22,12 @@ class OpenError(InputError):
 class Roles:
     """The instruments a procedure talks to, by role (DESIGN.md, "Semantics")."""
 
-    smu: Any
+    smu: SourceMeter
     smu_name: str
-    light: Any | None = None
-    shutter: Any | None = None
-    attenuator: Any | None = None
-    irradiance_sensor: Any | None = None
+    light: LightSource | None = None
+    shutter: Shutter | None = None
+    attenuator: Attenuator | None = None
+    irradiance_sensor: IrradianceSensor | None = None
     station: StationConfig | None = None
     simulated: bool = False
     #: The simulated bench (simulation only: the truth a benchmark compares against).
@@ -66,45 +53,47 @@ class OpenStation:
         if self.simulated:
             import pyvisa
 
-            self._visa_library = pyvisa.ResourceManager(f"{config.path}@labsim").visalib
+            from labctl.sim.bench import station_spec
+
+            self._visa_library = pyvisa.ResourceManager(f"{station_spec(config)}@labsim").visalib
             self.bench = self._visa_library.bench
             self._previous_clock = clock.use(self.bench.clock)
         try:
-            for name, inst in config.instruments.items():
-                if inst.driver != "smu_photodiode":
-                    self.instruments[name] = self._open(name, inst)
-            for name, inst in config.instruments.items():
-                if inst.driver == "smu_photodiode":
-                    from instruments.photodiode import SmuPhotodiode
-
-                    self.instruments[name] = SmuPhotodiode(
-                        self.instruments[inst.smu], inst.responsivity_a_per_w, inst.area_mm2,
-                        one_sun_current_a=inst.one_sun_current_a)
+            for name in self._opening_order():
+                self.instruments[name] = self._open(name, config.instruments[name])
         except BaseException:
             self.close()
             raise
 
-    def _open(self, name: str, inst: Any) -> Any:
-        from importlib import import_module
+    def _opening_order(self) -> list[str]:
+        """Station order, except that an instrument built on another opens after it."""
+        order: list[str] = []
 
-        module_name, class_name = DRIVER_CLASSES[inst.driver].split(":")
-        cls = getattr(import_module(module_name), class_name)
-        kwargs: dict[str, Any] = {}
-        if self._visa_library is not None:
-            kwargs["visa_library"] = self._visa_library
-        if getattr(inst, "timeout_ms", None):
-            kwargs["timeout"] = inst.timeout_ms
-        if self.role_of(name) == "smu":
-            kwargs["line_frequency_hz"] = float(self.config.simulation.line_frequency_hz)
-        if inst.driver == "g2v_pico":
-            kwargs["pico_id"] = inst.pico_id
-        if inst.driver == "thorlabs_pm100":
-            kwargs["wavelength_nm"] = inst.wavelength_nm
+        def visit(name: str) -> None:
+            if name in order:
+                return
+            inst = self.config.instruments[name]
+            for needed in instrument_entry(inst.driver).depends_on(inst):
+                visit(needed)
+            order.append(name)
+
+        for name in self.config.instruments:
+            visit(name)
+        return order
+
+    def _open(self, name: str, inst: Any) -> Any:
+        context = OpenContext(
+            visa_library=self._visa_library,
+            line_frequency_hz=float(self.config.simulation.line_frequency_hz),
+            opened=self.instruments)
         try:
-            return cls(inst.resource, **kwargs)
+            return instrument_entry(inst.driver).open(inst, context)
         except Exception as exc:  # every failure to open is reported the same way
-            reason = f"cannot open {inst.driver} at {inst.resource}: {_one_line(exc)}"
-            error = self.config._error(reason, at=("instruments", name, "resource"))
+            where = getattr(inst, "resource", None) or f"SMU {getattr(inst, 'smu', '?')!r}"
+            reason = (f"cannot open {inst.driver} at {where}: "
+                      f"{error_line(exc, with_type=False)}")
+            at = ("instruments", name, "resource" if hasattr(inst, "resource") else "driver")
+            error = self.config._error(reason, at=at)
             raise OpenError(error.reason, file=error.file, line=error.line,
                             field=error.field) from exc
 
@@ -136,8 +125,7 @@ class OpenStation:
         """Each instrument's identity as it reports it."""
         out: dict[str, str] = {}
         for name, inst in self.instruments.items():
-            ident = getattr(inst, "identity", None)
-            out[name] = str(ident() if callable(ident) else ident)
+            out[name] = identity_of(inst)
         return out
 
     def make_safe(self) -> list[str]:
@@ -152,7 +140,7 @@ class OpenStation:
             try:
                 shutdown()
             except Exception as exc:  # keep going: every other instrument must be made safe
-                failures.append(f"{name}: {_one_line(exc)}")
+                failures.append(f"{name}: {error_line(exc, with_type=False)}")
         return failures
 
     def close(self) -> None:
@@ -188,6 +176,12 @@ def open_station(config: StationConfig | str | os.PathLike[str],
     return OpenStation(config, simulated)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."
+def identity_of(instrument: Any) -> str:
+    """An instrument's ``identity`` (a property on every labctl driver), "none" for None."""
+    if instrument is None:
+        return "none"
+    ident = getattr(instrument, "identity", None)
+    if ident is None:
+        return type(instrument).__name__
+    # TODO(registry): drop the call once every driver's identity is a property
+    return str(ident() if callable(ident) else ident).strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
@@ -13,8 +12,6 @@ from typing import Any
 
 from labctl.storage.columns import SCHEMA_VERSION
 from labctl.storage.summary import to_json_compatible
-
-log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------
 # Catalog

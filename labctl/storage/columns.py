@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 from pymeasure.experiment import Results
-
-log = logging.getLogger(__name__)
-
-
-log = logging.getLogger(__name__)
 
 CATALOG_FILENAME = "catalog.sqlite"
 SUMMARY_FILENAME = "summary.json"

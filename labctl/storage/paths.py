@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +12,6 @@ from labctl.storage.columns import (
     _UNSAFE_CHARACTERS,
     _WINDOWS_RESERVED_NAMES,
 )
-
-log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------
 # Names

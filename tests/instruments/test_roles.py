@@ -18,7 +18,7 @@ from instruments.newport import Newport69907, Newport69920
 from instruments.photodiode import SmuPhotodiode
 from instruments.smu import SourceMeter
 from instruments.thorlabs import FW102C, FW212C, PM100, SC10, FilterWheel
-from labctl.station.opened import DRIVER_CLASSES
+from labctl.registry.instruments import instrument_entries
 
 #: Each role and the driver classes that play it.
 ROLE_DRIVERS: dict[type, list[type]] = {
@@ -96,12 +96,22 @@ def test_smu_identity_is_a_read_only_property(driver: type) -> None:
     _assert_read_only_identity(driver)
 
 
-def test_every_station_driver_other_than_an_smu_is_identified() -> None:
-    for spec in DRIVER_CLASSES.values():
-        module_name, class_name = spec.split(":")
-        cls = getattr(importlib.import_module(module_name), class_name)
+#: The interface a registry role stands for.
+ROLE_INTERFACES = {"smu": SourceMeter, "light_source": roles.LightSource,
+                   "shutter": roles.Shutter, "filter_wheel": roles.Identified,
+                   "irradiance_sensor": roles.IrradianceSensor}
+
+
+def test_every_registered_driver_implements_the_interfaces_of_its_roles() -> None:
+    entries = instrument_entries()
+    assert len(entries) == 11
+    for name, entry in entries.items():
+        cls = entry.driver()
+        assert entry.roles, name
+        for role in entry.roles:
+            assert issubclass(cls, ROLE_INTERFACES[role]), (name, role)
         if not issubclass(cls, SourceMeter):
-            assert issubclass(cls, roles.Identified), spec
+            assert issubclass(cls, roles.Identified), name
 
 
 def test_arc_lamps_and_leds_say_what_they_are() -> None:

@@ -21,10 +21,9 @@ from pymeasure.experiment import Results, Worker
 from pyvisa.errors import VisaIOError
 
 from labctl.analysis.jv import jv_metrics
-from labctl.sequence import JVStep
 from labctl.station import open_station
 from procedures.base import ProcedureError
-from procedures.jv import JVProcedure, sweep_voltages_v
+from procedures.jv import JVProcedure, JVStep, sweep_voltages_v
 
 CELL = {"kind": "solar_cell", "area_cm2": 0.09, "jph_ma_cm2": 19.8, "j0_ma_cm2": 1.0e-12,
         "ideality": 1.5, "rs_ohm_cm2": 3.0, "rsh_ohm_cm2": 3000.0, "temperature_k": 298.15,

@@ -1,0 +1,1 @@
+"""Registries: the kinds of measurement (procedures) and of instrument labctl knows."""

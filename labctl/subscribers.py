@@ -1,0 +1,112 @@
+"""The subscribers of the runner's event stream that keep a run on disk: the CSV files, the
+summary, the figures and the catalog (docs/architecture.md, "The event stream").
+
+Each one is a callable taking a :class:`~labctl.events.Document`; the runner subscribes them
+in this order: :class:`CsvSubscriber` (critical), progress, :class:`FigureSubscriber`,
+:class:`CatalogSubscriber`, :class:`SummarySubscriber` (last, so the warnings of the others
+are in the summary it writes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from labctl.events import Document
+from labctl.registry.procedures import StepResult, procedure_plugin
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CatalogSubscriber", "CsvSubscriber", "FigureSubscriber", "SummarySubscriber"]
+
+
+class CsvSubscriber:
+    """Writes each measurement to its pymeasure-format CSV, one flushed row at a time.
+
+    ``measurement_start`` opens the file (the header holds the procedure's parameters and
+    metadata, written once); each ``row`` is appended; ``measurement_end`` closes it."""
+
+    name = "CSV writer"
+
+    def __init__(self) -> None:
+        self._writer: Any = None
+
+    def __call__(self, document: Document) -> None:
+        from labctl.storage import CsvWriter
+
+        if document.kind == "measurement_start":
+            procedure = document["procedure"]
+            self._writer = CsvWriter(document["path"], procedure, list(document["columns"]),
+                                     metadata=document["metadata"])
+        elif document.kind == "row":
+            if self._writer is None:
+                raise RuntimeError("a row came before its measurement's start")
+            self._writer.append(document["row"])
+        elif document.kind == "measurement_end" and self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.close()
+
+
+class SummarySubscriber:
+    """Rewrites ``summary.json`` (atomically) whenever the run's state changes."""
+
+    name = "summary"
+
+    def __init__(self, write: Callable[[], None]) -> None:
+        self._write = write
+
+    def __call__(self, document: Document) -> None:
+        if document.kind in ("run_start", "result", "run_end"):
+            self._write()
+
+
+class FigureSubscriber:
+    """Draws one figure per step once its measurements are recorded (the plug-in's
+    ``figure``): ``s00_jv.png`` for a two-direction J-V, ``s01_jv_steady.png``..."""
+
+    name = "figure"
+
+    def __init__(self, folder: Path, sample_id: str) -> None:
+        self.folder = folder
+        self.sample_id = sample_id
+
+    def __call__(self, document: Document) -> None:
+        if document.kind != "result":
+            return
+        step_results: list[StepResult] = [r for r in document["step_results"]
+                                          if r.record.get("status") == "ok"]
+        if not step_results:
+            return
+        first = step_results[0].record
+        plugin = procedure_plugin(first["procedure"])
+        if plugin.figure is None:
+            return
+        stem = Path(first["file"]).stem
+        name = stem.rsplit("_", 1)[0] if first.get("direction") else stem
+        plugin.figure(step_results, (self.folder / name).with_suffix(".png"),
+                      f"{self.sample_id} step {first['step']} ({first['procedure']})")
+
+
+class CatalogSubscriber:
+    """Adds one catalog row per recorded measurement."""
+
+    name = "catalog row"
+
+    def __init__(self, catalog_path: Path, run: Mapping[str, Any]) -> None:
+        self.catalog_path = catalog_path
+        self.run = run
+
+    def __call__(self, document: Document) -> None:
+        from labctl.storage import Catalog
+
+        if document.kind != "result":
+            return
+        record = document["record"]
+        Catalog(self.catalog_path).add(
+            run_id=self.run["run_id"], sample_id=self.run["sample_id"], pixel=None,
+            channel=record.get("channel"), procedure=record["procedure"],
+            step=record["step"], direction=record.get("direction"),
+            started=document["started"], file=str(document["path"]),
+            status=record["status"], metrics=record.get("metrics", {}))
