@@ -40,6 +40,7 @@ import numpy as np
 from pymeasure.adapters import Adapter
 from pymeasure.instruments.keithley import Keithley2450
 
+from instruments import common, timing
 from instruments.common import on_off
 from instruments.smu import (
     ScpiSmuMixin,
@@ -80,14 +81,6 @@ COMPLIANCE_FRACTION = 0.999
 MIN_LIMIT_FRACTION_OF_RANGE = 0.001
 #: Shortest non-zero sweep delay, in seconds (manual pp. 395-400).
 MIN_SWEEP_DELAY_S = 50e-6
-
-# Timing model, reference/instruments.md section 2.2 (no official readings/s figure).
-#: Overhead per point, in seconds.
-POINT_OVERHEAD_S = 1e-3
-#: Extra integration times per point allowed for in the VISA timeout (auto-zero reference and
-#: zero conversions, not part of the section 2.2 model).
-TIMEOUT_EXTRA_INTEGRATIONS = 2
-
 
 class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
     """Control a Keithley 2450 SourceMeter in its native SCPI language as a labctl SMU
@@ -293,14 +286,12 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
             )
 
     def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        """Estimate the duration of a sweep in seconds from the 2450 timing model
-        (instruments.md 2.2): per point NPLC / f_line, the sweep delay (the source delay is set
-        to 0 for sweeps, so no auto delay) and 1 ms of overhead."""
-        return points * (nplc / self.line_frequency_hz + source_delay_s + POINT_OVERHEAD_S)
-
-    def _sweep_timeout_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        extra_s = points * TIMEOUT_EXTRA_INTEGRATIONS * nplc / self.line_frequency_hz
-        return self.expected_sweep_duration_s(points, source_delay_s, nplc) + extra_s
+        """Estimate the duration of a sweep in seconds: :func:`instruments.timing.sweep_duration_s`
+        (per point NPLC / f_line, the sweep delay -- the source delay is set to 0 for sweeps, so
+        no autodelay -- and 1 ms of overhead)."""
+        return timing.sweep_duration_s(
+            self.model, points, source_delay_s, nplc, self.line_frequency_hz
+        )
 
     def _check_sweep(
         self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
@@ -338,7 +329,10 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         self.raise_for_errors()
         if not self.output_enabled:
             self.write(":OUTP ON")
-        with self._timeout_for(self._sweep_timeout_duration_s(points, source_delay_s, nplc)):
+        timeout_s = timing.sweep_timeout_s(
+            self.model, points, source_delay_s, nplc, self.line_frequency_hz
+        )
+        with common.visa_timeout(self, timeout_s):
             self.write(":INIT")
             self.write("*WAI")
             stored = int(self._query_values(f":TRAC:ACT? {BUFFER}")[0])

@@ -41,6 +41,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400
 from pymeasure.instruments.validators import strict_range
 
+from instruments import common, timing
 from instruments.common import on_off
 from instruments.smu import (
     ScpiSmuMixin,
@@ -85,19 +86,6 @@ STATUS_COMPLIANCE_BIT = 8
 ELEMENTS_PER_READING = 5
 #: Replies at or above this magnitude are the overflow / not-measured value +9.91E+37.
 OVERFLOW_THRESHOLD = 9.9e37
-
-# Timing model, reference/instruments.md section 1.10 (manual pp. 115, 430-435).
-#: Fixed part of one A/D conversion phase, in seconds.
-AD_PHASE_OVERHEAD_S = 185e-6
-#: A/D phases per reading with auto-zero on and two functions (V and I): 2 signal + ref + zero,
-#: i.e. functions + 2. instruments.md 1.10 words it "3 phases per function" (6 here) ⚠, but the
-#: manual's examples fit functions + 2: 0.06 PLC at 60 Hz, two functions, 4 x 1.185 ms + 2.3 ms
-#: = 7.04 ms against ~7.1 ms (6 phases would give 9.4 ms); one function, 0.01 PLC, 3 x 0.352 ms
-#: + 1.8 ms = 2.86 ms against ~2.9 ms.
-AD_PHASES_PER_READING = 4
-#: Firmware overhead per point, V-source, auto-zero on, two functions, in seconds.
-SDM_OVERHEAD_S = 2.3e-3
-
 
 def _physical(values: float | np.ndarray) -> np.ndarray:
     """Map the 2400 overflow / not-measured value +9.91E+37 to NaN (scalar or array)."""
@@ -279,12 +267,12 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             )
 
     def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        """Estimate the duration of a sweep in seconds from the 2400 timing model
-        (instruments.md 1.10): per point the source delay, four A/D phases (auto-zero on,
-        voltage and current) of NPLC / f_line + 185 µs each, and 2.3 ms of overhead."""
-        ad_phase_s = nplc / self.line_frequency_hz + AD_PHASE_OVERHEAD_S
-        per_point_s = source_delay_s + AD_PHASES_PER_READING * ad_phase_s + SDM_OVERHEAD_S
-        return points * per_point_s
+        """Estimate the duration of a sweep in seconds: :func:`instruments.timing.sweep_duration_s`
+        (per point the SDM cycle of the 2400 manual pp. 115, 430-435 with the source delay,
+        auto-zero on, voltage and current measured)."""
+        return timing.sweep_duration_s(
+            self.model, points, source_delay_s, nplc, self.line_frequency_hz
+        )
 
     def _run_sweep(self, points: int, source_delay_s: float, nplc: float) -> SweepResult:
         """Check the setup, switch the output on if needed, read ``points`` readings, and
@@ -293,8 +281,10 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             self.raise_for_errors()
             if not self.output_enabled:
                 self.write(":OUTP ON")
-            duration_s = self.expected_sweep_duration_s(points, source_delay_s, nplc)
-            with self._timeout_for(duration_s):
+            timeout_s = timing.sweep_timeout_s(
+                self.model, points, source_delay_s, nplc, self.line_frequency_hz
+            )
+            with common.visa_timeout(self, timeout_s):
                 values = self._query_values(":READ?")
         except BaseException:
             # Leave sweep mode if possible, but report the original failure.

@@ -408,9 +408,6 @@ class SourceMeter(abc.ABC):
 #: How long ``shutdown()`` waits for another thread holding the instrument lock, in seconds;
 #: after that it sends its commands anyway.
 SHUTDOWN_LOCK_TIMEOUT_S = 5.0
-#: Margin and fixed allowance of the VISA timeout around an expected sweep duration.
-TIMEOUT_FACTOR = 1.2
-TIMEOUT_ALLOWANCE_S = 10.0
 #: Most values per ``:SOUR:LIST:VOLT`` / ``:SOUR:LIST:VOLT:APP`` command (instruments.md 1.7, 2.1).
 LIST_CHUNK_POINTS = 100
 
@@ -459,11 +456,6 @@ class ScpiSmuMixin:
         listing every error found (at most 32 are read)."""
         with self.lock:
             common.drain_error_queue(self.ask, ":SYST:ERR?", self.name, SmuError)
-
-    def _timeout_for(self, duration_s: float):
-        """Context manager: a VISA timeout that covers an operation of ``duration_s``
-        (× :data:`TIMEOUT_FACTOR` + :data:`TIMEOUT_ALLOWANCE_S`), restored after."""
-        return common.visa_timeout(self, duration_s * TIMEOUT_FACTOR + TIMEOUT_ALLOWANCE_S)
 
     # --- levels and output ---------------------------------------------------------------
     def configure_voc_mode(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from instruments.timing import MESSAGE_OVERHEAD_S, autodelay_2450_s, reading_time_s
 from labctl.sim.scpi import (
     DATA_STALE,
     ILLEGAL_VALUE,
@@ -64,7 +65,7 @@ class Keithley2450Emulator(SmuEmulator):
     serial_number = "04412345"
     firmware = "1.7.12b"
     no_error_reply = '0,"No error;0;0 0"'
-    message_overhead_s = 0.0005
+    message_overhead_s = MESSAGE_OVERHEAD_S["2450"]
 
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS,MODEL {self.model},{self.serial_number},{self.firmware}"
@@ -116,30 +117,26 @@ class Keithley2450Emulator(SmuEmulator):
         return name
 
     def autodelay_s(self) -> float:
-        """Autodelay by current range (manual p. 138), V-source / I-source."""
-        current_range_a = (self.sense_range["CURR"] if self.source_function == "VOLT"
-                           else self.source_range["CURR"])
-        if self.sense_range_auto["CURR"] and self.source_function == "VOLT":
-            current_range_a = 1e-3
-        if current_range_a <= 1e-7:
-            return 0.050
-        if current_range_a <= 1e-6:
-            return 0.003
-        if current_range_a <= 1e-5:
-            return 0.002
-        if current_range_a > 0.1 and self.source_function == "CURR":
-            return 0.002
-        return 0.001
+        """Autodelay by current range (manual p. 138), V-source / I-source:
+        :func:`instruments.timing.autodelay_2450_s` of the range in use."""
+        if self.source_function == "VOLT":
+            current_range_a = None if self.sense_range_auto["CURR"] else self.sense_range["CURR"]
+        else:
+            current_range_a = self.source_range["CURR"]
+        return autodelay_2450_s(current_range_a, self.source_function)
 
     def point_time_s(self, sweep_delay_s: float = 0.0) -> tuple[float, float]:
         """(settle, total) of one reading: source delay + sweep delay + NPLC/f_line + ~1 ms
-        (instruments.md §2.2 ⚠; auto-zero adds no modelled time)."""
+        (:func:`instruments.timing.reading_time_s`; docs/instruments.md §2.2 ⚠; auto-zero adds
+        no modelled time)."""
         function = self.source_function
         delay_s = (self.autodelay_s() if self.source_delay_auto[function]
                    else self.source_delay_s[function])
         settle_s = delay_s + sweep_delay_s
-        conversion_s = self.nplc[self.sense_function] / self.line_frequency_hz
-        return settle_s, settle_s + conversion_s + 1e-3
+        total_s = reading_time_s(self.model, self.nplc[self.sense_function],
+                                 self.line_frequency_hz, source_delay_s=delay_s,
+                                 sweep_delay_s=sweep_delay_s)
+        return settle_s, total_s
 
     def _run(self, values: np.ndarray, sweep_delay_s: float, buffer: str,
              fail_abort: bool) -> None:

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from instruments.timing import MESSAGE_OVERHEAD_S, sdm_cycle_2400_s
 from labctl.sim.scpi import (
     DATA_STALE,
     DATA_TYPE_ERROR,
@@ -70,8 +71,8 @@ class Keithley2400Emulator(SmuEmulator):
     serial_number = "4126530"
     firmware = "C32   Oct  4 2010 14:20:11/A02  /S/K"
     #: GPIB transfer and parsing of one message [s]: point-by-point over GPIB is ~80
-    #: readings/s at 0.01 PLC (reference/instruments.md §1.10).
-    message_overhead_s = 0.0045
+    #: readings/s at 0.01 PLC (docs/instruments.md §1.10).
+    message_overhead_s = MESSAGE_OVERHEAD_S["2400"]
 
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},{self.serial_number},{self.firmware}"
@@ -129,28 +130,15 @@ class Keithley2400Emulator(SmuEmulator):
                               level=self.level[function], compliance=compliance)
 
     def point_time_s(self) -> tuple[float, float]:
-        """(settle, total) time of one source-delay-measure cycle (manual pp. 115, 430-435).
-
-        A/D phases: functions + 2 with auto-zero on (one signal phase per function, one
-        reference, one zero), one per function with it off. instruments.md §1.10 words it "3
-        phases per function" ⚠; the manual's examples fit functions + 2 (0.06 PLC at 60 Hz, two
-        functions: 4 x 1.185 ms + 2.3 ms = 7.04 ms against ~7.1 ms; 6 phases would be 9.4 ms).
-        ⚠ The trigger latency (225 us) and source configuration (50 us) are added to the
-        overhead of the §1.10 table, as its SDM-cycle formula lists them; the table's overheads
-        (example minus conversions) may already contain them.
-        """
-        n_functions = max(1, len(self.sense_functions))
-        phases = n_functions + 2 if self.auto_zero else n_functions
-        conversion_s = phases * (self.nplc / self.line_frequency_hz + 185e-6)
-        current_source = self.source_function == "CURR"
-        if self.auto_zero:
-            overhead_s = (2.15 if current_source else 1.8) if n_functions == 1 else (
-                2.65 if current_source else 2.3)
-        else:
-            overhead_s = 0.64 if current_source else 0.30
-        delay_s = (0.001 + 100e-6) if self.source_delay_auto else self.source_delay_s
-        settle_s = 225e-6 + self.trigger_delay_s + 50e-6 + delay_s
-        return settle_s, settle_s + conversion_s + overhead_s * 1e-3
+        """(settle, total) time of one source-delay-measure cycle: the 2400-family model of
+        :func:`instruments.timing.sdm_cycle_2400_s` (manual pp. 115, 430-435) with the
+        emulator's auto-zero, measured functions, source function and delays."""
+        return sdm_cycle_2400_s(
+            self.nplc, self.line_frequency_hz, auto_zero=self.auto_zero,
+            functions=len(self.sense_functions),
+            source_delay_s=None if self.source_delay_auto else self.source_delay_s,
+            source_function=self.source_function, trigger_delay_s=self.trigger_delay_s,
+        )
 
     def source_values(self, count: int) -> np.ndarray:
         function = self.source_function

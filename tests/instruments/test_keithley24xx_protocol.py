@@ -417,8 +417,9 @@ def test_linear_sweep_command_order_arrays_and_timeout():
         result = smu.sweep_voltage_linear(
             1.0, 0.0, 3, source_delay_s=0.01, compliance_a=0.02, nplc=1
         )
-    # 3 points x (0.01 s + 4 x (20 ms + 185 us) + 2.3 ms) = 0.27912 s -> x1.2 + 10 s.
-    assert recorder.history == [10335, 2000]
+    # 3 points x (225 us + 50 us + 0.01 s + 4 x (20 ms + 185 us) + 2.3 ms) = 0.279945 s
+    # -> x1.2 + 10 s.
+    assert recorder.history == [10336, 2000]
     assert len(result) == 3
     np.testing.assert_allclose(result.voltage_v, [1.0, 0.5, 0.0])
     np.testing.assert_allclose(result.current_a, [-1e-3, -2e-2, -2.1e-2])
@@ -534,11 +535,12 @@ def test_sweep_with_wrong_number_of_values_raises():
 
 def test_expected_sweep_duration_follows_the_timing_model():
     with expected_protocol(Keithley2400SMU, [FORMAT_WRITE], line_frequency_hz=60) as smu:
-        # 0.06 PLC at 60 Hz, two functions, auto-zero on: 4 x 1.185 ms + 2.3 ms = 7.04 ms,
-        # the manual's example is ~7.1 ms per point.
-        assert smu.expected_sweep_duration_s(1000, 0.0, 0.06) == pytest.approx(7.04, rel=1e-9)
+        # 0.06 PLC at 60 Hz, two functions, auto-zero on: 4 x 1.185 ms + 2.3 ms = 7.04 ms of
+        # conversions and overhead (the manual's example is ~7.1 ms per point), plus the trigger
+        # latency (225 us) and source configuration (50 us) of the SDM cycle.
+        assert smu.expected_sweep_duration_s(1000, 0.0, 0.06) == pytest.approx(7.315, rel=1e-9)
         assert smu.expected_sweep_duration_s(10, 0.1, 1) == pytest.approx(
-            10 * (0.1 + 4 * (1 / 60 + 185e-6) + 2.3e-3)
+            10 * (275e-6 + 0.1 + 4 * (1 / 60 + 185e-6) + 2.3e-3)
         )
 
 
