@@ -43,6 +43,7 @@ from pymeasure.instruments.keithley import Keithley2450
 from instruments import common, timing
 from instruments.common import on_off
 from instruments.smu import (
+    KEITHLEY_2450_LIMITS,
     ScpiSmuMixin,
     SmuError,
     SmuLimits,
@@ -56,19 +57,6 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 __all__ = ["KEITHLEY_2450_LIMITS", "Keithley2450SMU"]
-
-KEITHLEY_2450_LIMITS = SmuLimits(
-    model="2450",
-    max_voltage_v=210.0,
-    max_current_a=1.05,
-    high_current_max_voltage_v=21.0,
-    high_voltage_max_current_a=0.105,
-    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
-    max_source_delay_s=10_000.0,
-    # Linear sweeps accept up to 1e6 points, but defbuffer1 holds 100 000 readings by default.
-    max_sweep_points=100_000,
-    max_list_points=2500,
-)
 
 #: The reading buffer every labctl measurement uses (created by the instrument).
 BUFFER = '"defbuffer1"'

@@ -44,6 +44,8 @@ from pymeasure.instruments.validators import strict_range
 from instruments import common, timing
 from instruments.common import on_off
 from instruments.smu import (
+    KEITHLEY_2400_LIMITS,
+    KEITHLEY_2420_LIMITS,
     ScpiSmuMixin,
     SmuError,
     SmuLimits,
@@ -62,23 +64,6 @@ __all__ = [
     "Keithley2400SMU",
     "Keithley2420SMU",
 ]
-
-KEITHLEY_2400_LIMITS = SmuLimits(
-    model="2400",
-    max_voltage_v=210.0,
-    max_current_a=1.05,
-    high_current_max_voltage_v=21.0,
-    high_voltage_max_current_a=0.105,
-    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
-)
-KEITHLEY_2420_LIMITS = SmuLimits(
-    model="2420",
-    max_voltage_v=63.0,
-    max_current_a=3.15,
-    high_current_max_voltage_v=21.0,
-    high_voltage_max_current_a=1.05,
-    envelope_note="3 A range only up to 21 V, 60 V range limited to 1.05 A",
-)
 
 #: STATUS element bit 3: the source is in compliance (2400 manual p. 356).
 STATUS_COMPLIANCE_BIT = 8

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 __all__ = [
+    "KEITHLEY_2400_LIMITS",
+    "KEITHLEY_2420_LIMITS",
+    "KEITHLEY_2450_LIMITS",
     "ScpiSmuMixin",
     "SmuError",
     "SmuLimits",
@@ -99,13 +102,16 @@ def _finite(name: str, value: float, model: str) -> float:
 class SmuLimits:
     """The operating envelope of one SMU model, used to refuse settings before anything is sent.
 
-    :param model: Model number as printed on the instrument ("2400", "2420", "2450").
+    The one copy of each model's limits: the drivers (``limits`` of each driver class), the
+    station's compliance checks and the simulated instruments (``labctl/sim``) all read these.
+
     :param max_voltage_v: Largest voltage magnitude it can source or limit to, in volts.
     :param max_current_a: Largest current magnitude it can source or limit to, in amperes.
     :param high_current_max_voltage_v: Above this voltage magnitude (volts) the high-current
         range is unavailable (21 V on all three models).
     :param high_voltage_max_current_a: Largest current magnitude (amperes) allowed together with
         a voltage above ``high_current_max_voltage_v`` (2400/2450: 0.105 A, 2420: 1.05 A).
+    :param model: Model number as printed on the instrument ("2400", "2420", "2450").
     :param envelope_note: Human wording of the combined limit, used in error messages.
     :param min_nplc: Shortest integration time, in power-line cycles.
     :param max_nplc: Longest integration time, in power-line cycles.
@@ -114,17 +120,33 @@ class SmuLimits:
     :param max_list_points: Largest number of points of a list sweep.
     """
 
-    model: str
     max_voltage_v: float
     max_current_a: float
     high_current_max_voltage_v: float
     high_voltage_max_current_a: float
+    model: str = ""
     envelope_note: str = ""
     min_nplc: float = 0.01
     max_nplc: float = 10.0
     max_source_delay_s: float = 999.9999
     max_sweep_points: int = 2500
     max_list_points: int = 2500
+
+    def max_current_at_a(self, voltage_v: float) -> float:
+        """The largest current magnitude (amperes) allowed together with a voltage of
+        magnitude up to ``|voltage_v|`` volts: :attr:`max_current_a` up to
+        :attr:`high_current_max_voltage_v`, :attr:`high_voltage_max_current_a` above."""
+        if abs(float(voltage_v)) > self.high_current_max_voltage_v:
+            return self.high_voltage_max_current_a
+        return self.max_current_a
+
+    def max_voltage_at_v(self, current_a: float) -> float:
+        """The largest voltage magnitude (volts) allowed together with a current of magnitude
+        up to ``|current_a|`` amperes (the envelope of :meth:`max_current_at_a` read the other
+        way)."""
+        if abs(float(current_a)) > self.high_voltage_max_current_a:
+            return self.high_current_max_voltage_v
+        return self.max_voltage_v
 
     def check(
         self,
@@ -204,7 +226,11 @@ class SmuLimits:
         :param kind: "linear" or "list".
         :raises ValueError: with a one-line message naming the model and the limit.
         """
-        if isinstance(points, bool) or int(points) != points:
+        try:
+            number = float(points)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(points, bool) or not math.isfinite(number) or int(number) != number:
             raise ValueError(f"Keithley {self.model}: points={points!r} is not an integer")
         minimum, maximum = (
             (2, self.max_sweep_points) if kind == "linear" else (1, self.max_list_points)
@@ -214,6 +240,39 @@ class SmuLimits:
                 f"Keithley {self.model}: a {kind} sweep of {points} points is outside "
                 f"{minimum} to {maximum} points"
             )
+
+
+#: Keithley 2400 (Keithley 2400 Series SourceMeter User's Manual, pp. 118, 121, 367, 389).
+KEITHLEY_2400_LIMITS = SmuLimits(
+    model="2400",
+    max_voltage_v=210.0,
+    max_current_a=1.05,
+    high_current_max_voltage_v=21.0,
+    high_voltage_max_current_a=0.105,
+    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
+)
+#: Keithley 2420 (same manual and pages: 3 A range only up to 21 V, 60 V range to 1.05 A).
+KEITHLEY_2420_LIMITS = SmuLimits(
+    model="2420",
+    max_voltage_v=63.0,
+    max_current_a=3.15,
+    high_current_max_voltage_v=21.0,
+    high_voltage_max_current_a=1.05,
+    envelope_note="3 A range only up to 21 V, 60 V range limited to 1.05 A",
+)
+#: Keithley 2450 (Model 2450 SourceMeter Reference Manual, pp. 387, 391, 395-400).
+KEITHLEY_2450_LIMITS = SmuLimits(
+    model="2450",
+    max_voltage_v=210.0,
+    max_current_a=1.05,
+    high_current_max_voltage_v=21.0,
+    high_voltage_max_current_a=0.105,
+    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
+    max_source_delay_s=10_000.0,
+    # Linear sweeps accept up to 1e6 points, but defbuffer1 holds 100 000 readings by default.
+    max_sweep_points=100_000,
+    max_list_points=2500,
+)
 
 
 def scpi_number(value: float) -> str:

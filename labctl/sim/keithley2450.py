@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from instruments.smu import KEITHLEY_2450_LIMITS
 from instruments.timing import MESSAGE_OVERHEAD_S, autodelay_2450_s, reading_time_s
 from labctl.sim.scpi import (
     DATA_STALE,
@@ -58,7 +59,8 @@ class Keithley2450Emulator(SmuEmulator):
     """A Keithley 2450 (USB-TMC or LAN) on the simulated bench."""
 
     model = "2450"
-    # Limits: SmuEmulator's (±210 V, ±1.05 A, above 21 V at most 105 mA).
+    # ±210 V, ±1.05 A, above 21 V at most 105 mA.
+    limits = KEITHLEY_2450_LIMITS
     # ⚠ instruments.md §2 does not say what the 2450 answers to a level/limit pair beyond the
     # 21 V / 105 mA envelope; -221 here (-222 on the 2400 series, §1.2).
     envelope_error = SETTINGS_CONFLICT
@@ -364,7 +366,8 @@ class Keithley2450Emulator(SmuEmulator):
         return "1" if self.tripped["CURR"] else "0"
 
     def _set_delay(self, function: str, args: list[str]) -> None:
-        self.source_delay_s[function] = parse_number(args[0], minimum=0.0, maximum=10000.0)
+        self.source_delay_s[function] = parse_number(
+            args[0], minimum=0.0, maximum=self.limits.max_source_delay_s)
         self.source_delay_auto[function] = False
 
     @command(":SOURce[1]:VOLTage:DELay")

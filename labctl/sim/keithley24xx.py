@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from instruments.smu import KEITHLEY_2400_LIMITS, KEITHLEY_2420_LIMITS
 from instruments.timing import MESSAGE_OVERHEAD_S, sdm_cycle_2400_s
 from labctl.sim.scpi import (
     DATA_STALE,
@@ -67,7 +68,8 @@ class Keithley2400Emulator(SmuEmulator):
     """A Keithley 2400 on the simulated bench (GPIB, LF termination)."""
 
     model = "2400"
-    # Limits: SmuEmulator's (±210 V, ±1.05 A, above 21 V at most 105 mA); beyond them -222.
+    # Beyond the limits (±210 V, ±1.05 A, above 21 V at most 105 mA): -222.
+    limits = KEITHLEY_2400_LIMITS
     serial_number = "4126530"
     firmware = "C32   Oct  4 2010 14:20:11/A02  /S/K"
     #: GPIB transfer and parsing of one message [s]: point-by-point over GPIB is ~80
@@ -428,7 +430,8 @@ class Keithley2400Emulator(SmuEmulator):
 
     @command("[:SOURce]:DELay")
     def _delay(self, args: list[str]) -> None:
-        self.source_delay_s = parse_number(args[0], minimum=0.0, maximum=999.9999, default=0.0)
+        self.source_delay_s = parse_number(args[0], minimum=0.0,
+                                           maximum=self.limits.max_source_delay_s, default=0.0)
         self.source_delay_auto = False
 
     @command("[:SOURce]:DELay", query=True)
@@ -884,8 +887,5 @@ class Keithley2420Emulator(Keithley2400Emulator):
     """A Keithley 2420: 2400-series SCPI with ±63 V, ±3.15 A (3 A range ≤ 21 V)."""
 
     model = "2420"
-    max_voltage_v = 63.0
-    max_current_a = 3.15
-    low_voltage_limit_v = 21.0
-    high_voltage_current_a = 1.05
+    limits = KEITHLEY_2420_LIMITS
     serial_number = "1234567"

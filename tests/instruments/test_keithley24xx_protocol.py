@@ -640,3 +640,12 @@ def test_scpi_number_and_error_parsing():
     assert parse_scpi_error('-113,"Undefined header"\n') == (-113, "Undefined header")
     with pytest.raises(SmuError):
         parse_scpi_error("garbage")
+
+
+def test_limits_give_the_current_allowed_at_a_voltage():
+    assert KEITHLEY_2400_LIMITS.max_current_at_a(21.0) == 1.05
+    assert KEITHLEY_2400_LIMITS.max_current_at_a(-21.5) == 0.105
+    assert KEITHLEY_2420_LIMITS.max_current_at_a(30) == 1.05
+    assert KEITHLEY_2420_LIMITS.max_current_at_a(10) == 3.15
+    assert KEITHLEY_2420_LIMITS.max_voltage_at_v(2.0) == 21.0
+    assert KEITHLEY_2420_LIMITS.max_voltage_at_v(-1.0) == 63.0

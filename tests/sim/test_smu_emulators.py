@@ -1,4 +1,4 @@
-"""The SMU emulators answer raw SCPI as the instruments do (reference/instruments.md §1, §2, §9).
+"""The SMU emulators answer raw SCPI as the instruments do (docs/instruments.md §1, §2, §9).
 
 These tests talk SCPI through PyVISA and the @labsim backend, without labctl's drivers, so they
 pin the simulator's behaviour independently of the code that drives it.
@@ -327,3 +327,34 @@ def test_pyvisa_shell_talks_to_the_simulated_bench(smu_station: Path) -> None:
          "-b", f"{smu_station}@labsim"],
         input=script, capture_output=True, text=True, timeout=60)
     assert "KEITHLEY INSTRUMENTS INC.,MODEL 2400" in result.stdout
+
+
+def test_emulators_take_their_limits_from_the_driver_objects():
+    """One source for every SMU limit: each emulator holds the very SmuLimits its labctl
+    driver checks against."""
+    from instruments.keithley24xx import Keithley2400SMU, Keithley2420SMU
+    from instruments.keithley2450 import Keithley2450SMU
+    from labctl.sim.keithley24xx import Keithley2400Emulator, Keithley2420Emulator
+    from labctl.sim.keithley2450 import Keithley2450Emulator
+
+    for emulator, driver in ((Keithley2400Emulator, Keithley2400SMU),
+                             (Keithley2420Emulator, Keithley2420SMU),
+                             (Keithley2450Emulator, Keithley2450SMU)):
+        assert emulator.limits is driver.limits
+        assert emulator.model == driver.model == driver.limits.model
+
+
+def test_2420_emulator_refuses_beyond_the_shared_envelope(smu_station: Path) -> None:
+    rm, inst = open_smu(smu_station, R2420)
+    try:
+        inst.write("*RST")
+        inst.write(":SENS:CURR:PROT 3")
+        inst.write(":SOUR:VOLT 21")
+        assert inst.query(":SYST:ERR?").startswith("0,")
+        inst.write(":SOUR:VOLT 22")               # 3 A compliance above 21 V: -222
+        assert inst.query(":SYST:ERR?").startswith("-222,")
+        inst.write(":SOUR:VOLT 64")               # beyond ±63 V
+        assert inst.query(":SYST:ERR?").startswith("-222,")
+    finally:
+        inst.close()
+        rm.close()
