@@ -48,7 +48,6 @@ from instruments.smu import (
     SmuError,
     SmuLimits,
     SmuReading,
-    SourceMeter,
     SweepResult,
     scpi_number,
 )
@@ -70,7 +69,7 @@ MIN_LIMIT_FRACTION_OF_RANGE = 0.001
 #: Shortest non-zero sweep delay, in seconds (manual pp. 395-400).
 MIN_SWEEP_DELAY_S = 50e-6
 
-class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
+class Keithley2450SMU(ScpiSmuMixin):
     """Control a Keithley 2450 SourceMeter in its native SCPI language as a labctl SMU
     (±210 V, ±1.05 A; the 1 A range only up to 21 V, above 21 V at most 105 mA).
 
@@ -95,9 +94,8 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         line_frequency_hz: float = 50.0,
         **kwargs,
     ) -> None:
-        self._init_state(line_frequency_hz, kwargs)
-        super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
-        language = self.ask("*LANG?").strip().strip('"')
+        self._connect(Keithley2450, adapter, name, line_frequency_hz, kwargs)
+        language = self._ask("*LANG?").strip().strip('"')
         if language.upper() != "SCPI":
             try:
                 self.adapter.close()
@@ -114,7 +112,7 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         if self._source_function is None:
             # ⚠ instruments.md §2 lists the setting ``:SOUR:FUNC VOLT|CURR``; the query form is
             # the standard SCPI one (given for the 2400 in §1.4), not confirmed for the 2450.
-            reply = self.ask(":SOUR:FUNC?").strip().upper()
+            reply = self._ask(":SOUR:FUNC?").strip().upper()
             self._source_function = "CURR" if reply.startswith("CURR") else "VOLT"
         return self._source_function
 
@@ -224,22 +222,22 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         measured = "CURR" if sourced == "VOLT" else "VOLT"
         limit_header = "ILIM" if sourced == "VOLT" else "VLIM"
         with self.lock:
-            self.write(":SYST:CLE")
-            self.write(":OUTP OFF")
+            self._write(":SYST:CLE")
+            self._write(":OUTP OFF")
             self._source_function = None
-            self.write(f":SOUR:FUNC {sourced}")
+            self._write(f":SOUR:FUNC {sourced}")
             self._write_range(f":SOUR:{sourced}", source_range)
-            self.write(f":SOUR:{sourced}:{limit_header} {scpi_number(compliance)}")
-            self.write(f":SOUR:{sourced} {scpi_number(level)}")
-            self.write(f":SOUR:{sourced}:READ:BACK ON")
-            self.write(f':SENS:FUNC "{measured}"')
+            self._write(f":SOUR:{sourced}:{limit_header} {scpi_number(compliance)}")
+            self._write(f":SOUR:{sourced} {scpi_number(level)}")
+            self._write(f":SOUR:{sourced}:READ:BACK ON")
+            self._write(f':SENS:FUNC "{measured}"')
             self._write_range(f":SENS:{measured}", measure_range)
-            self.write(f":SENS:{measured}:NPLC {scpi_number(nplc)}")
-            self.write(f":SENS:{measured}:RSEN {on_off(four_wire)}")
+            self._write(f":SENS:{measured}:NPLC {scpi_number(nplc)}")
+            self._write(f":SENS:{measured}:RSEN {on_off(four_wire)}")
             if source_delay_s is None:
-                self.write(f":SOUR:{sourced}:DEL:AUTO ON")
+                self._write(f":SOUR:{sourced}:DEL:AUTO ON")
             else:
-                self.write(f":SOUR:{sourced}:DEL {scpi_number(source_delay_s)}")
+                self._write(f":SOUR:{sourced}:DEL {scpi_number(source_delay_s)}")
             self.raise_for_errors()
             self._source_function = sourced
             if sourced == "VOLT":
@@ -295,16 +293,16 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
     def _write_sweep_common(
         self, bias_v: float, compliance_a: float, nplc: float, source_range_v: float | None
     ) -> None:
-        self.write(":SYST:CLE")
-        self.write(":SOUR:FUNC VOLT")
-        self.write(':SENS:FUNC "CURR"')
+        self._write(":SYST:CLE")
+        self._write(":SOUR:FUNC VOLT")
+        self._write(':SENS:FUNC "CURR"')
         if source_range_v is not None:
-            self.write(f":SOUR:VOLT:RANG {scpi_number(source_range_v)}")
-        self.write(f":SOUR:VOLT:ILIM {scpi_number(compliance_a)}")
-        self.write(f":SOUR:VOLT {scpi_number(bias_v)}")
-        self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
+            self._write(f":SOUR:VOLT:RANG {scpi_number(source_range_v)}")
+        self._write(f":SOUR:VOLT:ILIM {scpi_number(compliance_a)}")
+        self._write(f":SOUR:VOLT {scpi_number(bias_v)}")
+        self._write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
         # The sweep delay adds to the source delay: zero it so the dwell is source_delay_s.
-        self.write(":SOUR:VOLT:DEL 0")
+        self._write(":SOUR:VOLT:DEL 0")
         self._source_function = "VOLT"
         self._compliance_a = float(compliance_a)
         self._compliance_v = None
@@ -316,13 +314,13 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         ``points`` readings of defbuffer1."""
         self.raise_for_errors()
         if not self.output_enabled:
-            self.write(":OUTP ON")
+            self._write(":OUTP ON")
         timeout_s = timing.sweep_timeout_s(
             self.model, points, source_delay_s, nplc, self.line_frequency_hz
         )
         with common.visa_timeout(self, timeout_s):
-            self.write(":INIT")
-            self.write("*WAI")
+            self._write(":INIT")
+            self._write("*WAI")
             stored = int(self._query_values(f":TRAC:ACT? {BUFFER}")[0])
             if stored != points:
                 raise SmuError(
@@ -366,8 +364,8 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         self._check_sweep([start_v, stop_v], source_delay_s, compliance_a, nplc)
         with self.lock:
             self._write_sweep_common(start_v, compliance_a, nplc, source_range_v=None)
-            self.write(f":TRAC:CLE {BUFFER}")
-            self.write(
+            self._write(f":TRAC:CLE {BUFFER}")
+            self._write(
                 f":SOUR:SWE:VOLT:LIN {scpi_number(start_v)},{scpi_number(stop_v)},{int(points)},"
                 f"{scpi_number(source_delay_s)},1,BEST,OFF,OFF,{BUFFER}"
             )
@@ -396,9 +394,9 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         with self.lock:
             self._write_sweep_common(values[0], compliance_a, nplc, source_range_v=peak_v)
             self._write_voltage_list(values)
-            self.write(f":TRAC:CLE {BUFFER}")
+            self._write(f":TRAC:CLE {BUFFER}")
             # Parameter order per the 2450/2461 reference manual (p. 6-128):
             # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>". ⚠ instruments.md §2.1
             # gives only <startIndex>, <delay>; the last three are from the manual, unverified.
-            self.write(f":SOUR:SWE:VOLT:LIST 1,{scpi_number(source_delay_s)},1,OFF,{BUFFER}")
+            self._write(f":SOUR:SWE:VOLT:LIST 1,{scpi_number(source_delay_s)},1,OFF,{BUFFER}")
             return self._run_sweep(len(values), source_delay_s, compliance_a, nplc)

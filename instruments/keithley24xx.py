@@ -37,9 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 from pymeasure.adapters import Adapter
-from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400
-from pymeasure.instruments.validators import strict_range
 
 from instruments import common, timing
 from instruments.common import on_off
@@ -50,7 +48,6 @@ from instruments.smu import (
     SmuError,
     SmuLimits,
     SmuReading,
-    SourceMeter,
     SweepResult,
     scpi_number,
 )
@@ -78,7 +75,7 @@ def _physical(values: float | np.ndarray) -> np.ndarray:
     return np.where(np.abs(values) >= OVERFLOW_THRESHOLD, np.nan, values)
 
 
-class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
+class Keithley2400SMU(ScpiSmuMixin):
     """Control a Keithley 2400 SourceMeter as a labctl SMU (±210 V, ±1.05 A; above 21 V the
     current is limited to 105 mA).
 
@@ -111,8 +108,7 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         line_frequency_hz: float = 50.0,
         **kwargs,
     ) -> None:
-        self._init_state(line_frequency_hz, kwargs)
-        super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
+        self._connect(Keithley2400, adapter, name, line_frequency_hz, kwargs)
 
     # --- helpers -------------------------------------------------------------------------
     def _parse_readings(self, values: list[float], points: int) -> np.ndarray:
@@ -135,15 +131,15 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
     def _write_measure_both(self, sourced: str) -> None:
         """Measure voltage and current concurrently, the sourced quantity first."""
         measured = "CURR" if sourced == "VOLT" else "VOLT"
-        self.write(":SENS:FUNC:CONC ON")
-        self.write(f":SENS:FUNC '{sourced}'")
-        self.write(f":SENS:FUNC '{measured}'")
+        self._write(":SENS:FUNC:CONC ON")
+        self._write(f":SENS:FUNC '{sourced}'")
+        self._write(f":SENS:FUNC '{measured}'")
 
     def _write_source_delay(self, source_delay_s: float | None) -> None:
         if source_delay_s is None:
-            self.write(":SOUR:DEL:AUTO ON")
+            self._write(":SOUR:DEL:AUTO ON")
         else:
-            self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
+            self._write(f":SOUR:DEL {scpi_number(source_delay_s)}")
 
     # --- configuration -------------------------------------------------------------------
     def configure_voltage_source(
@@ -216,22 +212,22 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         (volts or amperes) and in the measured function's units respectively."""
         measured = "CURR" if sourced == "VOLT" else "VOLT"
         with self.lock:
-            self.write("*CLS")
-            self.write(":OUTP OFF")
+            self._write("*CLS")
+            self._write(":OUTP OFF")
             self._source_function = None
-            self.write(f":SOUR:FUNC {sourced}")
-            self.write(f":SOUR:{sourced}:MODE FIX")
+            self._write(f":SOUR:FUNC {sourced}")
+            self._write(f":SOUR:{sourced}:MODE FIX")
             self._write_range(f":SOUR:{sourced}", source_range)
-            self.write(f":SENS:{measured}:PROT {scpi_number(compliance)}")
-            self.write(f":SOUR:{sourced} {scpi_number(level)}")
+            self._write(f":SENS:{measured}:PROT {scpi_number(compliance)}")
+            self._write(f":SOUR:{sourced} {scpi_number(level)}")
             self._write_measure_both(sourced)
             self._write_range(f":SENS:{measured}", measure_range)
             # NPLC is global on the 2400 series: the CURR form sets V, I and R alike (p. 374).
-            self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
-            self.write(f":SYST:RSEN {on_off(four_wire)}")
+            self._write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
+            self._write(f":SYST:RSEN {on_off(four_wire)}")
             self._write_source_delay(source_delay_s)
-            self.write(":SOUR:CLE:AUTO OFF")
-            self.write(":TRIG:COUN 1")
+            self._write(":SOUR:CLE:AUTO OFF")
+            self._write(":TRIG:COUN 1")
             self.raise_for_errors()
             self._source_function = sourced
             self._compliance_a = float(compliance) if sourced == "VOLT" else None
@@ -265,7 +261,7 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         try:
             self.raise_for_errors()
             if not self.output_enabled:
-                self.write(":OUTP ON")
+                self._write(":OUTP ON")
             timeout_s = timing.sweep_timeout_s(
                 self.model, points, source_delay_s, nplc, self.line_frequency_hz
             )
@@ -275,24 +271,24 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
             # Leave sweep mode if possible, but report the original failure.
             for command in (":SOUR:VOLT:MODE FIX", ":TRIG:COUN 1"):
                 try:
-                    self.write(command)
+                    self._write(command)
                 except Exception as error:  # noqa: BLE001 - the original error is re-raised
                     log.error("%s: %s after a failed sweep: %s", self.name, command, error)
             raise
-        self.write(":SOUR:VOLT:MODE FIX")
-        self.write(":TRIG:COUN 1")
+        self._write(":SOUR:VOLT:MODE FIX")
+        self._write(":TRIG:COUN 1")
         return self._sweep_result(self._parse_readings(values, points))
 
     def _write_sweep_common(self, bias_v: float, compliance_a: float, nplc: float) -> None:
-        self.write("*CLS")
+        self._write("*CLS")
         if self._source_function != "VOLT":
             # The source function cannot change with the output on (manual p. 367): after a
             # current-source step (Voc mode) or an unknown state, switch it off first.
-            self.write(":OUTP OFF")
-        self.write(":SOUR:FUNC VOLT")
-        self.write(f":SOUR:VOLT {scpi_number(bias_v)}")
-        self.write(f":SENS:CURR:PROT {scpi_number(compliance_a)}")
-        self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
+            self._write(":OUTP OFF")
+        self._write(":SOUR:FUNC VOLT")
+        self._write(f":SOUR:VOLT {scpi_number(bias_v)}")
+        self._write(f":SENS:CURR:PROT {scpi_number(compliance_a)}")
+        self._write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
         # Measure V and I: a point in compliance then reports the real terminal voltage, and
         # the sweep takes the four A/D phases expected_sweep_duration_s assumes.
         self._write_measure_both("VOLT")
@@ -320,15 +316,15 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         self._check_sweep([start_v, stop_v], source_delay_s, compliance_a, nplc)
         with self.lock:
             self._write_sweep_common(start_v, compliance_a, nplc)
-            self.write(f":SOUR:VOLT:STAR {scpi_number(start_v)}")
-            self.write(f":SOUR:VOLT:STOP {scpi_number(stop_v)}")
-            self.write(f":SOUR:SWE:POIN {int(points)}")
-            self.write(":SOUR:VOLT:MODE SWE")
-            self.write(":SOUR:SWE:SPAC LIN")
-            self.write(":SOUR:SWE:RANG BEST")
-            self.write(":SOUR:SWE:CAB NEV")
-            self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
-            self.write(f":TRIG:COUN {int(points)}")
+            self._write(f":SOUR:VOLT:STAR {scpi_number(start_v)}")
+            self._write(f":SOUR:VOLT:STOP {scpi_number(stop_v)}")
+            self._write(f":SOUR:SWE:POIN {int(points)}")
+            self._write(":SOUR:VOLT:MODE SWE")
+            self._write(":SOUR:SWE:SPAC LIN")
+            self._write(":SOUR:SWE:RANG BEST")
+            self._write(":SOUR:SWE:CAB NEV")
+            self._write(f":SOUR:DEL {scpi_number(source_delay_s)}")
+            self._write(f":TRIG:COUN {int(points)}")
             return self._run_sweep(int(points), source_delay_s, nplc)
 
     def sweep_voltage_list(
@@ -352,12 +348,12 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         peak_v = max(abs(v) for v in values)
         with self.lock:
             self._write_sweep_common(values[0], compliance_a, nplc)
-            self.write(f":SOUR:VOLT:RANG {scpi_number(peak_v)}")
+            self._write(f":SOUR:VOLT:RANG {scpi_number(peak_v)}")
             self._write_voltage_list(values)
-            self.write(":SOUR:VOLT:MODE LIST")
-            self.write(":SOUR:SWE:CAB NEV")
-            self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
-            self.write(f":TRIG:COUN {len(values)}")
+            self._write(":SOUR:VOLT:MODE LIST")
+            self._write(":SOUR:SWE:CAB NEV")
+            self._write(f":SOUR:DEL {scpi_number(source_delay_s)}")
+            self._write(f":TRIG:COUN {len(values)}")
             return self._run_sweep(len(values), source_delay_s, nplc)
 
 
@@ -365,77 +361,9 @@ class Keithley2420SMU(Keithley2400SMU):
     """Control a Keithley 2420 SourceMeter as a labctl SMU (±63 V, ±3.15 A; the 3 A range only
     up to 21 V, the 60 V range limited to 1.05 A).
 
-    Same command set as the 2400; the pymeasure properties with model-dependent ranges are
-    redefined so that direct use of them is refused beyond the 2420 limits too.
+    Same command set as the 2400; the driver holds a pymeasure ``Keithley2400`` (pymeasure has
+    no 2420 class) and checks every setting against the 2420 limits.
     """
 
     model: ClassVar[str] = "2420"
     limits: ClassVar[SmuLimits] = KEITHLEY_2420_LIMITS
-
-    source_voltage = Instrument.control(
-        ":SOURCE:VOLTAGE?",
-        ":SOURCE:VOLTAGE %g",
-        """Control the source voltage in volts (float, strictly -63 to 63).""",
-        validator=strict_range,
-        values=[-63, 63],
-    )
-
-    source_voltage_range = Instrument.control(
-        ":SOURCE:VOLTAGE:RANGE?",
-        ":SOURCE:VOLTAGE:RANGE %g",
-        """Control the source voltage range in volts (float, strictly -63 to 63).
-        Setting it disables source auto range.""",
-        validator=strict_range,
-        values=[-63, 63],
-    )
-
-    source_current = Instrument.control(
-        ":SOURCE:CURRENT?",
-        ":SOURCE:CURRENT %g",
-        """Control the source current in amperes (float, strictly -3.15 to 3.15).""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    source_current_range = Instrument.control(
-        ":SOURCE:CURRENT:RANGE?",
-        ":SOURCE:CURRENT:RANGE %g",
-        """Control the source current range in amperes (float, strictly -3.15 to 3.15).
-        Setting it disables source auto range.""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    compliance_current = Instrument.control(
-        ":SENSE:CURRENT:PROTECTION?",
-        ":SENSE:CURRENT:PROTECTION %g",
-        """Control the compliance current in amperes (float, strictly -3.15 to 3.15).""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    compliance_voltage = Instrument.control(
-        ":SENSE:VOLTAGE:PROTECTION?",
-        ":SENSE:VOLTAGE:PROTECTION %g",
-        """Control the compliance voltage in volts (float, strictly -63 to 63).""",
-        validator=strict_range,
-        values=[-63, 63],
-    )
-
-    current_range = Instrument.control(
-        ":SENSE:CURRENT:RANGE?",
-        ":SENSE:CURRENT:RANGE %g",
-        """Control the current measurement range in amperes (float, strictly -3.15 to 3.15).
-        Setting it disables current auto range.""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    voltage_range = Instrument.control(
-        ":SENSE:VOLTAGE:RANGE?",
-        ":SENSE:VOLTAGE:RANGE %g",
-        """Control the voltage measurement range in volts (float, strictly -63 to 63).
-        Setting it disables voltage auto range.""",
-        validator=strict_range,
-        values=[-63, 63],
-    )

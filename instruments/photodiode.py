@@ -77,7 +77,7 @@ class SmuPhotodiode:
 
     def identity(self) -> str:
         """Get a description of the sensor: the SMU's identity, responsivity and area (str)."""
-        return (f"Si photodiode on {self.smu.identity()} (R = {self.responsivity_a_per_w} A/W, "
+        return (f"Si photodiode on {self.smu.identity} (R = {self.responsivity_a_per_w} A/W, "
                 f"A = {self.area_mm2} mm²)")
 
     def shutdown(self) -> None:

@@ -24,12 +24,13 @@ Conventions shared by all drivers:
 from __future__ import annotations
 
 import abc
+import inspect
 import logging
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -313,23 +314,31 @@ class SourceMeter(abc.ABC):
     #: Re-entrant lock owned by the instrument (created per instance).
     lock: threading.RLock
 
-    def __init__(self, *args, **kwargs) -> None:
+    #: The connection to the instrument (a pymeasure adapter); the station closes it.
+    adapter: Any
+    #: Display name, e.g. "Keithley 2400 SourceMeter".
+    name: str
+
+    def __init__(self) -> None:
         self.lock = threading.RLock()
-        super().__init__(*args, **kwargs)
 
     def _init_state(self, line_frequency_hz: float, kwargs: dict) -> None:
         """Common start of a driver's constructor: check the mains frequency, default the
-        terminations to LF and forget what was configured (before pymeasure's __init__)."""
+        terminations to LF and forget what was configured."""
         if line_frequency_hz not in (50, 60):
             raise ValueError(f"line_frequency_hz={line_frequency_hz!r} must be 50 or 60")
         kwargs.setdefault("read_termination", "\n")
         kwargs.setdefault("write_termination", "\n")
-        #: Mains frequency used by :meth:`expected_sweep_duration_s`, in hertz.
-        self.line_frequency_hz = float(line_frequency_hz)
+        self._line_frequency_hz = float(line_frequency_hz)
         # What labctl last configured: "VOLT", "CURR" or None (unknown), and the compliances.
         self._source_function: str | None = None
         self._compliance_a: float | None = None
         self._compliance_v: float | None = None
+
+    @property
+    def line_frequency_hz(self) -> float:
+        """Get the mains frequency the timing model uses, in hertz (float, 50 or 60)."""
+        return self._line_frequency_hz
 
     # --- configuration -------------------------------------------------------------------
     @abc.abstractmethod
@@ -445,9 +454,10 @@ class SourceMeter(abc.ABC):
         """Estimate how long a sweep of ``points`` points takes on the instrument, in seconds."""
 
     # --- housekeeping --------------------------------------------------------------------
+    @property
     @abc.abstractmethod
     def identity(self) -> str:
-        """Get the instrument identification string (``*IDN?``)."""
+        """Get the instrument identification string (``*IDN?``, str)."""
 
     @abc.abstractmethod
     def raise_for_errors(self) -> None:
@@ -471,37 +481,79 @@ SHUTDOWN_LOCK_TIMEOUT_S = 5.0
 LIST_CHUNK_POINTS = 100
 
 
-class ScpiSmuMixin:
+class ScpiSmuMixin(SourceMeter):
     """The parts of the :class:`SourceMeter` role the Keithley SCPI drivers (2400/2420, 2450)
-    share: raw queries, the error queue, source levels, output, identity, list upload and the
-    safe shutdown.
+    share: the connection, raw queries, the error queue, source levels, output, identity, list
+    upload and the safe shutdown.
 
-    A driver lists it first in its bases, before the pymeasure class, so that its ``ask`` and
-    ``shutdown`` replace pymeasure's; the driver provides ``limits``, ``lock``, ``name`` and
-    the ``_source_function`` / ``_compliance_*`` state of :meth:`SourceMeter._init_state`.
+    A driver *holds* the pymeasure instrument of its model (built by :meth:`_connect`, kept as
+    ``_instrument``) instead of inheriting from it: the pymeasure controls (``source_voltage``,
+    ``compliance_current``, ...) validate against pymeasure's own ranges, or truncate, and
+    would go around :attr:`limits`. The driver exposes only the :class:`SourceMeter` interface,
+    and every command it sends goes through :meth:`_write` after the limits were checked. The
+    driver provides ``limits`` and ``model``; neither can be replaced on an instance.
     """
 
     #: Commands ``shutdown()`` sends after ``:OUTP OFF`` and before setting the level to 0.
     shutdown_commands_after_output_off: ClassVar[tuple[str, ...]] = ()
+    #: The public attributes an instance may set (its connection and bookkeeping). Any other
+    #: public name is refused unless it replaces a method (a test's fault injection), so
+    #: ``smu.source_voltage = 500`` or ``smu.limits = ...`` fails loudly instead of silently
+    #: doing nothing or replacing the model's limits.
+    _SETTABLE_ATTRIBUTES: ClassVar[frozenset[str]] = frozenset(
+        {"adapter", "name", "isShutdown", "lock"}
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (
+            not name.startswith("_")
+            and name not in self._SETTABLE_ATTRIBUTES
+            and not inspect.isfunction(getattr(type(self), name, None))
+        ):
+            raise AttributeError(
+                f"{type(self).__name__} has no settable {name!r}: settings go through the "
+                "SourceMeter methods, which check the model's limits"
+            )
+        super().__setattr__(name, value)
+
+    def _connect(
+        self,
+        instrument_class: type,
+        adapter: Any,
+        name: str | None,
+        line_frequency_hz: float,
+        kwargs: dict,
+    ) -> None:
+        """Common constructor: check the mains frequency, build the pymeasure instrument of the
+        model on ``adapter`` (a VISA resource name or a pymeasure adapter; ``kwargs`` go to the
+        VISA adapter) and keep its adapter."""
+        SourceMeter.__init__(self)
+        self._init_state(line_frequency_hz, kwargs)
+        self.name = name or f"Keithley {self.model} SourceMeter"
+        self._instrument = instrument_class(adapter, self.name, **kwargs)
+        self.adapter = self._instrument.adapter
+        #: True once :meth:`shutdown` ran.
+        self.isShutdown = False
+
+    def _write(self, command: str) -> None:
+        """Send one command (callers check :attr:`limits` first)."""
+        self.adapter.write(command)
+
+    def _ask(self, command: str) -> str:
+        """Write a command and return the raw reply (without termination)."""
+        self._write(command)
+        return self.adapter.read()
 
     def _write_range(self, node: str, range_value: float | None) -> None:
         """``<node>:RANG:AUTO ON`` for an auto range (None), else ``<node>:RANG <|value|>``;
         ``node`` is e.g. ``:SOUR:VOLT`` or ``:SENS:CURR`` (same syntax on 2400 and 2450)."""
         if range_value is None:
-            self.write(f"{node}:RANG:AUTO ON")
+            self._write(f"{node}:RANG:AUTO ON")
         else:
-            self.write(f"{node}:RANG {scpi_number(abs(range_value))}")
-
-    # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on
-    # ``Instrument.read`` for the raw reply, so queries go to the adapter directly.
-    def ask(self, command: str, query_delay: float | None = None) -> str:
-        """Write a command and return the raw reply (without termination)."""
-        self.write(command)
-        self.wait_for(query_delay)
-        return self.adapter.read()
+            self._write(f"{node}:RANG {scpi_number(abs(range_value))}")
 
     def _query_values(self, command: str) -> list[float]:
-        reply = self.ask(command).strip()
+        reply = self._ask(command).strip()
         try:
             return [float(item) for item in reply.split(",")]
         except ValueError:
@@ -514,7 +566,7 @@ class ScpiSmuMixin:
         """Read ``:SYST:ERR?`` until the queue is empty (code 0); raise :class:`SmuError`
         listing every error found (at most 32 are read)."""
         with self.lock:
-            common.drain_error_queue(self.ask, ":SYST:ERR?", self.name, SmuError)
+            common.drain_error_queue(self._ask, ":SYST:ERR?", self.name, SmuError)
 
     # --- levels and output ---------------------------------------------------------------
     def configure_voc_mode(
@@ -529,31 +581,50 @@ class ScpiSmuMixin:
 
     def set_voltage(self, level_v: float) -> None:
         """Set the source voltage in volts (float, within the model limits and, above 21 V,
-        within the current envelope of the configured compliance)."""
+        within the current envelope of the configured compliance; above 21 V only once labctl
+        configured the compliance, since the instrument's own may be beyond the envelope)."""
         with self.lock:
+            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
+            if self._compliance_a is None:
+                self._refuse_unknown_compliance("voltage_v", level_v, "V", "current")
             if self._source_function == "CURR":
                 raise SmuError(f"{self.name}: set_voltage() while configured to source current")
-            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
-            self.write(f":SOUR:VOLT {scpi_number(level_v)}")
+            self._write(f":SOUR:VOLT {scpi_number(level_v)}")
 
     def set_current(self, level_a: float) -> None:
         """Set the source current in amperes (float, within the model limits and, above the
-        high-voltage current limit, with a compliance of at most 21 V)."""
+        high-voltage current limit, with a configured compliance of at most 21 V)."""
         with self.lock:
+            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
+            if self._compliance_v is None:
+                self._refuse_unknown_compliance("current_a", level_a, "A", "voltage")
             if self._source_function == "VOLT":
                 raise SmuError(f"{self.name}: set_current() while configured to source voltage")
-            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
-            self.write(f":SOUR:CURR {scpi_number(level_a)}")
+            self._write(f":SOUR:CURR {scpi_number(level_a)}")
+
+    def _refuse_unknown_compliance(self, name: str, level: float, unit: str, other: str) -> None:
+        """Refuse a level in the part of the envelope that depends on the compliance when labctl
+        does not know the compliance (nothing configured yet)."""
+        limits = self.limits
+        if unit == "V":
+            safe = abs(float(level)) <= limits.high_current_max_voltage_v
+        else:
+            safe = abs(float(level)) <= limits.high_voltage_max_current_a
+        if not safe:
+            raise ValueError(
+                f"Keithley {self.model}: {name}={float(level):g} {unit} needs a known {other} "
+                "compliance (the combined envelope); configure the source first"
+            )
 
     def enable_output(self) -> None:
         """Switch the output on (``:OUTP ON``)."""
         with self.lock:
-            self.write(":OUTP ON")
+            self._write(":OUTP ON")
 
     def disable_output(self) -> None:
         """Switch the output off (``:OUTP OFF``)."""
         with self.lock:
-            self.write(":OUTP OFF")
+            self._write(":OUTP OFF")
 
     @property
     def output_enabled(self) -> bool:
@@ -580,14 +651,15 @@ class ScpiSmuMixin:
         for start in range(0, len(voltages_v), LIST_CHUNK_POINTS):
             chunk = ",".join(scpi_number(v) for v in voltages_v[start : start + LIST_CHUNK_POINTS])
             header = ":SOUR:LIST:VOLT" if start == 0 else ":SOUR:LIST:VOLT:APP"
-            self.write(f"{header} {chunk}")
+            self._write(f"{header} {chunk}")
 
     # --- housekeeping --------------------------------------------------------------------
+    @property
     def identity(self) -> str:
-        """Get the identification string (``*IDN?``), e.g.
+        """Get the identification string (``*IDN?``, str), e.g.
         ``KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C34 ...``."""
         with self.lock:
-            return self.ask("*IDN?").strip()
+            return self._ask("*IDN?").strip()
 
     def shutdown(self) -> None:
         """Bring the SMU to a safe state without ramping, sleeping or querying: ``:OUTP OFF``
@@ -602,7 +674,7 @@ class ScpiSmuMixin:
             commands = (":OUTP OFF", *self.shutdown_commands_after_output_off, level_command)
             for command in commands:
                 try:
-                    self.write(command)
+                    self._write(command)
                 except Exception as error:  # noqa: BLE001 - shutdown must reach every step
                     log.error("%s: shutdown command %s failed: %s", self.name, command, error)
             self.isShutdown = True

@@ -69,7 +69,7 @@ def test_drivers_are_the_models_the_station_names(cells_station: Path) -> None:
         assert type(station.instruments["smu"]) is Keithley2400SMU
         assert type(station.instruments["smu2420"]) is Keithley2420SMU
         assert type(station.instruments["ref_smu"]) is Keithley2450SMU
-        assert "MODEL 2420" in station.instruments["smu2420"].identity()
+        assert "MODEL 2420" in station.instruments["smu2420"].identity
 
 
 @pytest.mark.parametrize("name", ["smu", "ref_smu"])
