@@ -271,14 +271,6 @@ class Keithley2450SMU(ScpiSmuMixin):
                 voltage_v=voltage_v, current_a=current_a, time_s=time_s, in_compliance=tripped
             )
 
-    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        """Estimate the duration of a sweep in seconds: :func:`instruments.timing.sweep_duration_s`
-        (per point NPLC / f_line, the sweep delay -- the source delay is set to 0 for sweeps, so
-        no autodelay -- and 1 ms of overhead)."""
-        return timing.sweep_duration_s(
-            self.model, points, source_delay_s, nplc, self.line_frequency_hz
-        )
-
     def _check_sweep(
         self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
     ) -> None:

@@ -247,14 +247,6 @@ class Keithley2400SMU(ScpiSmuMixin):
                 in_compliance=bool(int(row[4]) & STATUS_COMPLIANCE_BIT),
             )
 
-    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        """Estimate the duration of a sweep in seconds: :func:`instruments.timing.sweep_duration_s`
-        (per point the SDM cycle of the 2400 manual pp. 115, 430-435 with the source delay,
-        auto-zero on, voltage and current measured)."""
-        return timing.sweep_duration_s(
-            self.model, points, source_delay_s, nplc, self.line_frequency_hz
-        )
-
     def _run_sweep(self, points: int, source_delay_s: float, nplc: float) -> SweepResult:
         """Check the setup, switch the output on if needed, read ``points`` readings, and
         return the source to fixed mode with a trigger count of 1."""

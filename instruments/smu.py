@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from instruments import common
+from instruments import common, timing
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -224,7 +224,7 @@ class SmuLimits:
         """Refuse a sweep with fewer than 2 (linear) / 1 (list) or too many points.
 
         :param points: Number of source-measure points.
-        :param kind: "linear" or "list".
+        :param kind: "linear", "list", or "any" (1 to the larger of the two maxima).
         :raises ValueError: with a one-line message naming the model and the limit.
         """
         try:
@@ -233,9 +233,12 @@ class SmuLimits:
             number = math.nan
         if isinstance(points, bool) or not math.isfinite(number) or int(number) != number:
             raise ValueError(f"Keithley {self.model}: points={points!r} is not an integer")
-        minimum, maximum = (
-            (2, self.max_sweep_points) if kind == "linear" else (1, self.max_list_points)
-        )
+        if kind == "linear":
+            minimum, maximum = 2, self.max_sweep_points
+        elif kind == "list":
+            minimum, maximum = 1, self.max_list_points
+        else:
+            minimum, maximum = 1, max(self.max_sweep_points, self.max_list_points)
         if not minimum <= points <= maximum:
             raise ValueError(
                 f"Keithley {self.model}: a {kind} sweep of {points} points is outside "
@@ -643,6 +646,20 @@ class ScpiSmuMixin(SourceMeter):
             self.limits.check(voltage_v=value)
         self.limits.check(
             voltage_v=peak_v, compliance_a=compliance_a, nplc=nplc, source_delay_s=source_delay_s
+        )
+
+    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
+        """Estimate the duration of a hardware sweep of ``points`` points in seconds (float):
+        :func:`instruments.timing.sweep_duration_s` of this model at :attr:`line_frequency_hz`
+        (2400/2420: per point the SDM cycle with the source delay, auto-zero on, V and I
+        measured; 2450: the sweep delay, NPLC / f_line and 1 ms).
+
+        :raises ValueError: for points, delay or NPLC outside :attr:`limits`.
+        """
+        self.limits.check_sweep_points(points, kind="any")
+        self.limits.check(nplc=nplc, source_delay_s=source_delay_s)
+        return timing.sweep_duration_s(
+            self.model, points, source_delay_s, nplc, self.line_frequency_hz
         )
 
     def _write_voltage_list(self, voltages_v: Sequence[float]) -> None:
