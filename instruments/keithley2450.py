@@ -1,8 +1,9 @@
 """Keithley 2450 SourceMeter (native SCPI) as a labctl :class:`~instruments.smu.SourceMeter`.
 
-Built on pymeasure's :class:`~pymeasure.instruments.keithley.Keithley2450`, which truncates
-out-of-range values and works its buffer only in 2400 emulation; labctl uses the native SCPI
-command set of ``reference/instruments.md`` section 2, checks at open that the instrument speaks
+The driver holds a pymeasure :class:`~pymeasure.instruments.keithley.Keithley2450` (whose
+controls truncate out-of-range values and whose buffer works only in 2400 emulation) and exposes
+none of its controls; labctl uses the native SCPI command set (Keithley Model 2450 SourceMeter
+Reference Manual; docs/instruments.md §2), checks at open that the instrument speaks
 it (``*LANG?`` = ``SCPI``), refuses out-of-envelope settings before anything is sent, and runs
 sweeps with the built-in sweep commands (failAbort OFF) and the reading buffer ``defbuffer1``.
 
@@ -110,7 +111,7 @@ class Keithley2450SMU(ScpiSmuMixin):
     def _source_function_now(self) -> str:
         """The configured source function, queried once if labctl did not configure it."""
         if self._source_function is None:
-            # ⚠ instruments.md §2 lists the setting ``:SOUR:FUNC VOLT|CURR``; the query form is
+            # ⚠ docs/instruments.md §2 lists the setting ``:SOUR:FUNC VOLT|CURR``; the query form is
             # the standard SCPI one (given for the 2400 in §1.4), not confirmed for the 2450.
             reply = self._ask(":SOUR:FUNC?").strip().upper()
             self._source_function = "CURR" if reply.startswith("CURR") else "VOLT"
@@ -264,7 +265,7 @@ class Keithley2450SMU(ScpiSmuMixin):
                 tripped = self._query_flag(":SOUR:VOLT:ILIM:TRIP?")
             else:
                 voltage_v, current_a = reading, source_value
-                # ⚠ instruments.md §2 gives only ``:SOUR:VOLT:ILIM:TRIP?``; the VLIM form is by
+                # ⚠ docs/instruments.md §2 gives only ``:SOUR:VOLT:ILIM:TRIP?``; the VLIM form is by
                 # analogy (same tree under CURR).
                 tripped = self._query_flag(":SOUR:CURR:VLIM:TRIP?")
             return SmuReading(
@@ -388,7 +389,8 @@ class Keithley2450SMU(ScpiSmuMixin):
             self._write_voltage_list(values)
             self._write(f":TRAC:CLE {BUFFER}")
             # Parameter order per the 2450/2461 reference manual (p. 6-128):
-            # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>". ⚠ instruments.md §2.1
-            # gives only <startIndex>, <delay>; the last three are from the manual, unverified.
+            # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>".
+            # ⚠ docs/instruments.md §2.1 gives only <startIndex>, <delay>; the last three are
+            # from the manual, unverified.
             self._write(f":SOUR:SWE:VOLT:LIST 1,{scpi_number(source_delay_s)},1,OFF,{BUFFER}")
             return self._run_sweep(len(values), source_delay_s, compliance_a, nplc)

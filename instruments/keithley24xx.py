@@ -1,11 +1,12 @@
 """Keithley 2400-series SourceMeters (2400, 2420) as labctl :class:`~instruments.smu.SourceMeter`.
 
-Built on pymeasure's :class:`~pymeasure.instruments.keithley.Keithley2400` (0.16), whose
-constructor sets the reply format to ``V, I, R, TIME, STATUS``. labctl sends only the
-2400-series SCPI of ``reference/instruments.md`` section 1, refuses out-of-envelope settings
-before anything is sent, measures voltage and current concurrently (so the voltage of a point in
-compliance is the real one), and never uses pymeasure's ramping ``shutdown()`` (real sleeps,
-output switched off last).
+Each driver holds a pymeasure :class:`~pymeasure.instruments.keithley.Keithley2400` (0.16),
+whose constructor sets the reply format to ``V, I, R, TIME, STATUS``, and exposes none of its
+controls. labctl sends only the 2400-series SCPI (Keithley 2400 Series SourceMeter User's
+Manual; docs/instruments.md §1), refuses out-of-envelope settings before anything is sent,
+measures voltage and current concurrently (so the voltage of a point in compliance is the real
+one), and never uses pymeasure's ramping ``shutdown()`` (real sleeps, output switched off
+last).
 
 Command sequences (numbers formatted with 9 significant digits):
 
@@ -298,7 +299,7 @@ class Keithley2400SMU(ScpiSmuMixin):
         compliance_a: float,
         nplc: float = 1.0,
     ) -> SweepResult:
-        """Run a hardware linear staircase sweep (``:SOUR:VOLT:MODE SWE``, instruments.md 1.6)
+        """Run a hardware linear staircase sweep (``:SOUR:VOLT:MODE SWE``, 2400 manual pp. 389, 393)
         of ``points`` points (2 to 2500) from ``start_v`` to ``stop_v`` volts, with
         ``source_delay_s`` seconds between setting each voltage and its reading.
 
@@ -327,7 +328,7 @@ class Keithley2400SMU(ScpiSmuMixin):
         compliance_a: float,
         nplc: float = 1.0,
     ) -> SweepResult:
-        """Run a hardware list sweep (``:SOUR:VOLT:MODE LIST``, instruments.md 1.7) through
+        """Run a hardware list sweep (``:SOUR:VOLT:MODE LIST``, 2400 manual pp. 396-397) through
         ``voltages_v`` (1 to 2500 values, in volts), with ``source_delay_s`` seconds between
         setting each voltage and its reading.
 

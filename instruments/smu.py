@@ -2,12 +2,15 @@
 
 Procedures talk to a :class:`SourceMeter`, never to a concrete model, so a Keithley 2450 replaces
 a 2400 by editing the station file. Each driver (``instruments.keithley24xx``,
-``instruments.keithley2450``) implements this interface on top of the pymeasure driver of its
-model and refuses, before anything is sent, every setting outside the model's
-:class:`SmuLimits` (including the combined voltage/current envelope).
+``instruments.keithley2450``) implements this interface holding (not inheriting) the
+pymeasure driver of its model, exposes nothing else that sets the instrument, and refuses,
+before anything is sent, every setting outside the model's :class:`SmuLimits` (including the
+combined voltage/current envelope). The limits of each model (``KEITHLEY_2400_LIMITS``, ...)
+are defined here once; the simulated instruments read the same objects.
 
-:class:`ScpiSmuMixin` holds what the two Keithley drivers share (raw queries, error queue,
-levels, output, list upload, the safe shutdown).
+:class:`ScpiSmuMixin` holds what the two Keithley drivers share (connection, raw queries, error
+queue, levels, output, list upload, sweep-duration estimate, the safe shutdown); timing comes
+from :mod:`instruments.timing`.
 
 Conventions shared by all drivers:
 
@@ -480,7 +483,8 @@ class SourceMeter(abc.ABC):
 #: How long ``shutdown()`` waits for another thread holding the instrument lock, in seconds;
 #: after that it sends its commands anyway.
 SHUTDOWN_LOCK_TIMEOUT_S = 5.0
-#: Most values per ``:SOUR:LIST:VOLT`` / ``:SOUR:LIST:VOLT:APP`` command (instruments.md 1.7, 2.1).
+#: Most values per ``:SOUR:LIST:VOLT`` / ``:SOUR:LIST:VOLT:APP`` command (2400 manual
+#: pp. 396-397; 2450 reference manual p. 6-128).
 LIST_CHUNK_POINTS = 100
 
 

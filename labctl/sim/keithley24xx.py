@@ -1,7 +1,7 @@
 """Emulators of the Keithley 2400 and 2420 SourceMeters (2400-series SCPI).
 
 Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summarised in
-``reference/instruments.md`` §1. What is emulated:
+``docs/instruments.md`` §1. What is emulated:
 
 - the commands a driver uses (source, compliance, sense functions, NPLC, ranges, auto-zero,
   4-wire, output and off-state, sweeps and lists, trigger and arm counts, buffer, status and
@@ -14,7 +14,7 @@ Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summar
   combined envelope (§1.2), ``-221`` for a sweep step outside start..stop;
 - time: each reading takes the source-delay-measure cycle of §1.10 on the bench clock.
 
-Replies and errors that instruments.md does not give are marked ⚠ where they are emulated.
+Replies and errors that docs/instruments.md does not give are marked ⚠ where they are emulated.
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ _FUNCTION_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAG
 _SOURCE_FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"}
 _MODES = {"FIX": "FIX", "FIXED": "FIX", "SWE": "SWE", "SWEEP": "SWE", "LIST": "LIST"}
 
-#: ``+803`` (instruments.md §1.4, §1.9).
+#: ``+803`` (docs/instruments.md §1.4, §1.9).
 NOT_PERMITTED_OUTPUT_OFF = (803, "Not permitted with OUTPUT off")
 
-#: Status word bits (manual p. 356; instruments.md §1.5).
+#: Status word bits (manual p. 356; docs/instruments.md §1.5).
 STATUS_OVERFLOW = 1 << 0
 STATUS_FRONT_TERMINALS = 1 << 2
 STATUS_COMPLIANCE = 1 << 3
@@ -225,7 +225,7 @@ class Keithley2400Emulator(SmuEmulator):
         return groups
 
     # --- IEEE/system -----------------------------------------------------------------------
-    # ⚠ Not in instruments.md: :SYST:ERR:ALL?, :SYST:BEEP, :SYST:KEY, :SYST:CLE, :SYST:TIME:RES
+    # ⚠ Not in docs/instruments.md: :SYST:ERR:ALL?, :SYST:BEEP, :SYST:KEY, :SYST:CLE, :SYST:TIME:RES
     # (2400 manual commands, emulated as no-ops or minimal state).
     @command(":SYSTem:ERRor:ALL", query=True)
     def _syst_err_all(self, args: list[str]) -> str:
@@ -314,7 +314,7 @@ class Keithley2400Emulator(SmuEmulator):
     def _clear_auto_q(self, args: list[str]) -> str:
         return "1" if self.auto_output_off else "0"
 
-    @command("[:SOURce]:CLEar[:IMMediate]")  # ⚠ not in instruments.md (manual: output off)
+    @command("[:SOURce]:CLEar[:IMMediate]")  # ⚠ not in docs/instruments.md (manual: output off)
     def _clear(self, args: list[str]) -> None:
         self.engine.sync(self.start_time_s())
         self.output_on = False
@@ -590,7 +590,7 @@ class Keithley2400Emulator(SmuEmulator):
         names = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
         return ",".join(names[f] for f in self.sense_functions) or '""'
 
-    @command(":SENSe:FUNCtion:OFF")  # ⚠ :SENS:FUNC:OFF[:ALL] are not in instruments.md
+    @command(":SENSe:FUNCtion:OFF")  # ⚠ :SENS:FUNC:OFF[:ALL] are not in docs/instruments.md
     def _sens_func_off(self, args: list[str]) -> None:
         self._set_functions(args, on=False)
 
@@ -656,7 +656,7 @@ class Keithley2400Emulator(SmuEmulator):
     def _prot_volt_q(self, args: list[str]) -> str:
         return nr3(self.protection["VOLT"])
 
-    # ⚠ Not in instruments.md (2400 manual): the tripped query of the current compliance.
+    # ⚠ Not in docs/instruments.md (2400 manual): the tripped query of the current compliance.
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped", query=True)
     def _prot_curr_trip(self, args: list[str]) -> str:
         return "1" if self.measurement_condition & (1 << 14) else "0"
@@ -823,7 +823,7 @@ class Keithley2400Emulator(SmuEmulator):
     def _meas(self, args: list[str]) -> str:
         # :MEAS? = :CONF + :READ? ; with the output off it switches on for the reading.
         # ⚠ The :CONF part (selecting the function of the header) is not emulated, and what
-        # :MEAS? does with the output off is not in instruments.md.
+        # :MEAS? does with the output off is not in docs/instruments.md.
         if not self.output_on:
             self.auto_output_off, saved = True, self.auto_output_off
             try:
@@ -878,7 +878,7 @@ class Keithley2400Emulator(SmuEmulator):
         parse_number(args[0], minimum=0, maximum=65535)
 
     @command("*SRE")
-    @command("*ESE")  # ⚠ *ESE is not in instruments.md
+    @command("*ESE")  # ⚠ *ESE is not in docs/instruments.md
     def _sre(self, args: list[str]) -> None:
         parse_number(args[0], minimum=0, maximum=255)
 

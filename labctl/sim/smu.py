@@ -11,7 +11,7 @@ source lists) and drive the device under test through :class:`SmuEngine`, which
   :meth:`SmuEngine.measure_points`.
 
 Currents are in the SMU's sign: current delivered by an illuminated cell flows into HI and
-reads negative (reference/instruments.md §9).
+reads negative (docs/instruments.md §9).
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ class SmuEmulator(ScpiDevice):
 
     # --- limits --------------------------------------------------------------------------
     def _check_level(self, function: str, value: float) -> None:
-        """``-222`` for a level beyond the model (instruments.md §1.2, §2)."""
+        """``-222`` for a level beyond the model (docs/instruments.md §1.2, §2)."""
         limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
         if abs(value) > limit * LIMIT_TOLERANCE:
             raise error(OUT_OF_RANGE)
@@ -226,7 +226,7 @@ class SmuEmulator(ScpiDevice):
 
     # --- source lists --------------------------------------------------------------------
     def _list(self, function: str, args: list[str], append: bool) -> None:
-        # <= 100 values per command, 2500 in all (instruments.md §1.7, §2.1); the error code is
+        # <= 100 values per command, 2500 in all (docs/instruments.md §1.7, §2.1); the error code is
         # not given ⚠
         if not args or len(args) > 100:
             raise error(OUT_OF_RANGE)

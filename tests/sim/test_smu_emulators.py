@@ -108,7 +108,7 @@ def test_levels_beyond_the_model_are_refused_with_222(smu_station: Path, resourc
 
 def test_2420_three_amps_only_up_to_21_volts(smu_station: Path) -> None:
     """Beyond the 2420's limits, the combined envelope included, a setting is -222 and changes
-    nothing (instruments.md §1.2)."""
+    nothing (docs/instruments.md §1.2)."""
     _, smu = open_smu(smu_station, R2420)
     smu.write(":SENS:CURR:PROT 3.0")
     assert smu.query(":SYST:ERR?") == '0,"No error"'
@@ -164,7 +164,8 @@ def test_2400_compliance_clamps_and_sets_status_bit_3(smu_station: Path) -> None
 
 
 def test_2400_point_time_follows_the_timing_model(smu_station: Path) -> None:
-    """Auto-zero on, one function, NPLC 1 at 50 Hz, source delay 10 ms (instruments.md 1.10)."""
+    """Auto-zero on, one function, NPLC 1 at 50 Hz, source delay 10 ms (2400 manual pp. 115,
+    430-435; docs/instruments.md §1.10)."""
     _, smu = open_smu(smu_station, R2400)
     smu.write(":SOUR:VOLT:STAR 0;:SOUR:VOLT:STOP 0.5;:SOUR:SWE:POIN 11;:SOUR:VOLT:MODE SWE")
     smu.write(":TRIG:COUN 11;:SOUR:DEL 0.01;:SENS:CURR:NPLC 1;:SENS:CURR:PROT 0.05;:OUTP ON")
@@ -197,7 +198,7 @@ def test_2400_trigger_layer_sources_are_imm_and_tlin_only(smu_station: Path) -> 
     _, smu = open_smu(smu_station, R2400)
     smu.write(":TRIG:SOUR TLIN;:ARM:SOUR TIM")
     assert smu.query(":SYST:ERR?") == '0,"No error"'
-    smu.write(":TRIG:SOUR TIM")                    # an arm-layer event (instruments.md 1.8)
+    smu.write(":TRIG:SOUR TIM")                    # an arm-layer event (docs/instruments.md §1.8)
     assert smu.query(":SYST:ERR?") == '-224,"Illegal parameter value"'
 
 
@@ -236,7 +237,7 @@ def test_2450_fail_abort_on_stops_at_the_limit_and_trip_flag(smu_station: Path) 
 
 def test_2450_sweep_delay_minus_one_is_the_autodelay(smu_station: Path) -> None:
     """Sweep delay -1 = autodelay (1 ms on the auto current range), added to the source delay
-    (here 0); a point then takes delay + NPLC/f_line + ~1 ms (instruments.md 2.1, 2.2)."""
+    (here 0); a point then takes delay + NPLC/f_line + ~1 ms (docs/instruments.md §2.1, 2.2)."""
     _, k = open_smu(smu_station, R2450)
     k.write(":SOUR:VOLT:DEL 0;:SENS:CURR:NPLC 1;:SOUR:VOLT:ILIM 0.05")
     k.write(':SOUR:SWE:VOLT:LIN 0,1,5,-1,1,BEST,OFF,OFF,"defbuffer1"')
