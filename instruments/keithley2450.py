@@ -1,8 +1,9 @@
 """Keithley 2450 SourceMeter (native SCPI) as a labctl :class:`~instruments.smu.SourceMeter`.
 
-Built on pymeasure's :class:`~pymeasure.instruments.keithley.Keithley2450`, which truncates
-out-of-range values and works its buffer only in 2400 emulation; labctl uses the native SCPI
-command set of ``reference/instruments.md`` section 2, checks at open that the instrument speaks
+The driver holds a pymeasure :class:`~pymeasure.instruments.keithley.Keithley2450` (whose
+controls truncate out-of-range values and whose buffer works only in 2400 emulation) and exposes
+none of its controls; labctl uses the native SCPI command set (Keithley Model 2450 SourceMeter
+Reference Manual; docs/instruments.md §2), checks at open that the instrument speaks
 it (``*LANG?`` = ``SCPI``), refuses out-of-envelope settings before anything is sent, and runs
 sweeps with the built-in sweep commands (failAbort OFF) and the reading buffer ``defbuffer1``.
 
@@ -40,13 +41,14 @@ import numpy as np
 from pymeasure.adapters import Adapter
 from pymeasure.instruments.keithley import Keithley2450
 
+from instruments import common, timing
 from instruments.common import on_off
 from instruments.smu import (
+    KEITHLEY_2450_LIMITS,
     ScpiSmuMixin,
     SmuError,
     SmuLimits,
     SmuReading,
-    SourceMeter,
     SweepResult,
     scpi_number,
 )
@@ -55,19 +57,6 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 __all__ = ["KEITHLEY_2450_LIMITS", "Keithley2450SMU"]
-
-KEITHLEY_2450_LIMITS = SmuLimits(
-    model="2450",
-    max_voltage_v=210.0,
-    max_current_a=1.05,
-    high_current_max_voltage_v=21.0,
-    high_voltage_max_current_a=0.105,
-    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
-    max_source_delay_s=10_000.0,
-    # Linear sweeps accept up to 1e6 points, but defbuffer1 holds 100 000 readings by default.
-    max_sweep_points=100_000,
-    max_list_points=2500,
-)
 
 #: The reading buffer every labctl measurement uses (created by the instrument).
 BUFFER = '"defbuffer1"'
@@ -81,15 +70,7 @@ MIN_LIMIT_FRACTION_OF_RANGE = 0.001
 #: Shortest non-zero sweep delay, in seconds (manual pp. 395-400).
 MIN_SWEEP_DELAY_S = 50e-6
 
-# Timing model, reference/instruments.md section 2.2 (no official readings/s figure).
-#: Overhead per point, in seconds.
-POINT_OVERHEAD_S = 1e-3
-#: Extra integration times per point allowed for in the VISA timeout (auto-zero reference and
-#: zero conversions, not part of the section 2.2 model).
-TIMEOUT_EXTRA_INTEGRATIONS = 2
-
-
-class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
+class Keithley2450SMU(ScpiSmuMixin):
     """Control a Keithley 2450 SourceMeter in its native SCPI language as a labctl SMU
     (±210 V, ±1.05 A; the 1 A range only up to 21 V, above 21 V at most 105 mA).
 
@@ -114,9 +95,8 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         line_frequency_hz: float = 50.0,
         **kwargs,
     ) -> None:
-        self._init_state(line_frequency_hz, kwargs)
-        super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
-        language = self.ask("*LANG?").strip().strip('"')
+        self._connect(Keithley2450, adapter, name, line_frequency_hz, kwargs)
+        language = self._ask("*LANG?").strip().strip('"')
         if language.upper() != "SCPI":
             try:
                 self.adapter.close()
@@ -131,9 +111,9 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
     def _source_function_now(self) -> str:
         """The configured source function, queried once if labctl did not configure it."""
         if self._source_function is None:
-            # ⚠ instruments.md §2 lists the setting ``:SOUR:FUNC VOLT|CURR``; the query form is
+            # ⚠ docs/instruments.md §2 lists the setting ``:SOUR:FUNC VOLT|CURR``; the query form is
             # the standard SCPI one (given for the 2400 in §1.4), not confirmed for the 2450.
-            reply = self.ask(":SOUR:FUNC?").strip().upper()
+            reply = self._ask(":SOUR:FUNC?").strip().upper()
             self._source_function = "CURR" if reply.startswith("CURR") else "VOLT"
         return self._source_function
 
@@ -243,22 +223,22 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         measured = "CURR" if sourced == "VOLT" else "VOLT"
         limit_header = "ILIM" if sourced == "VOLT" else "VLIM"
         with self.lock:
-            self.write(":SYST:CLE")
-            self.write(":OUTP OFF")
+            self._write(":SYST:CLE")
+            self._write(":OUTP OFF")
             self._source_function = None
-            self.write(f":SOUR:FUNC {sourced}")
+            self._write(f":SOUR:FUNC {sourced}")
             self._write_range(f":SOUR:{sourced}", source_range)
-            self.write(f":SOUR:{sourced}:{limit_header} {scpi_number(compliance)}")
-            self.write(f":SOUR:{sourced} {scpi_number(level)}")
-            self.write(f":SOUR:{sourced}:READ:BACK ON")
-            self.write(f':SENS:FUNC "{measured}"')
+            self._write(f":SOUR:{sourced}:{limit_header} {scpi_number(compliance)}")
+            self._write(f":SOUR:{sourced} {scpi_number(level)}")
+            self._write(f":SOUR:{sourced}:READ:BACK ON")
+            self._write(f':SENS:FUNC "{measured}"')
             self._write_range(f":SENS:{measured}", measure_range)
-            self.write(f":SENS:{measured}:NPLC {scpi_number(nplc)}")
-            self.write(f":SENS:{measured}:RSEN {on_off(four_wire)}")
+            self._write(f":SENS:{measured}:NPLC {scpi_number(nplc)}")
+            self._write(f":SENS:{measured}:RSEN {on_off(four_wire)}")
             if source_delay_s is None:
-                self.write(f":SOUR:{sourced}:DEL:AUTO ON")
+                self._write(f":SOUR:{sourced}:DEL:AUTO ON")
             else:
-                self.write(f":SOUR:{sourced}:DEL {scpi_number(source_delay_s)}")
+                self._write(f":SOUR:{sourced}:DEL {scpi_number(source_delay_s)}")
             self.raise_for_errors()
             self._source_function = sourced
             if sourced == "VOLT":
@@ -285,22 +265,12 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
                 tripped = self._query_flag(":SOUR:VOLT:ILIM:TRIP?")
             else:
                 voltage_v, current_a = reading, source_value
-                # ⚠ instruments.md §2 gives only ``:SOUR:VOLT:ILIM:TRIP?``; the VLIM form is by
+                # ⚠ docs/instruments.md §2 gives only ``:SOUR:VOLT:ILIM:TRIP?``; the VLIM form is by
                 # analogy (same tree under CURR).
                 tripped = self._query_flag(":SOUR:CURR:VLIM:TRIP?")
             return SmuReading(
                 voltage_v=voltage_v, current_a=current_a, time_s=time_s, in_compliance=tripped
             )
-
-    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        """Estimate the duration of a sweep in seconds from the 2450 timing model
-        (instruments.md 2.2): per point NPLC / f_line, the sweep delay (the source delay is set
-        to 0 for sweeps, so no auto delay) and 1 ms of overhead."""
-        return points * (nplc / self.line_frequency_hz + source_delay_s + POINT_OVERHEAD_S)
-
-    def _sweep_timeout_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        extra_s = points * TIMEOUT_EXTRA_INTEGRATIONS * nplc / self.line_frequency_hz
-        return self.expected_sweep_duration_s(points, source_delay_s, nplc) + extra_s
 
     def _check_sweep(
         self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
@@ -316,16 +286,16 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
     def _write_sweep_common(
         self, bias_v: float, compliance_a: float, nplc: float, source_range_v: float | None
     ) -> None:
-        self.write(":SYST:CLE")
-        self.write(":SOUR:FUNC VOLT")
-        self.write(':SENS:FUNC "CURR"')
+        self._write(":SYST:CLE")
+        self._write(":SOUR:FUNC VOLT")
+        self._write(':SENS:FUNC "CURR"')
         if source_range_v is not None:
-            self.write(f":SOUR:VOLT:RANG {scpi_number(source_range_v)}")
-        self.write(f":SOUR:VOLT:ILIM {scpi_number(compliance_a)}")
-        self.write(f":SOUR:VOLT {scpi_number(bias_v)}")
-        self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
+            self._write(f":SOUR:VOLT:RANG {scpi_number(source_range_v)}")
+        self._write(f":SOUR:VOLT:ILIM {scpi_number(compliance_a)}")
+        self._write(f":SOUR:VOLT {scpi_number(bias_v)}")
+        self._write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
         # The sweep delay adds to the source delay: zero it so the dwell is source_delay_s.
-        self.write(":SOUR:VOLT:DEL 0")
+        self._write(":SOUR:VOLT:DEL 0")
         self._source_function = "VOLT"
         self._compliance_a = float(compliance_a)
         self._compliance_v = None
@@ -337,10 +307,13 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         ``points`` readings of defbuffer1."""
         self.raise_for_errors()
         if not self.output_enabled:
-            self.write(":OUTP ON")
-        with self._timeout_for(self._sweep_timeout_duration_s(points, source_delay_s, nplc)):
-            self.write(":INIT")
-            self.write("*WAI")
+            self._write(":OUTP ON")
+        timeout_s = timing.sweep_timeout_s(
+            self.model, points, source_delay_s, nplc, self.line_frequency_hz
+        )
+        with common.visa_timeout(self, timeout_s):
+            self._write(":INIT")
+            self._write("*WAI")
             stored = int(self._query_values(f":TRAC:ACT? {BUFFER}")[0])
             if stored != points:
                 raise SmuError(
@@ -384,8 +357,8 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         self._check_sweep([start_v, stop_v], source_delay_s, compliance_a, nplc)
         with self.lock:
             self._write_sweep_common(start_v, compliance_a, nplc, source_range_v=None)
-            self.write(f":TRAC:CLE {BUFFER}")
-            self.write(
+            self._write(f":TRAC:CLE {BUFFER}")
+            self._write(
                 f":SOUR:SWE:VOLT:LIN {scpi_number(start_v)},{scpi_number(stop_v)},{int(points)},"
                 f"{scpi_number(source_delay_s)},1,BEST,OFF,OFF,{BUFFER}"
             )
@@ -414,9 +387,10 @@ class Keithley2450SMU(ScpiSmuMixin, Keithley2450, SourceMeter):
         with self.lock:
             self._write_sweep_common(values[0], compliance_a, nplc, source_range_v=peak_v)
             self._write_voltage_list(values)
-            self.write(f":TRAC:CLE {BUFFER}")
+            self._write(f":TRAC:CLE {BUFFER}")
             # Parameter order per the 2450/2461 reference manual (p. 6-128):
-            # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>". ⚠ instruments.md §2.1
-            # gives only <startIndex>, <delay>; the last three are from the manual, unverified.
-            self.write(f":SOUR:SWE:VOLT:LIST 1,{scpi_number(source_delay_s)},1,OFF,{BUFFER}")
+            # <startIndex>, <delay>, <count>, <failAbort>, "<bufferName>".
+            # ⚠ docs/instruments.md §2.1 gives only <startIndex>, <delay>; the last three are
+            # from the manual, unverified.
+            self._write(f":SOUR:SWE:VOLT:LIST 1,{scpi_number(source_delay_s)},1,OFF,{BUFFER}")
             return self._run_sweep(len(values), source_delay_s, compliance_a, nplc)

@@ -1,11 +1,12 @@
 """Keithley 2400-series SourceMeters (2400, 2420) as labctl :class:`~instruments.smu.SourceMeter`.
 
-Built on pymeasure's :class:`~pymeasure.instruments.keithley.Keithley2400` (0.16), whose
-constructor sets the reply format to ``V, I, R, TIME, STATUS``. labctl sends only the
-2400-series SCPI of ``reference/instruments.md`` section 1, refuses out-of-envelope settings
-before anything is sent, measures voltage and current concurrently (so the voltage of a point in
-compliance is the real one), and never uses pymeasure's ramping ``shutdown()`` (real sleeps,
-output switched off last).
+Each driver holds a pymeasure :class:`~pymeasure.instruments.keithley.Keithley2400` (0.16),
+whose constructor sets the reply format to ``V, I, R, TIME, STATUS``, and exposes none of its
+controls. labctl sends only the 2400-series SCPI (Keithley 2400 Series SourceMeter User's
+Manual; docs/instruments.md §1), refuses out-of-envelope settings before anything is sent,
+measures voltage and current concurrently (so the voltage of a point in compliance is the real
+one), and never uses pymeasure's ramping ``shutdown()`` (real sleeps, output switched off
+last).
 
 Command sequences (numbers formatted with 9 significant digits):
 
@@ -37,17 +38,17 @@ from typing import ClassVar
 
 import numpy as np
 from pymeasure.adapters import Adapter
-from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400
-from pymeasure.instruments.validators import strict_range
 
+from instruments import common, timing
 from instruments.common import on_off
 from instruments.smu import (
+    KEITHLEY_2400_LIMITS,
+    KEITHLEY_2420_LIMITS,
     ScpiSmuMixin,
     SmuError,
     SmuLimits,
     SmuReading,
-    SourceMeter,
     SweepResult,
     scpi_number,
 )
@@ -62,23 +63,6 @@ __all__ = [
     "Keithley2420SMU",
 ]
 
-KEITHLEY_2400_LIMITS = SmuLimits(
-    model="2400",
-    max_voltage_v=210.0,
-    max_current_a=1.05,
-    high_current_max_voltage_v=21.0,
-    high_voltage_max_current_a=0.105,
-    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
-)
-KEITHLEY_2420_LIMITS = SmuLimits(
-    model="2420",
-    max_voltage_v=63.0,
-    max_current_a=3.15,
-    high_current_max_voltage_v=21.0,
-    high_voltage_max_current_a=1.05,
-    envelope_note="3 A range only up to 21 V, 60 V range limited to 1.05 A",
-)
-
 #: STATUS element bit 3: the source is in compliance (2400 manual p. 356).
 STATUS_COMPLIANCE_BIT = 8
 #: Elements per reading written by pymeasure's constructor: V, I, R, TIME, STATUS.
@@ -86,26 +70,13 @@ ELEMENTS_PER_READING = 5
 #: Replies at or above this magnitude are the overflow / not-measured value +9.91E+37.
 OVERFLOW_THRESHOLD = 9.9e37
 
-# Timing model, reference/instruments.md section 1.10 (manual pp. 115, 430-435).
-#: Fixed part of one A/D conversion phase, in seconds.
-AD_PHASE_OVERHEAD_S = 185e-6
-#: A/D phases per reading with auto-zero on and two functions (V and I): 2 signal + ref + zero,
-#: i.e. functions + 2. instruments.md 1.10 words it "3 phases per function" (6 here) ⚠, but the
-#: manual's examples fit functions + 2: 0.06 PLC at 60 Hz, two functions, 4 x 1.185 ms + 2.3 ms
-#: = 7.04 ms against ~7.1 ms (6 phases would give 9.4 ms); one function, 0.01 PLC, 3 x 0.352 ms
-#: + 1.8 ms = 2.86 ms against ~2.9 ms.
-AD_PHASES_PER_READING = 4
-#: Firmware overhead per point, V-source, auto-zero on, two functions, in seconds.
-SDM_OVERHEAD_S = 2.3e-3
-
-
 def _physical(values: float | np.ndarray) -> np.ndarray:
     """Map the 2400 overflow / not-measured value +9.91E+37 to NaN (scalar or array)."""
     values = np.asarray(values, dtype=float)
     return np.where(np.abs(values) >= OVERFLOW_THRESHOLD, np.nan, values)
 
 
-class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
+class Keithley2400SMU(ScpiSmuMixin):
     """Control a Keithley 2400 SourceMeter as a labctl SMU (±210 V, ±1.05 A; above 21 V the
     current is limited to 105 mA).
 
@@ -138,8 +109,7 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         line_frequency_hz: float = 50.0,
         **kwargs,
     ) -> None:
-        self._init_state(line_frequency_hz, kwargs)
-        super().__init__(adapter, name or f"Keithley {self.model} SourceMeter", **kwargs)
+        self._connect(Keithley2400, adapter, name, line_frequency_hz, kwargs)
 
     # --- helpers -------------------------------------------------------------------------
     def _parse_readings(self, values: list[float], points: int) -> np.ndarray:
@@ -162,15 +132,15 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
     def _write_measure_both(self, sourced: str) -> None:
         """Measure voltage and current concurrently, the sourced quantity first."""
         measured = "CURR" if sourced == "VOLT" else "VOLT"
-        self.write(":SENS:FUNC:CONC ON")
-        self.write(f":SENS:FUNC '{sourced}'")
-        self.write(f":SENS:FUNC '{measured}'")
+        self._write(":SENS:FUNC:CONC ON")
+        self._write(f":SENS:FUNC '{sourced}'")
+        self._write(f":SENS:FUNC '{measured}'")
 
     def _write_source_delay(self, source_delay_s: float | None) -> None:
         if source_delay_s is None:
-            self.write(":SOUR:DEL:AUTO ON")
+            self._write(":SOUR:DEL:AUTO ON")
         else:
-            self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
+            self._write(f":SOUR:DEL {scpi_number(source_delay_s)}")
 
     # --- configuration -------------------------------------------------------------------
     def configure_voltage_source(
@@ -243,22 +213,22 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         (volts or amperes) and in the measured function's units respectively."""
         measured = "CURR" if sourced == "VOLT" else "VOLT"
         with self.lock:
-            self.write("*CLS")
-            self.write(":OUTP OFF")
+            self._write("*CLS")
+            self._write(":OUTP OFF")
             self._source_function = None
-            self.write(f":SOUR:FUNC {sourced}")
-            self.write(f":SOUR:{sourced}:MODE FIX")
+            self._write(f":SOUR:FUNC {sourced}")
+            self._write(f":SOUR:{sourced}:MODE FIX")
             self._write_range(f":SOUR:{sourced}", source_range)
-            self.write(f":SENS:{measured}:PROT {scpi_number(compliance)}")
-            self.write(f":SOUR:{sourced} {scpi_number(level)}")
+            self._write(f":SENS:{measured}:PROT {scpi_number(compliance)}")
+            self._write(f":SOUR:{sourced} {scpi_number(level)}")
             self._write_measure_both(sourced)
             self._write_range(f":SENS:{measured}", measure_range)
             # NPLC is global on the 2400 series: the CURR form sets V, I and R alike (p. 374).
-            self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
-            self.write(f":SYST:RSEN {on_off(four_wire)}")
+            self._write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
+            self._write(f":SYST:RSEN {on_off(four_wire)}")
             self._write_source_delay(source_delay_s)
-            self.write(":SOUR:CLE:AUTO OFF")
-            self.write(":TRIG:COUN 1")
+            self._write(":SOUR:CLE:AUTO OFF")
+            self._write(":TRIG:COUN 1")
             self.raise_for_errors()
             self._source_function = sourced
             self._compliance_a = float(compliance) if sourced == "VOLT" else None
@@ -278,46 +248,40 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
                 in_compliance=bool(int(row[4]) & STATUS_COMPLIANCE_BIT),
             )
 
-    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
-        """Estimate the duration of a sweep in seconds from the 2400 timing model
-        (instruments.md 1.10): per point the source delay, four A/D phases (auto-zero on,
-        voltage and current) of NPLC / f_line + 185 µs each, and 2.3 ms of overhead."""
-        ad_phase_s = nplc / self.line_frequency_hz + AD_PHASE_OVERHEAD_S
-        per_point_s = source_delay_s + AD_PHASES_PER_READING * ad_phase_s + SDM_OVERHEAD_S
-        return points * per_point_s
-
     def _run_sweep(self, points: int, source_delay_s: float, nplc: float) -> SweepResult:
         """Check the setup, switch the output on if needed, read ``points`` readings, and
         return the source to fixed mode with a trigger count of 1."""
         try:
             self.raise_for_errors()
             if not self.output_enabled:
-                self.write(":OUTP ON")
-            duration_s = self.expected_sweep_duration_s(points, source_delay_s, nplc)
-            with self._timeout_for(duration_s):
+                self._write(":OUTP ON")
+            timeout_s = timing.sweep_timeout_s(
+                self.model, points, source_delay_s, nplc, self.line_frequency_hz
+            )
+            with common.visa_timeout(self, timeout_s):
                 values = self._query_values(":READ?")
         except BaseException:
             # Leave sweep mode if possible, but report the original failure.
             for command in (":SOUR:VOLT:MODE FIX", ":TRIG:COUN 1"):
                 try:
-                    self.write(command)
+                    self._write(command)
                 except Exception as error:  # noqa: BLE001 - the original error is re-raised
                     log.error("%s: %s after a failed sweep: %s", self.name, command, error)
             raise
-        self.write(":SOUR:VOLT:MODE FIX")
-        self.write(":TRIG:COUN 1")
+        self._write(":SOUR:VOLT:MODE FIX")
+        self._write(":TRIG:COUN 1")
         return self._sweep_result(self._parse_readings(values, points))
 
     def _write_sweep_common(self, bias_v: float, compliance_a: float, nplc: float) -> None:
-        self.write("*CLS")
+        self._write("*CLS")
         if self._source_function != "VOLT":
             # The source function cannot change with the output on (manual p. 367): after a
             # current-source step (Voc mode) or an unknown state, switch it off first.
-            self.write(":OUTP OFF")
-        self.write(":SOUR:FUNC VOLT")
-        self.write(f":SOUR:VOLT {scpi_number(bias_v)}")
-        self.write(f":SENS:CURR:PROT {scpi_number(compliance_a)}")
-        self.write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
+            self._write(":OUTP OFF")
+        self._write(":SOUR:FUNC VOLT")
+        self._write(f":SOUR:VOLT {scpi_number(bias_v)}")
+        self._write(f":SENS:CURR:PROT {scpi_number(compliance_a)}")
+        self._write(f":SENS:CURR:NPLC {scpi_number(nplc)}")
         # Measure V and I: a point in compliance then reports the real terminal voltage, and
         # the sweep takes the four A/D phases expected_sweep_duration_s assumes.
         self._write_measure_both("VOLT")
@@ -335,7 +299,7 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         compliance_a: float,
         nplc: float = 1.0,
     ) -> SweepResult:
-        """Run a hardware linear staircase sweep (``:SOUR:VOLT:MODE SWE``, instruments.md 1.6)
+        """Run a hardware linear staircase sweep (``:SOUR:VOLT:MODE SWE``, 2400 manual pp. 389, 393)
         of ``points`` points (2 to 2500) from ``start_v`` to ``stop_v`` volts, with
         ``source_delay_s`` seconds between setting each voltage and its reading.
 
@@ -345,15 +309,15 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         self._check_sweep([start_v, stop_v], source_delay_s, compliance_a, nplc)
         with self.lock:
             self._write_sweep_common(start_v, compliance_a, nplc)
-            self.write(f":SOUR:VOLT:STAR {scpi_number(start_v)}")
-            self.write(f":SOUR:VOLT:STOP {scpi_number(stop_v)}")
-            self.write(f":SOUR:SWE:POIN {int(points)}")
-            self.write(":SOUR:VOLT:MODE SWE")
-            self.write(":SOUR:SWE:SPAC LIN")
-            self.write(":SOUR:SWE:RANG BEST")
-            self.write(":SOUR:SWE:CAB NEV")
-            self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
-            self.write(f":TRIG:COUN {int(points)}")
+            self._write(f":SOUR:VOLT:STAR {scpi_number(start_v)}")
+            self._write(f":SOUR:VOLT:STOP {scpi_number(stop_v)}")
+            self._write(f":SOUR:SWE:POIN {int(points)}")
+            self._write(":SOUR:VOLT:MODE SWE")
+            self._write(":SOUR:SWE:SPAC LIN")
+            self._write(":SOUR:SWE:RANG BEST")
+            self._write(":SOUR:SWE:CAB NEV")
+            self._write(f":SOUR:DEL {scpi_number(source_delay_s)}")
+            self._write(f":TRIG:COUN {int(points)}")
             return self._run_sweep(int(points), source_delay_s, nplc)
 
     def sweep_voltage_list(
@@ -364,7 +328,7 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         compliance_a: float,
         nplc: float = 1.0,
     ) -> SweepResult:
-        """Run a hardware list sweep (``:SOUR:VOLT:MODE LIST``, instruments.md 1.7) through
+        """Run a hardware list sweep (``:SOUR:VOLT:MODE LIST``, 2400 manual pp. 396-397) through
         ``voltages_v`` (1 to 2500 values, in volts), with ``source_delay_s`` seconds between
         setting each voltage and its reading.
 
@@ -377,12 +341,12 @@ class Keithley2400SMU(ScpiSmuMixin, Keithley2400, SourceMeter):
         peak_v = max(abs(v) for v in values)
         with self.lock:
             self._write_sweep_common(values[0], compliance_a, nplc)
-            self.write(f":SOUR:VOLT:RANG {scpi_number(peak_v)}")
+            self._write(f":SOUR:VOLT:RANG {scpi_number(peak_v)}")
             self._write_voltage_list(values)
-            self.write(":SOUR:VOLT:MODE LIST")
-            self.write(":SOUR:SWE:CAB NEV")
-            self.write(f":SOUR:DEL {scpi_number(source_delay_s)}")
-            self.write(f":TRIG:COUN {len(values)}")
+            self._write(":SOUR:VOLT:MODE LIST")
+            self._write(":SOUR:SWE:CAB NEV")
+            self._write(f":SOUR:DEL {scpi_number(source_delay_s)}")
+            self._write(f":TRIG:COUN {len(values)}")
             return self._run_sweep(len(values), source_delay_s, nplc)
 
 
@@ -390,77 +354,9 @@ class Keithley2420SMU(Keithley2400SMU):
     """Control a Keithley 2420 SourceMeter as a labctl SMU (±63 V, ±3.15 A; the 3 A range only
     up to 21 V, the 60 V range limited to 1.05 A).
 
-    Same command set as the 2400; the pymeasure properties with model-dependent ranges are
-    redefined so that direct use of them is refused beyond the 2420 limits too.
+    Same command set as the 2400; the driver holds a pymeasure ``Keithley2400`` (pymeasure has
+    no 2420 class) and checks every setting against the 2420 limits.
     """
 
     model: ClassVar[str] = "2420"
     limits: ClassVar[SmuLimits] = KEITHLEY_2420_LIMITS
-
-    source_voltage = Instrument.control(
-        ":SOURCE:VOLTAGE?",
-        ":SOURCE:VOLTAGE %g",
-        """Control the source voltage in volts (float, strictly -63 to 63).""",
-        validator=strict_range,
-        values=[-63, 63],
-    )
-
-    source_voltage_range = Instrument.control(
-        ":SOURCE:VOLTAGE:RANGE?",
-        ":SOURCE:VOLTAGE:RANGE %g",
-        """Control the source voltage range in volts (float, strictly -63 to 63).
-        Setting it disables source auto range.""",
-        validator=strict_range,
-        values=[-63, 63],
-    )
-
-    source_current = Instrument.control(
-        ":SOURCE:CURRENT?",
-        ":SOURCE:CURRENT %g",
-        """Control the source current in amperes (float, strictly -3.15 to 3.15).""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    source_current_range = Instrument.control(
-        ":SOURCE:CURRENT:RANGE?",
-        ":SOURCE:CURRENT:RANGE %g",
-        """Control the source current range in amperes (float, strictly -3.15 to 3.15).
-        Setting it disables source auto range.""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    compliance_current = Instrument.control(
-        ":SENSE:CURRENT:PROTECTION?",
-        ":SENSE:CURRENT:PROTECTION %g",
-        """Control the compliance current in amperes (float, strictly -3.15 to 3.15).""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    compliance_voltage = Instrument.control(
-        ":SENSE:VOLTAGE:PROTECTION?",
-        ":SENSE:VOLTAGE:PROTECTION %g",
-        """Control the compliance voltage in volts (float, strictly -63 to 63).""",
-        validator=strict_range,
-        values=[-63, 63],
-    )
-
-    current_range = Instrument.control(
-        ":SENSE:CURRENT:RANGE?",
-        ":SENSE:CURRENT:RANGE %g",
-        """Control the current measurement range in amperes (float, strictly -3.15 to 3.15).
-        Setting it disables current auto range.""",
-        validator=strict_range,
-        values=[-3.15, 3.15],
-    )
-
-    voltage_range = Instrument.control(
-        ":SENSE:VOLTAGE:RANGE?",
-        ":SENSE:VOLTAGE:RANGE %g",
-        """Control the voltage measurement range in volts (float, strictly -63 to 63).
-        Setting it disables voltage auto range.""",
-        validator=strict_range,
-        values=[-63, 63],
-    )

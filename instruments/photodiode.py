@@ -79,11 +79,7 @@ class SmuPhotodiode(IrradianceSensor):
     @property
     def identity(self) -> str:
         """Get a description of the sensor: the SMU's identity, responsivity and area (str)."""
-        smu_identity = self.smu.identity
-        # The SMU's identity is a method until instruments.smu makes it a property.
-        if callable(smu_identity):
-            smu_identity = smu_identity()
-        return (f"Si photodiode on {smu_identity} (R = {self.responsivity_a_per_w} A/W, "
+        return (f"Si photodiode on {self.smu.identity} (R = {self.responsivity_a_per_w} A/W, "
                 f"A = {self.area_mm2} mm²)")
 
     def calibration_description(self) -> str:

@@ -2,12 +2,15 @@
 
 Procedures talk to a :class:`SourceMeter`, never to a concrete model, so a Keithley 2450 replaces
 a 2400 by editing the station file. Each driver (``instruments.keithley24xx``,
-``instruments.keithley2450``) implements this interface on top of the pymeasure driver of its
-model and refuses, before anything is sent, every setting outside the model's
-:class:`SmuLimits` (including the combined voltage/current envelope).
+``instruments.keithley2450``) implements this interface holding (not inheriting) the
+pymeasure driver of its model, exposes nothing else that sets the instrument, and refuses,
+before anything is sent, every setting outside the model's :class:`SmuLimits` (including the
+combined voltage/current envelope). The limits of each model (``KEITHLEY_2400_LIMITS``, ...)
+are defined here once; the simulated instruments read the same objects.
 
-:class:`ScpiSmuMixin` holds what the two Keithley drivers share (raw queries, error queue,
-levels, output, list upload, the safe shutdown).
+:class:`ScpiSmuMixin` holds what the two Keithley drivers share (connection, raw queries, error
+queue, levels, output, list upload, sweep-duration estimate, the safe shutdown); timing comes
+from :mod:`instruments.timing`.
 
 Conventions shared by all drivers:
 
@@ -24,21 +27,25 @@ Conventions shared by all drivers:
 from __future__ import annotations
 
 import abc
+import inspect
 import logging
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from instruments import common
+from instruments import common, timing
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 __all__ = [
+    "KEITHLEY_2400_LIMITS",
+    "KEITHLEY_2420_LIMITS",
+    "KEITHLEY_2450_LIMITS",
     "ScpiSmuMixin",
     "SmuError",
     "SmuLimits",
@@ -99,13 +106,16 @@ def _finite(name: str, value: float, model: str) -> float:
 class SmuLimits:
     """The operating envelope of one SMU model, used to refuse settings before anything is sent.
 
-    :param model: Model number as printed on the instrument ("2400", "2420", "2450").
+    The one copy of each model's limits: the drivers (``limits`` of each driver class), the
+    station's compliance checks and the simulated instruments (``labctl/sim``) all read these.
+
     :param max_voltage_v: Largest voltage magnitude it can source or limit to, in volts.
     :param max_current_a: Largest current magnitude it can source or limit to, in amperes.
     :param high_current_max_voltage_v: Above this voltage magnitude (volts) the high-current
         range is unavailable (21 V on all three models).
     :param high_voltage_max_current_a: Largest current magnitude (amperes) allowed together with
         a voltage above ``high_current_max_voltage_v`` (2400/2450: 0.105 A, 2420: 1.05 A).
+    :param model: Model number as printed on the instrument ("2400", "2420", "2450").
     :param envelope_note: Human wording of the combined limit, used in error messages.
     :param min_nplc: Shortest integration time, in power-line cycles.
     :param max_nplc: Longest integration time, in power-line cycles.
@@ -114,17 +124,33 @@ class SmuLimits:
     :param max_list_points: Largest number of points of a list sweep.
     """
 
-    model: str
     max_voltage_v: float
     max_current_a: float
     high_current_max_voltage_v: float
     high_voltage_max_current_a: float
+    model: str = ""
     envelope_note: str = ""
     min_nplc: float = 0.01
     max_nplc: float = 10.0
     max_source_delay_s: float = 999.9999
     max_sweep_points: int = 2500
     max_list_points: int = 2500
+
+    def max_current_at_a(self, voltage_v: float) -> float:
+        """The largest current magnitude (amperes) allowed together with a voltage of
+        magnitude up to ``|voltage_v|`` volts: :attr:`max_current_a` up to
+        :attr:`high_current_max_voltage_v`, :attr:`high_voltage_max_current_a` above."""
+        if abs(float(voltage_v)) > self.high_current_max_voltage_v:
+            return self.high_voltage_max_current_a
+        return self.max_current_a
+
+    def max_voltage_at_v(self, current_a: float) -> float:
+        """The largest voltage magnitude (volts) allowed together with a current of magnitude
+        up to ``|current_a|`` amperes (the envelope of :meth:`max_current_at_a` read the other
+        way)."""
+        if abs(float(current_a)) > self.high_voltage_max_current_a:
+            return self.high_current_max_voltage_v
+        return self.max_voltage_v
 
     def check(
         self,
@@ -201,19 +227,59 @@ class SmuLimits:
         """Refuse a sweep with fewer than 2 (linear) / 1 (list) or too many points.
 
         :param points: Number of source-measure points.
-        :param kind: "linear" or "list".
+        :param kind: "linear", "list", or "any" (1 to the larger of the two maxima).
         :raises ValueError: with a one-line message naming the model and the limit.
         """
-        if isinstance(points, bool) or int(points) != points:
+        try:
+            number = float(points)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(points, bool) or not math.isfinite(number) or int(number) != number:
             raise ValueError(f"Keithley {self.model}: points={points!r} is not an integer")
-        minimum, maximum = (
-            (2, self.max_sweep_points) if kind == "linear" else (1, self.max_list_points)
-        )
+        if kind == "linear":
+            minimum, maximum = 2, self.max_sweep_points
+        elif kind == "list":
+            minimum, maximum = 1, self.max_list_points
+        else:
+            minimum, maximum = 1, max(self.max_sweep_points, self.max_list_points)
         if not minimum <= points <= maximum:
             raise ValueError(
                 f"Keithley {self.model}: a {kind} sweep of {points} points is outside "
                 f"{minimum} to {maximum} points"
             )
+
+
+#: Keithley 2400 (Keithley 2400 Series SourceMeter User's Manual, pp. 118, 121, 367, 389).
+KEITHLEY_2400_LIMITS = SmuLimits(
+    model="2400",
+    max_voltage_v=210.0,
+    max_current_a=1.05,
+    high_current_max_voltage_v=21.0,
+    high_voltage_max_current_a=0.105,
+    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
+)
+#: Keithley 2420 (same manual and pages: 3 A range only up to 21 V, 60 V range to 1.05 A).
+KEITHLEY_2420_LIMITS = SmuLimits(
+    model="2420",
+    max_voltage_v=63.0,
+    max_current_a=3.15,
+    high_current_max_voltage_v=21.0,
+    high_voltage_max_current_a=1.05,
+    envelope_note="3 A range only up to 21 V, 60 V range limited to 1.05 A",
+)
+#: Keithley 2450 (Model 2450 SourceMeter Reference Manual, pp. 387, 391, 395-400).
+KEITHLEY_2450_LIMITS = SmuLimits(
+    model="2450",
+    max_voltage_v=210.0,
+    max_current_a=1.05,
+    high_current_max_voltage_v=21.0,
+    high_voltage_max_current_a=0.105,
+    envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
+    max_source_delay_s=10_000.0,
+    # Linear sweeps accept up to 1e6 points, but defbuffer1 holds 100 000 readings by default.
+    max_sweep_points=100_000,
+    max_list_points=2500,
+)
 
 
 def scpi_number(value: float) -> str:
@@ -254,23 +320,31 @@ class SourceMeter(abc.ABC):
     #: Re-entrant lock owned by the instrument (created per instance).
     lock: threading.RLock
 
-    def __init__(self, *args, **kwargs) -> None:
+    #: The connection to the instrument (a pymeasure adapter); the station closes it.
+    adapter: Any
+    #: Display name, e.g. "Keithley 2400 SourceMeter".
+    name: str
+
+    def __init__(self) -> None:
         self.lock = threading.RLock()
-        super().__init__(*args, **kwargs)
 
     def _init_state(self, line_frequency_hz: float, kwargs: dict) -> None:
         """Common start of a driver's constructor: check the mains frequency, default the
-        terminations to LF and forget what was configured (before pymeasure's __init__)."""
+        terminations to LF and forget what was configured."""
         if line_frequency_hz not in (50, 60):
             raise ValueError(f"line_frequency_hz={line_frequency_hz!r} must be 50 or 60")
         kwargs.setdefault("read_termination", "\n")
         kwargs.setdefault("write_termination", "\n")
-        #: Mains frequency used by :meth:`expected_sweep_duration_s`, in hertz.
-        self.line_frequency_hz = float(line_frequency_hz)
+        self._line_frequency_hz = float(line_frequency_hz)
         # What labctl last configured: "VOLT", "CURR" or None (unknown), and the compliances.
         self._source_function: str | None = None
         self._compliance_a: float | None = None
         self._compliance_v: float | None = None
+
+    @property
+    def line_frequency_hz(self) -> float:
+        """Get the mains frequency the timing model uses, in hertz (float, 50 or 60)."""
+        return self._line_frequency_hz
 
     # --- configuration -------------------------------------------------------------------
     @abc.abstractmethod
@@ -386,9 +460,10 @@ class SourceMeter(abc.ABC):
         """Estimate how long a sweep of ``points`` points takes on the instrument, in seconds."""
 
     # --- housekeeping --------------------------------------------------------------------
+    @property
     @abc.abstractmethod
     def identity(self) -> str:
-        """Get the instrument identification string (``*IDN?``)."""
+        """Get the instrument identification string (``*IDN?``, str)."""
 
     @abc.abstractmethod
     def raise_for_errors(self) -> None:
@@ -408,44 +483,84 @@ class SourceMeter(abc.ABC):
 #: How long ``shutdown()`` waits for another thread holding the instrument lock, in seconds;
 #: after that it sends its commands anyway.
 SHUTDOWN_LOCK_TIMEOUT_S = 5.0
-#: Margin and fixed allowance of the VISA timeout around an expected sweep duration.
-TIMEOUT_FACTOR = 1.2
-TIMEOUT_ALLOWANCE_S = 10.0
-#: Most values per ``:SOUR:LIST:VOLT`` / ``:SOUR:LIST:VOLT:APP`` command (instruments.md 1.7, 2.1).
+#: Most values per ``:SOUR:LIST:VOLT`` / ``:SOUR:LIST:VOLT:APP`` command (2400 manual
+#: pp. 396-397; 2450 reference manual p. 6-128).
 LIST_CHUNK_POINTS = 100
 
 
-class ScpiSmuMixin:
+class ScpiSmuMixin(SourceMeter):
     """The parts of the :class:`SourceMeter` role the Keithley SCPI drivers (2400/2420, 2450)
-    share: raw queries, the error queue, source levels, output, identity, list upload and the
-    safe shutdown.
+    share: the connection, raw queries, the error queue, source levels, output, identity, list
+    upload and the safe shutdown.
 
-    A driver lists it first in its bases, before the pymeasure class, so that its ``ask`` and
-    ``shutdown`` replace pymeasure's; the driver provides ``limits``, ``lock``, ``name`` and
-    the ``_source_function`` / ``_compliance_*`` state of :meth:`SourceMeter._init_state`.
+    A driver *holds* the pymeasure instrument of its model (built by :meth:`_connect`, kept as
+    ``_instrument``) instead of inheriting from it: the pymeasure controls (``source_voltage``,
+    ``compliance_current``, ...) validate against pymeasure's own ranges, or truncate, and
+    would go around :attr:`limits`. The driver exposes only the :class:`SourceMeter` interface,
+    and every command it sends goes through :meth:`_write` after the limits were checked. The
+    driver provides ``limits`` and ``model``; neither can be replaced on an instance.
     """
 
     #: Commands ``shutdown()`` sends after ``:OUTP OFF`` and before setting the level to 0.
     shutdown_commands_after_output_off: ClassVar[tuple[str, ...]] = ()
+    #: The public attributes an instance may set (its connection and bookkeeping). Any other
+    #: public name is refused unless it replaces a method (a test's fault injection), so
+    #: ``smu.source_voltage = 500`` or ``smu.limits = ...`` fails loudly instead of silently
+    #: doing nothing or replacing the model's limits.
+    _SETTABLE_ATTRIBUTES: ClassVar[frozenset[str]] = frozenset(
+        {"adapter", "name", "isShutdown", "lock"}
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (
+            not name.startswith("_")
+            and name not in self._SETTABLE_ATTRIBUTES
+            and not inspect.isfunction(getattr(type(self), name, None))
+        ):
+            raise AttributeError(
+                f"{type(self).__name__} has no settable {name!r}: settings go through the "
+                "SourceMeter methods, which check the model's limits"
+            )
+        super().__setattr__(name, value)
+
+    def _connect(
+        self,
+        instrument_class: type,
+        adapter: Any,
+        name: str | None,
+        line_frequency_hz: float,
+        kwargs: dict,
+    ) -> None:
+        """Common constructor: check the mains frequency, build the pymeasure instrument of the
+        model on ``adapter`` (a VISA resource name or a pymeasure adapter; ``kwargs`` go to the
+        VISA adapter) and keep its adapter."""
+        SourceMeter.__init__(self)
+        self._init_state(line_frequency_hz, kwargs)
+        self.name = name or f"Keithley {self.model} SourceMeter"
+        self._instrument = instrument_class(adapter, self.name, **kwargs)
+        self.adapter = self._instrument.adapter
+        #: True once :meth:`shutdown` ran.
+        self.isShutdown = False
+
+    def _write(self, command: str) -> None:
+        """Send one command (callers check :attr:`limits` first)."""
+        self.adapter.write(command)
+
+    def _ask(self, command: str) -> str:
+        """Write a command and return the raw reply (without termination)."""
+        self._write(command)
+        return self.adapter.read()
 
     def _write_range(self, node: str, range_value: float | None) -> None:
         """``<node>:RANG:AUTO ON`` for an auto range (None), else ``<node>:RANG <|value|>``;
         ``node`` is e.g. ``:SOUR:VOLT`` or ``:SENS:CURR`` (same syntax on 2400 and 2450)."""
         if range_value is None:
-            self.write(f"{node}:RANG:AUTO ON")
+            self._write(f"{node}:RANG:AUTO ON")
         else:
-            self.write(f"{node}:RANG {scpi_number(abs(range_value))}")
-
-    # ``read()`` is the SMU reading of the SourceMeter interface; pymeasure's ``ask`` relies on
-    # ``Instrument.read`` for the raw reply, so queries go to the adapter directly.
-    def ask(self, command: str, query_delay: float | None = None) -> str:
-        """Write a command and return the raw reply (without termination)."""
-        self.write(command)
-        self.wait_for(query_delay)
-        return self.adapter.read()
+            self._write(f"{node}:RANG {scpi_number(abs(range_value))}")
 
     def _query_values(self, command: str) -> list[float]:
-        reply = self.ask(command).strip()
+        reply = self._ask(command).strip()
         try:
             return [float(item) for item in reply.split(",")]
         except ValueError:
@@ -458,12 +573,7 @@ class ScpiSmuMixin:
         """Read ``:SYST:ERR?`` until the queue is empty (code 0); raise :class:`SmuError`
         listing every error found (at most 32 are read)."""
         with self.lock:
-            common.drain_error_queue(self.ask, ":SYST:ERR?", self.name, SmuError)
-
-    def _timeout_for(self, duration_s: float):
-        """Context manager: a VISA timeout that covers an operation of ``duration_s``
-        (× :data:`TIMEOUT_FACTOR` + :data:`TIMEOUT_ALLOWANCE_S`), restored after."""
-        return common.visa_timeout(self, duration_s * TIMEOUT_FACTOR + TIMEOUT_ALLOWANCE_S)
+            common.drain_error_queue(self._ask, ":SYST:ERR?", self.name, SmuError)
 
     # --- levels and output ---------------------------------------------------------------
     def configure_voc_mode(
@@ -478,31 +588,50 @@ class ScpiSmuMixin:
 
     def set_voltage(self, level_v: float) -> None:
         """Set the source voltage in volts (float, within the model limits and, above 21 V,
-        within the current envelope of the configured compliance)."""
+        within the current envelope of the configured compliance; above 21 V only once labctl
+        configured the compliance, since the instrument's own may be beyond the envelope)."""
         with self.lock:
+            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
+            if self._compliance_a is None:
+                self._refuse_unknown_compliance("voltage_v", level_v, "V", "current")
             if self._source_function == "CURR":
                 raise SmuError(f"{self.name}: set_voltage() while configured to source current")
-            self.limits.check(voltage_v=level_v, compliance_a=self._compliance_a)
-            self.write(f":SOUR:VOLT {scpi_number(level_v)}")
+            self._write(f":SOUR:VOLT {scpi_number(level_v)}")
 
     def set_current(self, level_a: float) -> None:
         """Set the source current in amperes (float, within the model limits and, above the
-        high-voltage current limit, with a compliance of at most 21 V)."""
+        high-voltage current limit, with a configured compliance of at most 21 V)."""
         with self.lock:
+            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
+            if self._compliance_v is None:
+                self._refuse_unknown_compliance("current_a", level_a, "A", "voltage")
             if self._source_function == "VOLT":
                 raise SmuError(f"{self.name}: set_current() while configured to source voltage")
-            self.limits.check(current_a=level_a, compliance_v=self._compliance_v)
-            self.write(f":SOUR:CURR {scpi_number(level_a)}")
+            self._write(f":SOUR:CURR {scpi_number(level_a)}")
+
+    def _refuse_unknown_compliance(self, name: str, level: float, unit: str, other: str) -> None:
+        """Refuse a level in the part of the envelope that depends on the compliance when labctl
+        does not know the compliance (nothing configured yet)."""
+        limits = self.limits
+        if unit == "V":
+            safe = abs(float(level)) <= limits.high_current_max_voltage_v
+        else:
+            safe = abs(float(level)) <= limits.high_voltage_max_current_a
+        if not safe:
+            raise ValueError(
+                f"Keithley {self.model}: {name}={float(level):g} {unit} needs a known {other} "
+                "compliance (the combined envelope); configure the source first"
+            )
 
     def enable_output(self) -> None:
         """Switch the output on (``:OUTP ON``)."""
         with self.lock:
-            self.write(":OUTP ON")
+            self._write(":OUTP ON")
 
     def disable_output(self) -> None:
         """Switch the output off (``:OUTP OFF``)."""
         with self.lock:
-            self.write(":OUTP OFF")
+            self._write(":OUTP OFF")
 
     @property
     def output_enabled(self) -> bool:
@@ -523,20 +652,35 @@ class ScpiSmuMixin:
             voltage_v=peak_v, compliance_a=compliance_a, nplc=nplc, source_delay_s=source_delay_s
         )
 
+    def expected_sweep_duration_s(self, points: int, source_delay_s: float, nplc: float) -> float:
+        """Estimate the duration of a hardware sweep of ``points`` points in seconds (float):
+        :func:`instruments.timing.sweep_duration_s` of this model at :attr:`line_frequency_hz`
+        (2400/2420: per point the SDM cycle with the source delay, auto-zero on, V and I
+        measured; 2450: the sweep delay, NPLC / f_line and 1 ms).
+
+        :raises ValueError: for points, delay or NPLC outside :attr:`limits`.
+        """
+        self.limits.check_sweep_points(points, kind="any")
+        self.limits.check(nplc=nplc, source_delay_s=source_delay_s)
+        return timing.sweep_duration_s(
+            self.model, points, source_delay_s, nplc, self.line_frequency_hz
+        )
+
     def _write_voltage_list(self, voltages_v: Sequence[float]) -> None:
         """Upload a source list: ``:SOUR:LIST:VOLT`` with the first 100 values, then
         ``:SOUR:LIST:VOLT:APP`` with each further 100."""
         for start in range(0, len(voltages_v), LIST_CHUNK_POINTS):
             chunk = ",".join(scpi_number(v) for v in voltages_v[start : start + LIST_CHUNK_POINTS])
             header = ":SOUR:LIST:VOLT" if start == 0 else ":SOUR:LIST:VOLT:APP"
-            self.write(f"{header} {chunk}")
+            self._write(f"{header} {chunk}")
 
     # --- housekeeping --------------------------------------------------------------------
+    @property
     def identity(self) -> str:
-        """Get the identification string (``*IDN?``), e.g.
+        """Get the identification string (``*IDN?``, str), e.g.
         ``KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C34 ...``."""
         with self.lock:
-            return self.ask("*IDN?").strip()
+            return self._ask("*IDN?").strip()
 
     def shutdown(self) -> None:
         """Bring the SMU to a safe state without ramping, sleeping or querying: ``:OUTP OFF``
@@ -551,7 +695,7 @@ class ScpiSmuMixin:
             commands = (":OUTP OFF", *self.shutdown_commands_after_output_off, level_command)
             for command in commands:
                 try:
-                    self.write(command)
+                    self._write(command)
                 except Exception as error:  # noqa: BLE001 - shutdown must reach every step
                     log.error("%s: shutdown command %s failed: %s", self.name, command, error)
             self.isShutdown = True

@@ -1,7 +1,7 @@
 """Emulator of the Keithley 2450 SourceMeter in its native SCPI language.
 
 Reference: Keithley Model 2450 SourceMeter Reference Manual, summarised in
-``reference/instruments.md`` §2. What is emulated:
+``docs/instruments.md`` §2. What is emulated:
 
 - source and measure settings (function, level, range, limits ``ILIM``/``VLIM`` with their
   ``TRIP?`` flags, per-function NPLC, auto-zero, 4-wire), ``*LANG?``;
@@ -13,13 +13,15 @@ Reference: Keithley Model 2450 SourceMeter Reference Manual, summarised in
 - errors as ``code,"message;severity;timestamp"`` (⚠ format from the same firmware family);
 - time per point: NPLC/f_line + source delay (autodelay by range) + sweep delay + ~1 ms.
 
-Replies and errors that instruments.md does not give are marked ⚠ where they are emulated.
+Replies and errors that docs/instruments.md does not give are marked ⚠ where they are emulated.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from instruments.smu import KEITHLEY_2450_LIMITS
+from instruments.timing import MESSAGE_OVERHEAD_S, autodelay_2450_s, reading_time_s
 from labctl.sim.scpi import (
     DATA_STALE,
     ILLEGAL_VALUE,
@@ -57,21 +59,22 @@ class Keithley2450Emulator(SmuEmulator):
     """A Keithley 2450 (USB-TMC or LAN) on the simulated bench."""
 
     model = "2450"
-    # Limits: SmuEmulator's (±210 V, ±1.05 A, above 21 V at most 105 mA).
-    # ⚠ instruments.md §2 does not say what the 2450 answers to a level/limit pair beyond the
+    # ±210 V, ±1.05 A, above 21 V at most 105 mA.
+    limits = KEITHLEY_2450_LIMITS
+    # ⚠ docs/instruments.md §2 does not say what the 2450 answers to a level/limit pair beyond the
     # 21 V / 105 mA envelope; -221 here (-222 on the 2400 series, §1.2).
     envelope_error = SETTINGS_CONFLICT
     serial_number = "04412345"
     firmware = "1.7.12b"
     no_error_reply = '0,"No error;0;0 0"'
-    message_overhead_s = 0.0005
+    message_overhead_s = MESSAGE_OVERHEAD_S["2450"]
 
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS,MODEL {self.model},{self.serial_number},{self.firmware}"
 
     def format_error(self, code: int, message: str) -> str:
-        # ⚠ ``code,"message;severity;timestamp"`` from the DMM6500 (instruments.md §2); severity
-        # is always 1 and the timestamp is "seconds nanoseconds" of the bench clock here.
+        # ⚠ ``code,"message;severity;timestamp"`` from the DMM6500 (docs/instruments.md §2);
+        # severity is always 1 and the timestamp is "seconds nanoseconds" of the bench clock here.
         t_s = self.now_s()
         return f'{code},"{message};1;{int(t_s)} {int((t_s % 1) * 1e9)}"'
 
@@ -116,30 +119,26 @@ class Keithley2450Emulator(SmuEmulator):
         return name
 
     def autodelay_s(self) -> float:
-        """Autodelay by current range (manual p. 138), V-source / I-source."""
-        current_range_a = (self.sense_range["CURR"] if self.source_function == "VOLT"
-                           else self.source_range["CURR"])
-        if self.sense_range_auto["CURR"] and self.source_function == "VOLT":
-            current_range_a = 1e-3
-        if current_range_a <= 1e-7:
-            return 0.050
-        if current_range_a <= 1e-6:
-            return 0.003
-        if current_range_a <= 1e-5:
-            return 0.002
-        if current_range_a > 0.1 and self.source_function == "CURR":
-            return 0.002
-        return 0.001
+        """Autodelay by current range (manual p. 138), V-source / I-source:
+        :func:`instruments.timing.autodelay_2450_s` of the range in use."""
+        if self.source_function == "VOLT":
+            current_range_a = None if self.sense_range_auto["CURR"] else self.sense_range["CURR"]
+        else:
+            current_range_a = self.source_range["CURR"]
+        return autodelay_2450_s(current_range_a, self.source_function)
 
     def point_time_s(self, sweep_delay_s: float = 0.0) -> tuple[float, float]:
         """(settle, total) of one reading: source delay + sweep delay + NPLC/f_line + ~1 ms
-        (instruments.md §2.2 ⚠; auto-zero adds no modelled time)."""
+        (:func:`instruments.timing.reading_time_s`; docs/instruments.md §2.2 ⚠; auto-zero adds
+        no modelled time)."""
         function = self.source_function
         delay_s = (self.autodelay_s() if self.source_delay_auto[function]
                    else self.source_delay_s[function])
         settle_s = delay_s + sweep_delay_s
-        conversion_s = self.nplc[self.sense_function] / self.line_frequency_hz
-        return settle_s, settle_s + conversion_s + 1e-3
+        total_s = reading_time_s(self.model, self.nplc[self.sense_function],
+                                 self.line_frequency_hz, source_delay_s=delay_s,
+                                 sweep_delay_s=sweep_delay_s)
+        return settle_s, total_s
 
     def _run(self, values: np.ndarray, sweep_delay_s: float, buffer: str,
              fail_abort: bool) -> None:
@@ -174,7 +173,7 @@ class Keithley2450Emulator(SmuEmulator):
                 source = points.voltage_v[k] if self.readback["VOLT"] else points.source_value[k]
             else:
                 source = points.current_a[k] if self.readback["CURR"] else points.source_value[k]
-            # ⚠ STAT/SOURSTAT bit values are not in instruments.md; 8 marks a point in limit.
+            # ⚠ STAT/SOURSTAT bit values are not in docs/instruments.md; 8 marks a point in limit.
             entry = {"READ": float(reading), "SOUR": float(source), "t": float(points.time_s[k]),
                      "REL": float(points.time_s[k]) - first_s,
                      "STAT": 0.0, "SOURSTAT": 8.0 if points.in_compliance[k] else 0.0}
@@ -218,10 +217,10 @@ class Keithley2450Emulator(SmuEmulator):
 
     @command("*LANG")
     def _lang_set(self, args: list[str]) -> None:
-        # Takes effect only after a power cycle (instruments.md §2); the emulator keeps it.
+        # Takes effect only after a power cycle (docs/instruments.md §2); the emulator keeps it.
         parse_choice(args[0], {"SCPI": "SCPI", "TSP": "TSP", "SCPI2400": "SCPI2400"})
 
-    # ⚠ Not in instruments.md: :SYST:ERR:COUN?, :STAT:CLE, :DISP:LIGH:STAT, :OUTP:CURR:SMOD,
+    # ⚠ Not in docs/instruments.md: :SYST:ERR:COUN?, :STAT:CLE, :DISP:LIGH:STAT, :OUTP:CURR:SMOD,
     # :SOUR:VOLT:PROT:TRIP? and :TRAC:STAT:AVER? (2450 manual commands, minimal emulation).
     @command(":SYSTem:ERRor:COUNt", query=True)
     def _syst_err_count(self, args: list[str]) -> str:
@@ -367,7 +366,8 @@ class Keithley2450Emulator(SmuEmulator):
         return "1" if self.tripped["CURR"] else "0"
 
     def _set_delay(self, function: str, args: list[str]) -> None:
-        self.source_delay_s[function] = parse_number(args[0], minimum=0.0, maximum=10000.0)
+        self.source_delay_s[function] = parse_number(
+            args[0], minimum=0.0, maximum=self.limits.max_source_delay_s)
         self.source_delay_auto[function] = False
 
     @command(":SOURce[1]:VOLTage:DELay")
@@ -404,7 +404,7 @@ class Keithley2450Emulator(SmuEmulator):
 
     @command(":SOURce[1]:VOLTage:PROTection[:LEVel]")
     def _ovp(self, args: list[str]) -> None:
-        # instruments.md §2 gives ``:SOUR:VOLT:PROT <V>``; the PROT<n>/NONE tokens ⚠
+        # docs/instruments.md §2 gives ``:SOUR:VOLT:PROT <V>``; the PROT<n>/NONE tokens ⚠
         token = args[0].strip().upper()
         if token in ("NONE", "PROT_NONE"):
             self.ovp_v = 210.0
@@ -631,7 +631,7 @@ class Keithley2450Emulator(SmuEmulator):
             entry = self.buffers[buffer][-1]
         else:
             # Output off: the terminals float; V reads the device's open-circuit voltage.
-            # ⚠ What a 2450 reads with its output off is not in instruments.md.
+            # ⚠ What a 2450 reads with its output off is not in docs/instruments.md.
             start_s = self.occupy(point_s)
             self.engine.sync(start_s + point_s)
             dut = self.engine.dut

@@ -1,7 +1,7 @@
 """Emulators of the Keithley 2400 and 2420 SourceMeters (2400-series SCPI).
 
 Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summarised in
-``reference/instruments.md`` §1. What is emulated:
+``docs/instruments.md`` §1. What is emulated:
 
 - the commands a driver uses (source, compliance, sense functions, NPLC, ranges, auto-zero,
   4-wire, output and off-state, sweeps and lists, trigger and arm counts, buffer, status and
@@ -14,7 +14,7 @@ Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summar
   combined envelope (§1.2), ``-221`` for a sweep step outside start..stop;
 - time: each reading takes the source-delay-measure cycle of §1.10 on the bench clock.
 
-Replies and errors that instruments.md does not give are marked ⚠ where they are emulated.
+Replies and errors that docs/instruments.md does not give are marked ⚠ where they are emulated.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from instruments.smu import KEITHLEY_2400_LIMITS, KEITHLEY_2420_LIMITS
+from instruments.timing import MESSAGE_OVERHEAD_S, sdm_cycle_2400_s
 from labctl.sim.scpi import (
     DATA_STALE,
     DATA_TYPE_ERROR,
@@ -47,10 +49,10 @@ _FUNCTION_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAG
 _SOURCE_FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"}
 _MODES = {"FIX": "FIX", "FIXED": "FIX", "SWE": "SWE", "SWEEP": "SWE", "LIST": "LIST"}
 
-#: ``+803`` (instruments.md §1.4, §1.9).
+#: ``+803`` (docs/instruments.md §1.4, §1.9).
 NOT_PERMITTED_OUTPUT_OFF = (803, "Not permitted with OUTPUT off")
 
-#: Status word bits (manual p. 356; instruments.md §1.5).
+#: Status word bits (manual p. 356; docs/instruments.md §1.5).
 STATUS_OVERFLOW = 1 << 0
 STATUS_FRONT_TERMINALS = 1 << 2
 STATUS_COMPLIANCE = 1 << 3
@@ -66,12 +68,13 @@ class Keithley2400Emulator(SmuEmulator):
     """A Keithley 2400 on the simulated bench (GPIB, LF termination)."""
 
     model = "2400"
-    # Limits: SmuEmulator's (±210 V, ±1.05 A, above 21 V at most 105 mA); beyond them -222.
+    # Beyond the limits (±210 V, ±1.05 A, above 21 V at most 105 mA): -222.
+    limits = KEITHLEY_2400_LIMITS
     serial_number = "4126530"
     firmware = "C32   Oct  4 2010 14:20:11/A02  /S/K"
     #: GPIB transfer and parsing of one message [s]: point-by-point over GPIB is ~80
-    #: readings/s at 0.01 PLC (reference/instruments.md §1.10).
-    message_overhead_s = 0.0045
+    #: readings/s at 0.01 PLC (docs/instruments.md §1.10).
+    message_overhead_s = MESSAGE_OVERHEAD_S["2400"]
 
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},{self.serial_number},{self.firmware}"
@@ -129,28 +132,15 @@ class Keithley2400Emulator(SmuEmulator):
                               level=self.level[function], compliance=compliance)
 
     def point_time_s(self) -> tuple[float, float]:
-        """(settle, total) time of one source-delay-measure cycle (manual pp. 115, 430-435).
-
-        A/D phases: functions + 2 with auto-zero on (one signal phase per function, one
-        reference, one zero), one per function with it off. instruments.md §1.10 words it "3
-        phases per function" ⚠; the manual's examples fit functions + 2 (0.06 PLC at 60 Hz, two
-        functions: 4 x 1.185 ms + 2.3 ms = 7.04 ms against ~7.1 ms; 6 phases would be 9.4 ms).
-        ⚠ The trigger latency (225 us) and source configuration (50 us) are added to the
-        overhead of the §1.10 table, as its SDM-cycle formula lists them; the table's overheads
-        (example minus conversions) may already contain them.
-        """
-        n_functions = max(1, len(self.sense_functions))
-        phases = n_functions + 2 if self.auto_zero else n_functions
-        conversion_s = phases * (self.nplc / self.line_frequency_hz + 185e-6)
-        current_source = self.source_function == "CURR"
-        if self.auto_zero:
-            overhead_s = (2.15 if current_source else 1.8) if n_functions == 1 else (
-                2.65 if current_source else 2.3)
-        else:
-            overhead_s = 0.64 if current_source else 0.30
-        delay_s = (0.001 + 100e-6) if self.source_delay_auto else self.source_delay_s
-        settle_s = 225e-6 + self.trigger_delay_s + 50e-6 + delay_s
-        return settle_s, settle_s + conversion_s + overhead_s * 1e-3
+        """(settle, total) time of one source-delay-measure cycle: the 2400-family model of
+        :func:`instruments.timing.sdm_cycle_2400_s` (manual pp. 115, 430-435) with the
+        emulator's auto-zero, measured functions, source function and delays."""
+        return sdm_cycle_2400_s(
+            self.nplc, self.line_frequency_hz, auto_zero=self.auto_zero,
+            functions=len(self.sense_functions),
+            source_delay_s=None if self.source_delay_auto else self.source_delay_s,
+            source_function=self.source_function, trigger_delay_s=self.trigger_delay_s,
+        )
 
     def source_values(self, count: int) -> np.ndarray:
         function = self.source_function
@@ -235,7 +225,7 @@ class Keithley2400Emulator(SmuEmulator):
         return groups
 
     # --- IEEE/system -----------------------------------------------------------------------
-    # ⚠ Not in instruments.md: :SYST:ERR:ALL?, :SYST:BEEP, :SYST:KEY, :SYST:CLE, :SYST:TIME:RES
+    # ⚠ Not in docs/instruments.md: :SYST:ERR:ALL?, :SYST:BEEP, :SYST:KEY, :SYST:CLE, :SYST:TIME:RES
     # (2400 manual commands, emulated as no-ops or minimal state).
     @command(":SYSTem:ERRor:ALL", query=True)
     def _syst_err_all(self, args: list[str]) -> str:
@@ -324,7 +314,7 @@ class Keithley2400Emulator(SmuEmulator):
     def _clear_auto_q(self, args: list[str]) -> str:
         return "1" if self.auto_output_off else "0"
 
-    @command("[:SOURce]:CLEar[:IMMediate]")  # ⚠ not in instruments.md (manual: output off)
+    @command("[:SOURce]:CLEar[:IMMediate]")  # ⚠ not in docs/instruments.md (manual: output off)
     def _clear(self, args: list[str]) -> None:
         self.engine.sync(self.start_time_s())
         self.output_on = False
@@ -440,7 +430,8 @@ class Keithley2400Emulator(SmuEmulator):
 
     @command("[:SOURce]:DELay")
     def _delay(self, args: list[str]) -> None:
-        self.source_delay_s = parse_number(args[0], minimum=0.0, maximum=999.9999, default=0.0)
+        self.source_delay_s = parse_number(args[0], minimum=0.0,
+                                           maximum=self.limits.max_source_delay_s, default=0.0)
         self.source_delay_auto = False
 
     @command("[:SOURce]:DELay", query=True)
@@ -599,7 +590,7 @@ class Keithley2400Emulator(SmuEmulator):
         names = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
         return ",".join(names[f] for f in self.sense_functions) or '""'
 
-    @command(":SENSe:FUNCtion:OFF")  # ⚠ :SENS:FUNC:OFF[:ALL] are not in instruments.md
+    @command(":SENSe:FUNCtion:OFF")  # ⚠ :SENS:FUNC:OFF[:ALL] are not in docs/instruments.md
     def _sens_func_off(self, args: list[str]) -> None:
         self._set_functions(args, on=False)
 
@@ -665,7 +656,7 @@ class Keithley2400Emulator(SmuEmulator):
     def _prot_volt_q(self, args: list[str]) -> str:
         return nr3(self.protection["VOLT"])
 
-    # ⚠ Not in instruments.md (2400 manual): the tripped query of the current compliance.
+    # ⚠ Not in docs/instruments.md (2400 manual): the tripped query of the current compliance.
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped", query=True)
     def _prot_curr_trip(self, args: list[str]) -> str:
         return "1" if self.measurement_condition & (1 << 14) else "0"
@@ -832,7 +823,7 @@ class Keithley2400Emulator(SmuEmulator):
     def _meas(self, args: list[str]) -> str:
         # :MEAS? = :CONF + :READ? ; with the output off it switches on for the reading.
         # ⚠ The :CONF part (selecting the function of the header) is not emulated, and what
-        # :MEAS? does with the output off is not in instruments.md.
+        # :MEAS? does with the output off is not in docs/instruments.md.
         if not self.output_on:
             self.auto_output_off, saved = True, self.auto_output_off
             try:
@@ -887,7 +878,7 @@ class Keithley2400Emulator(SmuEmulator):
         parse_number(args[0], minimum=0, maximum=65535)
 
     @command("*SRE")
-    @command("*ESE")  # ⚠ *ESE is not in instruments.md
+    @command("*ESE")  # ⚠ *ESE is not in docs/instruments.md
     def _sre(self, args: list[str]) -> None:
         parse_number(args[0], minimum=0, maximum=255)
 
@@ -896,8 +887,5 @@ class Keithley2420Emulator(Keithley2400Emulator):
     """A Keithley 2420: 2400-series SCPI with ±63 V, ±3.15 A (3 A range ≤ 21 V)."""
 
     model = "2420"
-    max_voltage_v = 63.0
-    max_current_a = 3.15
-    low_voltage_limit_v = 21.0
-    high_voltage_current_a = 1.05
+    limits = KEITHLEY_2420_LIMITS
     serial_number = "1234567"

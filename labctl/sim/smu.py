@@ -11,7 +11,7 @@ source lists) and drive the device under test through :class:`SmuEngine`, which
   :meth:`SmuEngine.measure_points`.
 
 Currents are in the SMU's sign: current delivered by an illuminated cell flows into HI and
-reads negative (reference/instruments.md §9).
+reads negative (docs/instruments.md §9).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from instruments.smu import KEITHLEY_2400_LIMITS, SmuLimits
 from labctl.sim.scpi import (
     DATA_TYPE_ERROR,
     OUT_OF_RANGE,
@@ -178,12 +179,18 @@ class SmuEmulator(ScpiDevice):
     2500 in all). Subclasses provide ``_sync_engine`` (the engine's level and compliance).
     """
 
-    max_voltage_v: ClassVar[float] = 210.0
-    max_current_a: ClassVar[float] = 1.05
-    #: Above this voltage the current is limited to ``high_voltage_current_a`` (2400 manual
-    #: p. 118; 2450 idem).
-    low_voltage_limit_v: ClassVar[float] = 21.0
-    high_voltage_current_a: ClassVar[float] = 0.105
+    #: The model's limits: the same object the labctl driver of the model checks against
+    #: (``instruments.smu``; Keithley 2400 manual p. 118, 2450 reference manual p. 387).
+    limits: ClassVar[SmuLimits] = KEITHLEY_2400_LIMITS
+
+    @property
+    def max_voltage_v(self) -> float:
+        return self.limits.max_voltage_v
+
+    @property
+    def max_current_a(self) -> float:
+        return self.limits.max_current_a
+
     #: The error a level/compliance pair beyond the combined envelope queues.
     envelope_error: ClassVar[tuple[int, str]] = OUT_OF_RANGE
 
@@ -205,20 +212,21 @@ class SmuEmulator(ScpiDevice):
 
     # --- limits --------------------------------------------------------------------------
     def _check_level(self, function: str, value: float) -> None:
-        """``-222`` for a level beyond the model (instruments.md §1.2, §2)."""
+        """``-222`` for a level beyond the model (docs/instruments.md §1.2, §2)."""
         limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
         if abs(value) > limit * LIMIT_TOLERANCE:
             raise error(OUT_OF_RANGE)
 
     def _check_envelope(self, voltage_v: float, current_a: float) -> None:
         """Combined limit: above 21 V only the lower current ranges."""
-        if abs(voltage_v) > self.low_voltage_limit_v * LIMIT_TOLERANCE and \
-                abs(current_a) > self.high_voltage_current_a * LIMIT_TOLERANCE:
+        limits = self.limits
+        if abs(voltage_v) > limits.high_current_max_voltage_v * LIMIT_TOLERANCE and \
+                abs(current_a) > limits.high_voltage_max_current_a * LIMIT_TOLERANCE:
             raise error(self.envelope_error)
 
     # --- source lists --------------------------------------------------------------------
     def _list(self, function: str, args: list[str], append: bool) -> None:
-        # <= 100 values per command, 2500 in all (instruments.md §1.7, §2.1); the error code is
+        # <= 100 values per command, 2500 in all (docs/instruments.md §1.7, §2.1); the error code is
         # not given ⚠
         if not args or len(args) > 100:
             raise error(OUT_OF_RANGE)

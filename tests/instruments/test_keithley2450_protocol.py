@@ -108,7 +108,7 @@ def test_constructor_refuses_a_non_scpi_language(language):
 def test_identity():
     idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04412345,1.7.3c"
     with expected_protocol(Keithley2450SMU, [LANG, ("*IDN?", idn)]) as smu:
-        assert smu.identity() == idn
+        assert smu.identity == idn
 
 
 # --- configuration -----------------------------------------------------------------------------

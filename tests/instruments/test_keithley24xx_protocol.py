@@ -147,7 +147,7 @@ def test_constructor_sends_only_the_format_and_names_the_model():
 def test_identity():
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C34 Sep 21 2016 15:30:00/A02  /K/J"
     with expected_protocol(Keithley2400SMU, [FORMAT_WRITE, ("*IDN?", idn)]) as smu:
-        assert smu.identity() == idn
+        assert smu.identity == idn
 
 
 def test_line_frequency_must_be_50_or_60():
@@ -290,10 +290,23 @@ def test_set_current_refused_while_sourcing_voltage():
 
 def test_set_current_and_voltage_send_levels():
     with expected_protocol(
-        Keithley2420SMU, [FORMAT_WRITE, (":SOUR:CURR -3.15", None), (":SOUR:VOLT 0.001", None)]
+        Keithley2420SMU, [FORMAT_WRITE, (":SOUR:CURR -1.05", None), (":SOUR:VOLT 0.001", None)]
     ) as smu:
-        smu.set_current(-3.15)
+        smu.set_current(-1.05)
         smu.set_voltage(0.001)
+
+
+def test_levels_that_depend_on_the_compliance_need_a_configured_one():
+    """Nothing configured yet: the instrument's compliance is unknown, so a level in the part
+    of the envelope that depends on it (2420: above 1.05 A or above 21 V) is refused unsent."""
+    pairs = [FORMAT_WRITE, *_configure_current_pairs(compliance="20"), (":SOUR:CURR -3.15", None)]
+    with expected_protocol(Keithley2420SMU, pairs) as smu:
+        with pytest.raises(ValueError, match="current_a=-3.15 A needs a known voltage"):
+            smu.set_current(-3.15)
+        with pytest.raises(ValueError, match="voltage_v=22 V needs a known current"):
+            smu.set_voltage(22.0)
+        smu.configure_current_source(compliance_v=20)
+        smu.set_current(-3.15)
 
 
 def test_sweep_of_more_than_2500_points_is_refused():
@@ -312,13 +325,18 @@ def test_2420_sweep_beyond_envelope_is_refused():
             smu.sweep_voltage_list([0, 70], source_delay_s=0.01, compliance_a=0.1)
 
 
-def test_2420_pymeasure_properties_use_2420_limits():
-    with expected_protocol(
-        Keithley2420SMU, [FORMAT_WRITE, (":SENSE:CURRENT:PROTECTION 3", None)]
-    ) as smu:
-        smu.compliance_current = 3.0
-        with pytest.raises(ValueError):
-            smu.source_voltage = 100.0
+def test_pymeasure_controls_are_not_reachable_on_the_driver():
+    """The driver holds the pymeasure instrument instead of inheriting its controls (which
+    would go around the 2420 limits); setting one, or the limits, fails loudly, unsent."""
+    with expected_protocol(Keithley2420SMU, [FORMAT_WRITE]) as smu:
+        for control in ("source_voltage", "compliance_current", "source_current",
+                        "current_range", "voltage_range", "compliance_voltage"):
+            assert not hasattr(smu, control)
+            with pytest.raises(AttributeError, match="no settable"):
+                setattr(smu, control, 3.0)
+        with pytest.raises(AttributeError):
+            smu.limits = KEITHLEY_2400_LIMITS
+        assert smu.limits is KEITHLEY_2420_LIMITS
 
 
 # --- output and readings ---------------------------------------------------------------------
@@ -417,8 +435,9 @@ def test_linear_sweep_command_order_arrays_and_timeout():
         result = smu.sweep_voltage_linear(
             1.0, 0.0, 3, source_delay_s=0.01, compliance_a=0.02, nplc=1
         )
-    # 3 points x (0.01 s + 4 x (20 ms + 185 us) + 2.3 ms) = 0.27912 s -> x1.2 + 10 s.
-    assert recorder.history == [10335, 2000]
+    # 3 points x (225 us + 50 us + 0.01 s + 4 x (20 ms + 185 us) + 2.3 ms) = 0.279945 s
+    # -> x1.2 + 10 s.
+    assert recorder.history == [10336, 2000]
     assert len(result) == 3
     np.testing.assert_allclose(result.voltage_v, [1.0, 0.5, 0.0])
     np.testing.assert_allclose(result.current_a, [-1e-3, -2e-2, -2.1e-2])
@@ -534,11 +553,12 @@ def test_sweep_with_wrong_number_of_values_raises():
 
 def test_expected_sweep_duration_follows_the_timing_model():
     with expected_protocol(Keithley2400SMU, [FORMAT_WRITE], line_frequency_hz=60) as smu:
-        # 0.06 PLC at 60 Hz, two functions, auto-zero on: 4 x 1.185 ms + 2.3 ms = 7.04 ms,
-        # the manual's example is ~7.1 ms per point.
-        assert smu.expected_sweep_duration_s(1000, 0.0, 0.06) == pytest.approx(7.04, rel=1e-9)
+        # 0.06 PLC at 60 Hz, two functions, auto-zero on: 4 x 1.185 ms + 2.3 ms = 7.04 ms of
+        # conversions and overhead (the manual's example is ~7.1 ms per point), plus the trigger
+        # latency (225 us) and source configuration (50 us) of the SDM cycle.
+        assert smu.expected_sweep_duration_s(1000, 0.0, 0.06) == pytest.approx(7.315, rel=1e-9)
         assert smu.expected_sweep_duration_s(10, 0.1, 1) == pytest.approx(
-            10 * (0.1 + 4 * (1 / 60 + 185e-6) + 2.3e-3)
+            10 * (275e-6 + 0.1 + 4 * (1 / 60 + 185e-6) + 2.3e-3)
         )
 
 
@@ -638,3 +658,12 @@ def test_scpi_number_and_error_parsing():
     assert parse_scpi_error('-113,"Undefined header"\n') == (-113, "Undefined header")
     with pytest.raises(SmuError):
         parse_scpi_error("garbage")
+
+
+def test_limits_give_the_current_allowed_at_a_voltage():
+    assert KEITHLEY_2400_LIMITS.max_current_at_a(21.0) == 1.05
+    assert KEITHLEY_2400_LIMITS.max_current_at_a(-21.5) == 0.105
+    assert KEITHLEY_2420_LIMITS.max_current_at_a(30) == 1.05
+    assert KEITHLEY_2420_LIMITS.max_current_at_a(10) == 3.15
+    assert KEITHLEY_2420_LIMITS.max_voltage_at_v(2.0) == 21.0
+    assert KEITHLEY_2420_LIMITS.max_voltage_at_v(-1.0) == 63.0

@@ -14,6 +14,7 @@ import numpy as np
 import pvlib
 import pytest
 
+from instruments import timing
 from instruments.keithley24xx import Keithley2400SMU, Keithley2420SMU
 from instruments.keithley2450 import Keithley2450SMU
 from labctl.analysis.jv import jv_metrics
@@ -68,7 +69,7 @@ def test_drivers_are_the_models_the_station_names(cells_station: Path) -> None:
         assert type(station.instruments["smu"]) is Keithley2400SMU
         assert type(station.instruments["smu2420"]) is Keithley2420SMU
         assert type(station.instruments["ref_smu"]) is Keithley2450SMU
-        assert "MODEL 2420" in station.instruments["smu2420"].identity()
+        assert "MODEL 2420" in station.instruments["smu2420"].identity
 
 
 @pytest.mark.parametrize("name", ["smu", "ref_smu"])
@@ -101,20 +102,29 @@ def test_list_sweep_returns_the_listed_points(cells_station: Path) -> None:
             assert np.all(np.diff(result.time_s) > 0)
 
 
-@pytest.mark.parametrize("name", ["smu", "ref_smu"])
-def test_sweep_takes_the_time_the_driver_expects(cells_station: Path, name: str) -> None:
-    """The driver's expected duration (its VISA timeout and the J-V scan-rate arithmetic)
-    matches the simulator's sweep: both count two measured functions (4 A/D phases on the
-    2400); the 2400 emulator adds the trigger latency and source configuration (275 us per
-    point) that the driver leaves inside its 2.3 ms overhead."""
+@pytest.mark.parametrize("name", ["smu", "smu2420", "ref_smu"])
+@pytest.mark.parametrize(("delay_s", "nplc"), [(0.01, 1.0), (0.0, 0.01)])
+def test_sweep_takes_the_time_the_timing_model_gives(
+        cells_station: Path, name: str, delay_s: float, nplc: float) -> None:
+    """instruments.timing.sweep_duration_s (the driver's expected duration, its VISA timeout,
+    the J-V scan-rate arithmetic and validate's estimate) agrees within 1 % with the emulator's
+    virtual duration of a 141-point sweep, on each model: the point period the instrument
+    stamps, and the whole call including its set-up messages. At 0.01 PLC a model without the
+    2400's trigger latency and source configuration (275 us per point) would be 7 % off."""
     with open_station(cells_station, simulated=True) as station:
         smu = station.instruments[name]
         clock = station.bench.clock
-        expected_s = smu.expected_sweep_duration_s(141, 0.01, 1.0)
+        expected_s = timing.sweep_duration_s(smu.model, 141, delay_s, nplc, 50.0)
+        assert smu.expected_sweep_duration_s(141, delay_s, nplc) == expected_s
         before_s = clock.now_s()
-        sweep_jv(smu, 1.3, -0.1, 141, 0.01)
+        result = smu.sweep_voltage_linear(1.3, -0.1, 141, source_delay_s=delay_s,
+                                          compliance_a=0.05, nplc=nplc)
         took_s = clock.now_s() - before_s
-        assert 0.7 * expected_s < took_s < 1.05 * expected_s + 0.5
+    stamped_s = float(result.time_s[-1] - result.time_s[0]) * 141 / 140
+    assert stamped_s == pytest.approx(expected_s, rel=0.01)
+    if nplc == 1.0:  # at 0.01 PLC the set-up messages alone are several % of the sweep
+        assert took_s == pytest.approx(expected_s, rel=0.01)
+    assert took_s >= expected_s
 
 
 def test_hysteresis_at_fast_scans_and_none_at_slow(write_station: Callable[..., Path]) -> None:

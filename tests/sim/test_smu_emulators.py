@@ -1,4 +1,4 @@
-"""The SMU emulators answer raw SCPI as the instruments do (reference/instruments.md §1, §2, §9).
+"""The SMU emulators answer raw SCPI as the instruments do (docs/instruments.md §1, §2, §9).
 
 These tests talk SCPI through PyVISA and the @labsim backend, without labctl's drivers, so they
 pin the simulator's behaviour independently of the code that drives it.
@@ -108,7 +108,7 @@ def test_levels_beyond_the_model_are_refused_with_222(smu_station: Path, resourc
 
 def test_2420_three_amps_only_up_to_21_volts(smu_station: Path) -> None:
     """Beyond the 2420's limits, the combined envelope included, a setting is -222 and changes
-    nothing (instruments.md §1.2)."""
+    nothing (docs/instruments.md §1.2)."""
     _, smu = open_smu(smu_station, R2420)
     smu.write(":SENS:CURR:PROT 3.0")
     assert smu.query(":SYST:ERR?") == '0,"No error"'
@@ -164,7 +164,8 @@ def test_2400_compliance_clamps_and_sets_status_bit_3(smu_station: Path) -> None
 
 
 def test_2400_point_time_follows_the_timing_model(smu_station: Path) -> None:
-    """Auto-zero on, one function, NPLC 1 at 50 Hz, source delay 10 ms (instruments.md 1.10)."""
+    """Auto-zero on, one function, NPLC 1 at 50 Hz, source delay 10 ms (2400 manual pp. 115,
+    430-435; docs/instruments.md §1.10)."""
     _, smu = open_smu(smu_station, R2400)
     smu.write(":SOUR:VOLT:STAR 0;:SOUR:VOLT:STOP 0.5;:SOUR:SWE:POIN 11;:SOUR:VOLT:MODE SWE")
     smu.write(":TRIG:COUN 11;:SOUR:DEL 0.01;:SENS:CURR:NPLC 1;:SENS:CURR:PROT 0.05;:OUTP ON")
@@ -197,7 +198,7 @@ def test_2400_trigger_layer_sources_are_imm_and_tlin_only(smu_station: Path) -> 
     _, smu = open_smu(smu_station, R2400)
     smu.write(":TRIG:SOUR TLIN;:ARM:SOUR TIM")
     assert smu.query(":SYST:ERR?") == '0,"No error"'
-    smu.write(":TRIG:SOUR TIM")                    # an arm-layer event (instruments.md 1.8)
+    smu.write(":TRIG:SOUR TIM")                    # an arm-layer event (docs/instruments.md §1.8)
     assert smu.query(":SYST:ERR?") == '-224,"Illegal parameter value"'
 
 
@@ -236,7 +237,7 @@ def test_2450_fail_abort_on_stops_at_the_limit_and_trip_flag(smu_station: Path) 
 
 def test_2450_sweep_delay_minus_one_is_the_autodelay(smu_station: Path) -> None:
     """Sweep delay -1 = autodelay (1 ms on the auto current range), added to the source delay
-    (here 0); a point then takes delay + NPLC/f_line + ~1 ms (instruments.md 2.1, 2.2)."""
+    (here 0); a point then takes delay + NPLC/f_line + ~1 ms (docs/instruments.md §2.1, 2.2)."""
     _, k = open_smu(smu_station, R2450)
     k.write(":SOUR:VOLT:DEL 0;:SENS:CURR:NPLC 1;:SOUR:VOLT:ILIM 0.05")
     k.write(':SOUR:SWE:VOLT:LIN 0,1,5,-1,1,BEST,OFF,OFF,"defbuffer1"')
@@ -327,3 +328,34 @@ def test_pyvisa_shell_talks_to_the_simulated_bench(smu_station: Path) -> None:
          "-b", f"{smu_station}@labsim"],
         input=script, capture_output=True, text=True, timeout=60)
     assert "KEITHLEY INSTRUMENTS INC.,MODEL 2400" in result.stdout
+
+
+def test_emulators_take_their_limits_from_the_driver_objects():
+    """One source for every SMU limit: each emulator holds the very SmuLimits its labctl
+    driver checks against."""
+    from instruments.keithley24xx import Keithley2400SMU, Keithley2420SMU
+    from instruments.keithley2450 import Keithley2450SMU
+    from labctl.sim.keithley24xx import Keithley2400Emulator, Keithley2420Emulator
+    from labctl.sim.keithley2450 import Keithley2450Emulator
+
+    for emulator, driver in ((Keithley2400Emulator, Keithley2400SMU),
+                             (Keithley2420Emulator, Keithley2420SMU),
+                             (Keithley2450Emulator, Keithley2450SMU)):
+        assert emulator.limits is driver.limits
+        assert emulator.model == driver.model == driver.limits.model
+
+
+def test_2420_emulator_refuses_beyond_the_shared_envelope(smu_station: Path) -> None:
+    rm, inst = open_smu(smu_station, R2420)
+    try:
+        inst.write("*RST")
+        inst.write(":SENS:CURR:PROT 3")
+        inst.write(":SOUR:VOLT 21")
+        assert inst.query(":SYST:ERR?").startswith("0,")
+        inst.write(":SOUR:VOLT 22")               # 3 A compliance above 21 V: -222
+        assert inst.query(":SYST:ERR?").startswith("-222,")
+        inst.write(":SOUR:VOLT 64")               # beyond ±63 V
+        assert inst.query(":SYST:ERR?").startswith("-222,")
+    finally:
+        inst.close()
+        rm.close()
