@@ -41,14 +41,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 from pymeasure.experiment import (
-    BooleanParameter,
-    FloatParameter,
     Metadata,
     Parameter,
     Procedure,
 )
 
+from instruments.roles import Identified
 from labctl import __version__, clock
+from labctl.registry.parameters import parameter_for_field
+from labctl.sequence import Sample
+from labctl.station.opened import Roles, identity_of
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -102,14 +104,9 @@ def current_density_ma_cm2(current_a: Any, area_cm2: float) -> Any:
     return -float(current_a) / area_cm2 * 1e3
 
 
-def _identity(instrument: Any) -> str:
-    """An instrument's identity string, whether ``identity`` is a method or a property."""
-    if instrument is None:
-        return "none"
-    ident = getattr(instrument, "identity", None)
-    if ident is None:
-        return type(instrument).__name__
-    return str(ident() if callable(ident) else ident).strip()
+def _identity(instrument: Identified | None) -> str:
+    """An instrument's ``identity`` (a property of every role), ``"none"`` without one."""
+    return "none" if instrument is None else identity_of(instrument)
 
 
 def _finite_or_none(value: Any) -> float | None:
@@ -129,32 +126,15 @@ class LabctlProcedure(Procedure):
     """
 
     # --- parameters common to every procedure (attribute names carry the unit) -------------
-    area_cm2 = FloatParameter(
-        "Area", units="cm**2", minimum=0.0, maximum=1000.0, default=None,
-        description="Measurement (mask) area used for current density (cm²); required.",
-    )
-    irradiance_mw_cm2 = FloatParameter(
-        "Irradiance", units="mW/cm**2", minimum=0.0, maximum=1000.0, default=100.0,
-        description="Irradiance for PCE when the station has no irradiance sensor (mW/cm²).",
-    )
-    compliance_a = FloatParameter(
-        "Compliance current", units="A", minimum=0.0, maximum=10.0, default=0.0,
-        description="Current compliance (A); 0 = min(SMU limit, area × 50 mA/cm²), "
-        "at least 10 mA.",
-    )
-    nplc = FloatParameter(
-        "NPLC", minimum=0.01, maximum=10.0, default=1.0,
-        description="Integration time in power-line cycles (0.01 to 10).",
-    )
-    four_wire = BooleanParameter(
-        "Four-wire sensing", default=False, description="Remote (4-wire) sense."
-    )
+    # (each procedure's own parameters -- irradiance, compliance, NPLC... -- are generated
+    # from its step model by labctl.registry.parameters.parameters_from)
+    area_cm2 = parameter_for_field("area_cm2", Sample.model_fields["area_cm2"])
     smu_name = Parameter(
         "SMU", default="smu", description="Name of the station SMU wired to the device."
     )
     sample_id = Parameter("Sample ID", default="", description="Sample identifier.")
 
-    # --- metadata (pymeasure-and-pyvisa-sim.md 1.3: default, no fget, set in startup) ------
+    # --- metadata (docs/pymeasure-notes.md §1.3: default, no fget, set in startup) ----------
     station_name = Metadata("Station", default="")
     simulated_run = Metadata("Simulated", default=False)
     labctl_version = Metadata("labctl version", default=__version__)
@@ -195,7 +175,7 @@ class LabctlProcedure(Procedure):
         self.start_clock_s = clock.now_s()
         self.start_time_utc = datetime.now(UTC).isoformat(timespec="seconds")
         roles = self.roles
-        if roles is None or getattr(roles, "smu", None) is None:
+        if not isinstance(roles, Roles):
             raise ProcedureError(
                 f"{type(self).__name__}: no station roles were given (set procedure.roles to "
                 "labctl.station.OpenStation.roles() before startup)"
@@ -212,52 +192,22 @@ class LabctlProcedure(Procedure):
                 f"give SMU {roles.smu_name!r}"
             )
         self.smu_name = roles.smu_name
-        station = getattr(roles, "station", None)
-        self.station_name = getattr(station, "station", "") or ""
-        self.simulated_run = bool(getattr(roles, "simulated", False))
+        self.station_name = roles.station.station if roles.station is not None else ""
+        self.simulated_run = bool(roles.simulated)
         self.labctl_version = __version__
         self.line_frequency_hz = self._line_frequency_hz()
         self.smu_identity = _identity(roles.smu)
         self.light_source_identity = _identity(roles.light)
         self.shutter_identity = _identity(roles.shutter)
-        self.attenuator_description = self._describe_attenuator()
+        self.attenuator_description = (
+            roles.attenuator.describe() if roles.attenuator is not None else "none")
         self.irradiance_sensor_identity = _identity(roles.irradiance_sensor)
-        self.irradiance_sensor_calibration = self._describe_sensor_calibration()
+        sensor = roles.irradiance_sensor
+        self.irradiance_sensor_calibration = (
+            sensor.calibration_description() if sensor is not None else "none")
 
     def _line_frequency_hz(self) -> float:
-        frequency = getattr(self.roles.smu, "line_frequency_hz", None)
-        if frequency is None:
-            station = getattr(self.roles, "station", None)
-            simulation = getattr(station, "simulation", None)
-            frequency = getattr(simulation, "line_frequency_hz", math.nan)
-        return float(frequency)
-
-    def _describe_attenuator(self) -> str:
-        attenuator = self.roles.attenuator
-        if attenuator is None:
-            return "none"
-        wheels = ", ".join(str(getattr(w, "name", "wheel")) for w in attenuator.wheels)
-        slots = "; ".join(
-            "[" + ", ".join(f"{od:g}" for od in table) + "]" for table in attenuator.od_per_slot
-        )
-        return f"{wheels} (OD per slot: {slots})"
-
-    def _describe_sensor_calibration(self) -> str:
-        sensor = self.roles.irradiance_sensor
-        if sensor is None:
-            return "none"
-        parts = []
-        for attribute, label in (
-            ("responsivity_a_per_w", "responsivity_a_per_w"),
-            ("area_mm2", "area_mm2"),
-            ("one_sun_current_a", "one_sun_current_a"),
-            ("aperture_area_cm2", "aperture_area_cm2"),
-            ("wavelength_nm", "wavelength_nm"),
-        ):
-            value = getattr(sensor, attribute, None)
-            if value is not None and not callable(value):
-                parts.append(f"{label}={value}")
-        return ", ".join(parts) or "none"
+        return float(self.roles.smu.line_frequency_hz)
 
     # --- compliance -----------------------------------------------------------------------
     def compliance_for_a(self, voltages_v: Sequence[float]) -> float:
@@ -272,17 +222,9 @@ class LabctlProcedure(Procedure):
         explicit = _finite_or_none(self.compliance_a)
         if explicit is not None and explicit > 0:
             return explicit
-        limits = getattr(self.roles.smu, "limits", None)
         derived_a = max(float(self.area_cm2) * COMPLIANCE_DENSITY_A_CM2, MIN_COMPLIANCE_A)
-        if limits is None:
-            return derived_a
         peak_v = max((abs(float(v)) for v in voltages_v), default=0.0)
-        limit_a = (
-            limits.high_voltage_max_current_a
-            if peak_v > limits.high_current_max_voltage_v
-            else limits.max_current_a
-        )
-        return min(derived_a, limit_a)
+        return min(derived_a, self.roles.smu.limits.max_current_at_a(peak_v))
 
     # --- light ----------------------------------------------------------------------------
     def light_on(self, full_intensity: bool = True) -> bool:
@@ -302,7 +244,7 @@ class LabctlProcedure(Procedure):
             stable_at_s = roles.light.stable_at_s()
             if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s()):
                 return False
-            if full_intensity and getattr(roles.light, "has_programmable_intensity", False):
+            if full_intensity and roles.light.has_programmable_intensity:
                 roles.light.set_relative_intensity(1.0)
         if full_intensity and roles.attenuator is not None:
             lowest_od = min(roles.attenuator.available_ods())
@@ -339,9 +281,9 @@ class LabctlProcedure(Procedure):
         light = roles.light
         if roles.shutter is not None:
             return
-        if light is not None and getattr(light, "has_programmable_intensity", False):
+        if light is not None and not light.is_arc_lamp:
             return
-        station = getattr(getattr(roles, "station", None), "station", None) or "this station"
+        station = roles.station.station if roles.station is not None else "this station"
         if light is None:
             reason = "it has no shutter and no light source, so its device is always lit"
         else:
@@ -479,10 +421,10 @@ class LabctlProcedure(Procedure):
         if roles is None:
             return
         steps: list[tuple[str, Any, str]] = [
-            ("SMU", getattr(roles, "smu", None), "shutdown"),
-            ("shutter", getattr(roles, "shutter", None), "close"),
-            ("light source", getattr(roles, "light", None), "shutdown"),
-            ("irradiance sensor", getattr(roles, "irradiance_sensor", None), "shutdown"),
+            ("SMU", roles.smu, "shutdown"),
+            ("shutter", roles.shutter, "close"),
+            ("light source", roles.light, "shutdown"),
+            ("irradiance sensor", roles.irradiance_sensor, "shutdown"),
         ]
         for label, instrument, method in steps:
             if instrument is None:

@@ -108,8 +108,8 @@ def parameter_for_field(name: str, info: FieldInfo) -> Parameter:
     annotation, optional, inner_metadata = _without_none(info.annotation)
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     label = info.title or name.replace("_", " ").capitalize()
-    default = info.get_default(call_default_factory=True)
-    if default is None:
+    default = None if info.is_required() else info.get_default(call_default_factory=True)
+    if default is None and not info.is_required():
         if "none_as" not in extra and optional:
             raise TypeError(f"step field {name!r} defaults to None: give "
                             "json_schema_extra={'none_as': ...} for its procedure parameter")

@@ -180,8 +180,4 @@ def identity_of(instrument: Any) -> str:
     """An instrument's ``identity`` (a property on every labctl driver), "none" for None."""
     if instrument is None:
         return "none"
-    ident = getattr(instrument, "identity", None)
-    if ident is None:
-        return type(instrument).__name__
-    # TODO(registry): drop the call once every driver's identity is a property
-    return str(ident() if callable(ident) else ident).strip()
+    return str(instrument.identity).strip()

@@ -407,14 +407,12 @@ def test_pm100_is_an_irradiance_sensor_with_identity_and_calibration() -> None:
 class _RecordingSmu:
     """The part of a SourceMeter the photodiode uses, recording every call."""
 
-    def __init__(self, identity_is_a_method: bool) -> None:
+    def __init__(self) -> None:
         self.calls: list[str] = []
-        self._identity_is_a_method = identity_is_a_method
 
     @property
-    def identity(self) -> object:  # a method today, a property once instruments.smu lands
-        text = "KEITHLEY INSTRUMENTS INC.,MODEL 2400"
-        return (lambda: text) if self._identity_is_a_method else text
+    def identity(self) -> str:  # a property, as on every SourceMeter
+        return "KEITHLEY INSTRUMENTS INC.,MODEL 2400"
 
     def configure_voltage_source(self, level_v: float, compliance_a: float, nplc: float) -> None:
         self.calls.append(f"source {level_v} V, limit {compliance_a} A, {nplc} NPLC")
@@ -430,9 +428,8 @@ class _RecordingSmu:
         self.calls.append("off")
 
 
-@pytest.mark.parametrize("identity_is_a_method", [True, False])
-def test_smu_photodiode_identity_and_calibration(identity_is_a_method: bool) -> None:
-    smu = _RecordingSmu(identity_is_a_method)
+def test_smu_photodiode_identity_and_calibration() -> None:
+    smu = _RecordingSmu()
     diode = SmuPhotodiode(smu, responsivity_a_per_w=0.5, area_mm2=13.0)  # type: ignore[arg-type]
     assert isinstance(diode, IrradianceSensor)
     assert diode.identity == ("Si photodiode on KEITHLEY INSTRUMENTS INC.,MODEL 2400 "
@@ -442,7 +439,7 @@ def test_smu_photodiode_identity_and_calibration(identity_is_a_method: bool) -> 
 
 
 def test_smu_photodiode_reads_at_0_v_and_shuts_the_smu_down() -> None:
-    smu = _RecordingSmu(identity_is_a_method=False)
+    smu = _RecordingSmu()
     diode = SmuPhotodiode(smu, 0.5, 13.0, one_sun_current_a=0.0065)  # type: ignore[arg-type]
     assert diode.calibration_description() == (
         "responsivity_a_per_w=0.5, area_mm2=13.0, one_sun_current_a=0.0065"

@@ -28,10 +28,6 @@ ROLE_DRIVERS: dict[type, list[type]] = {
     roles.IrradianceSensor: [SmuPhotodiode, PM100],
 }
 
-SMU_IDENTITY_IS_A_PROPERTY = isinstance(inspect.getattr_static(SourceMeter, "identity"),
-                                        property)
-
-
 def _driver_classes() -> list[type]:
     """Every public concrete class defined in instruments/ that is an instrument or a role."""
     found: list[type] = []
@@ -89,8 +85,6 @@ def test_identity_is_a_read_only_property(driver: type) -> None:
     _assert_read_only_identity(driver)
 
 
-@pytest.mark.skipif(not SMU_IDENTITY_IS_A_PROPERTY,
-                    reason="SourceMeter.identity is still a method (instruments/smu.py)")
 @pytest.mark.parametrize("driver", SMU_DRIVERS, ids=lambda cls: cls.__name__)
 def test_smu_identity_is_a_read_only_property(driver: type) -> None:
     _assert_read_only_identity(driver)
