@@ -1,4 +1,4 @@
-"""The ``labctl`` command line (DESIGN.md, "Command line").
+"""The ``labctl`` command line (docs/contracts.md, "Command line").
 
 Exit status: 0 success, 2 bad input (a one-line reason on stderr), 1 a run that failed
 (instruments left safe, data kept).

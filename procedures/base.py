@@ -2,7 +2,7 @@
 
 A labctl procedure is a pymeasure :class:`~pymeasure.experiment.Procedure` that says *what* to
 measure; the runner (``labctl/runner.py``) decides *how* it runs, as a Bluesky plan leaves
-execution to its RunEngine (STYLE.md). The runner -- or pymeasure's own ``Worker`` -- creates
+execution to its RunEngine. The runner -- or pymeasure's own ``Worker`` -- creates
 the procedure, sets its parameters, and before calling :meth:`~LabctlProcedure.startup` sets
 
 - ``procedure.roles``: a :class:`labctl.station.Roles` (the SMU wired to the device, the light
@@ -15,18 +15,18 @@ It then calls ``startup()``, ``execute()`` and, in a ``finally``, ``shutdown()``
 pymeasure's ``Worker.run``. Rows go out one by one with ``emit("results", row)`` (labctl's
 append-only writer refuses unknown keys and ``"batch results"``).
 
-Conventions (DESIGN.md, "CSV columns"; methods.md section 1):
+Conventions (docs/contracts.md, "CSV columns"; docs/methods.md §1):
 
 - ``Current (A)`` is the SMU's sign (generated current negative); ``Current density
   (mA/cm**2)`` is the photovoltaic sign, J = -I / area * 1e3, with the sample (mask) area.
 - ``Time (s)`` is time on the labctl clock since the procedure's ``startup()`` plus
   ``time_offset_s``; a hardware sweep keeps the instrument's own point spacing.
 - Waiting goes through :mod:`labctl.clock` in slices of at most 0.5 s, polling
-  ``should_stop()``: abort is cooperative (pymeasure-and-pyvisa-sim.md section 1.1).
+  ``should_stop()``: abort is cooperative (docs/pymeasure-notes.md §1.1).
 - :meth:`LabctlProcedure.shutdown` is the one place that makes the bench safe: SMU output off
   first, shutter closed, irradiance-sensor SMU off, each in its own ``try``; it never raises and
-  never switches an arc lamp off (DESIGN.md, "Safety and failure" and "Semantics").
-- Metadata follow the workaround of pymeasure-and-pyvisa-sim.md section 1.3: declared with a
+  never switches an arc lamp off (docs/contracts.md, "Safety and failure" and "Semantics").
+- Metadata follow the workaround of docs/pymeasure-notes.md §1.3: declared with a
   default and no ``fget``, assigned in ``startup()`` (or, for results known only at the end,
   as attributes after the measurement; the runner re-reads them).
 """
@@ -73,7 +73,7 @@ COMPLIANCE_DENSITY_A_CM2 = 0.050
 #: Smallest derived compliance [A].
 MIN_COMPLIANCE_A = 0.010
 
-#: Columns every J-V-like procedure writes (DESIGN.md "CSV columns"; pint-parsable units).
+#: Columns every J-V-like procedure writes (docs/contracts.md, "CSV columns"; pint-parsable units).
 BASE_DATA_COLUMNS: list[str] = [
     "Voltage (V)",
     "Current (A)",
@@ -214,7 +214,7 @@ class LabctlProcedure(Procedure):
         """Current compliance [A] for sourcing the given voltages [V].
 
         ``compliance_a`` when it is set (> 0); otherwise min(SMU limit, area × 50 mA/cm²),
-        at least 10 mA (methods.md section 1: compliance from area × expected J_max with a
+        at least 10 mA (docs/methods.md §1: compliance from area × expected J_max with a
         margin for dark injection, as centralcontrol's min(SMU limit, area·J_max)). The SMU
         limit is the model's combined envelope at the largest voltage magnitude. The driver
         refuses an explicit value beyond the model's limits before anything is sent.
@@ -257,7 +257,7 @@ class LabctlProcedure(Procedure):
     def light_off(self) -> None:
         """Darken the device: close the shutter; without a shutter switch off an LED source.
 
-        An arc lamp is never switched off for a measurement (DESIGN.md, "Semantics"), so a
+        An arc lamp is never switched off for a measurement (docs/contracts.md, "Semantics"), so a
         station whose only light control is a lamp -- or that has no light control at all and
         keeps its device lit -- cannot measure in the dark.
 
@@ -272,8 +272,8 @@ class LabctlProcedure(Procedure):
 
     def require_darkness(self) -> None:
         """Refuse, before anything moves, a dark measurement the station cannot make: it needs
-        a shutter, or an LED source that may be switched off (DESIGN.md: "a dark measurement
-        then needs a shutter"; arc lamps are not cycled per measurement).
+        a shutter, or an LED source that may be switched off (docs/contracts.md, "Semantics":
+        a dark measurement then needs a shutter; arc lamps are not cycled per measurement).
 
         :raises ProcedureError: with the reason in one line.
         """

@@ -1,9 +1,9 @@
-"""Quasi-steady-state J-V, as accredited labs certify perovskite cells (methods.md section 2.3).
+"""Quasi-steady-state J-V, as accredited labs certify perovskite cells (docs/methods.md §2.3).
 
 [Hao 2020]'s certified cell was measured with a 10-point I-V in which each bias is held until
 the measured current stops changing, Voc found by holding the current at 0 A until the voltage
 stops changing; NREL certifies emerging PV only from steady state, because fast scans of cells
-with mobile ions deviate from the asymptotic P_max (methods.md section 2.3). labctl's mode:
+with mobile ions deviate from the asymptotic P_max (docs/methods.md §2.3). labctl's mode:
 
 1. **Voc**: source 0 A and read the voltage until its relative drift |dV/dt| / |V|, fitted over
    the last ``settle_window_s``, falls below ``settle_tolerance_pct_per_s`` (or ``max_hold_s``
@@ -27,7 +27,7 @@ settling: ``Hold time (s)`` is the time since the bias was set, ``Settled`` is 1
 reading of each hold (the I = 0 hold included) and 0 otherwise. The runner analyses the
 ``Settled == 1`` rows only. A hold that reached ``max_hold_s`` still ends with a Settled row;
 their number is in the metadata field ``Points at max hold``. Tolerance and window have no
-published values (methods.md section 2.3 ⚠); the defaults (0.1 %/s over 2 s) leave a residual
+published values (docs/methods.md §2.3 ⚠); the defaults (0.1 %/s over 2 s) leave a residual
 error of about tau x 0.1 %/s on each point for an ionic time constant tau.
 """
 

@@ -452,7 +452,7 @@ def test_a_bad_command_line_is_exit_2_with_one_line(argv: list[str],
 
 def test_hysteresis_contract_on_the_example_station(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    """DESIGN.md: with ion_amplitude > 0 a scan comparable to or faster than ion_tau_s shows
+    """docs/contracts.md: with ion_amplitude > 0 a scan comparable to or faster than ion_tau_s shows
     normal hysteresis (reverse above forward), a scan much slower follows the single-diode
     curve. The example station keeps its cell dark behind the shutter while the lamp warms;
     the default light soak of a lit J-V step settles it under light first."""

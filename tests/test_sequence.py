@@ -197,7 +197,7 @@ def test_sample_reporting_fields(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("start_v", "stop_v"), [(1.3, -0.1), (-0.1, 1.3)])
 def test_jv_direction_ignores_the_order_of_start_and_stop(start_v: float, stop_v: float) -> None:
-    """DESIGN.md: reverse is high to low, forward low to high, both is reverse then forward,
+    """docs/contracts.md: reverse is high to low, forward low to high, both is reverse then forward,
     whatever the order of start_v and stop_v."""
     step = JVStep(start_v=start_v, stop_v=stop_v, step_v=0.1, direction="both")
     assert step.directions == ["reverse", "forward"]

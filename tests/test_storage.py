@@ -36,7 +36,8 @@ COLUMNS = ["Voltage (V)", "Current (A)", "Current density (mA/cm**2)", "Time (s)
 
 
 class TinyJV(Procedure):
-    """A minimal procedure: three kinds of parameter, one metadata entry, DESIGN.md columns."""
+    """A minimal procedure: three kinds of parameter, one metadata entry, the columns of
+    docs/contracts.md ("CSV columns")."""
 
     start_v = FloatParameter("Start voltage", units="V", default=1.2)
     points = IntegerParameter("Points", default=10)

@@ -20,7 +20,7 @@ class OpenError(InputError):
 
 @dataclass
 class Roles:
-    """The instruments a procedure talks to, by role (DESIGN.md, "Semantics")."""
+    """The instruments a procedure talks to, by role (docs/contracts.md, "Semantics")."""
 
     smu: SourceMeter
     smu_name: str

@@ -1,7 +1,7 @@
 """Result storage: run folders, the pymeasure CSV format, summary JSON and the SQLite catalog.
 
 Everything a run produces is written here, and written so that it survives the run being cut
-short (DESIGN.md, "Results" and "Long runs"):
+short (docs/contracts.md, "Results"; docs/architecture.md, "Long runs"):
 
 - :func:`run_folder` and :func:`measurement_filename` name a run's folder and its files
   (Windows-safe: no colons or other reserved characters).

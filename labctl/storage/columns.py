@@ -22,7 +22,7 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "Power density (mW/cm**2)",
     "PCE (percent)",
 )
-"""The CSV column names of DESIGN.md ("CSV columns"), with pint-parsable units."""
+"""The CSV column names of docs/contracts.md, "CSV columns", with pint-parsable units."""
 
 J_COLUMN = "Current density (mA/cm**2)"
 """The current-density column (photovoltaic sign) of the solar-cell procedures."""

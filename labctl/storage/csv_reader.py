@@ -98,7 +98,8 @@ def _parse_comment_block(
 
 
 def _add_canonical_columns(columns: dict[str, np.ndarray]) -> None:
-    """Add the DESIGN.md column for a column of the same quantity in another unit.
+    """Add the contract column (docs/contracts.md, "CSV columns") for a column of the
+    same quantity in another unit.
 
     E.g. a plain CSV with ``Voltage (mV)`` also gets ``Voltage (V)``; ``voltage (v)`` or
     ``Voltage`` (no unit) are taken as ``Voltage (V)``. The original columns are kept.
@@ -134,9 +135,9 @@ def read_measurement(path: Path) -> Measurement:
     """Read a labctl/pymeasure measurement CSV or a plain CSV with a header row.
 
     The pymeasure comment block (``#Procedure:``, ``#Parameters:``, ``#Metadata:``,
-    ``#Data:``) is optional. Column names are those of DESIGN.md ("CSV columns"); a column of
-    the same quantity in another pint unit (``Voltage (mV)``) also gives the DESIGN.md column,
-    converted. Non-numeric cells become NaN. A file without ``Voltage (V)`` or ``Voc (V)``
+    ``#Data:``) is optional. Column names are those of docs/contracts.md ("CSV columns"); a
+    column of the same quantity in another pint unit (``Voltage (mV)``) also gives the
+    contract column, converted. Non-numeric cells become NaN. A file without ``Voltage (V)`` or ``Voc (V)``
     raises ``ValueError`` naming the file and the columns found.
     """
     path = Path(path)

@@ -125,7 +125,8 @@ class CsvWriter:
         make the ``#Procedure:`` and ``#Parameters:`` block, and its ``Metadata`` objects that
         have a value go to ``#Metadata:``.
     columns
-        The column names, ``"Name (unit)"`` with pint-parsable units (DESIGN.md "CSV columns").
+        The column names, ``"Name (unit)"`` with pint-parsable units (docs/contracts.md,
+        "CSV columns").
     metadata
         Extra ``#Metadata:`` entries (instrument identities, station, software version...);
         an entry overrides a procedure Metadata of the same display name.

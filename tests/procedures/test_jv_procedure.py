@@ -180,7 +180,7 @@ def test_achieved_scan_rate_follows_the_2400_timing_model(run_procedure: Callabl
 def test_scan_rate_parameter_derives_the_dwell(run_procedure: Callable[..., Any],
                                                cells_station: Path,
                                                hardware_sweep: bool) -> None:
-    """200 mV/s with 10 mV steps ([Chen 2020], methods.md §1): ~50 ms per point, so the
+    """200 mV/s with 10 mV steps ([Chen 2020], docs/methods.md §1): ~50 ms per point, so the
     dwell is ~50 ms minus the integration and overhead, and the rate is reached within 1 %."""
     run = run_procedure(JVProcedure, cells_station, area_cm2=AREA_CM2, step_v=0.01,
                         scan_rate_v_s=0.2, nplc=0.1, hardware_sweep=hardware_sweep)
@@ -284,7 +284,7 @@ def test_dark_sweep_closes_the_shutter(run_procedure: Callable[..., Any],
 
 def test_dark_sweep_without_a_shutter_is_refused(run_procedure: Callable[..., Any],
                                                 cells_station: Path) -> None:
-    """DESIGN.md: a station with no light source and no shutter keeps its device lit, so a
+    """docs/contracts.md: a station with no light source and no shutter keeps its device lit, so a
     dark measurement needs a shutter -- refused in startup, before the output is touched."""
     run = run_procedure(JVProcedure, cells_station, area_cm2=AREA_CM2, light=False)
     assert isinstance(run.error, ProcedureError)
@@ -388,7 +388,7 @@ def test_shutdown_after_a_failed_startup_does_not_raise() -> None:
 
 def test_pymeasure_worker_runs_the_procedure(cells_station: Path, tmp_path: Path) -> None:
     """pymeasure's own Worker (as the GUI uses it) runs the class: the metadata workaround
-    (pymeasure-and-pyvisa-sim.md §1.3) and the pint column units hold."""
+    (docs/pymeasure-notes.md §1.3) and the pint column units hold."""
     station = open_station(cells_station, simulated=True)
     try:
         procedure = JVProcedure(area_cm2=AREA_CM2, step_v=0.05, sample_id="QD-1")

@@ -1,4 +1,4 @@
-"""JVSteadyProcedure on the simulated bench: quasi-steady-state J-V (methods.md §2.3).
+"""JVSteadyProcedure on the simulated bench: quasi-steady-state J-V (docs/methods.md §2.3).
 
 The truth is the physics model's own steady state (SolarCell.steady_state_mpp), which a fast
 scan of a cell with mobile ions misses and a settled hold recovers.
