@@ -137,8 +137,8 @@ def read_measurement(path: Path) -> Measurement:
     The pymeasure comment block (``#Procedure:``, ``#Parameters:``, ``#Metadata:``,
     ``#Data:``) is optional. Column names are those of docs/contracts.md ("CSV columns"); a
     column of the same quantity in another pint unit (``Voltage (mV)``) also gives the
-    contract column, converted. Non-numeric cells become NaN. A file without ``Voltage (V)`` or ``Voc (V)``
-    raises ``ValueError`` naming the file and the columns found.
+    contract column, converted. Non-numeric cells become NaN. A file without ``Voltage (V)``
+    or ``Voc (V)`` raises ``ValueError`` naming the file and the columns found.
     """
     path = Path(path)
     with open(path, encoding=_ENCODING, newline="") as handle:
