@@ -3,9 +3,9 @@
 A run measures ONE direction: ``reverse`` (high to low voltage, Voc -> Jsc) or ``forward`` (low to
 high), whatever the order of ``start_v`` and ``stop_v`` (docs/contracts.md, "Configuration
 files"). A ``direction: both`` step is two runs, reverse then forward, with the same step and
-dwell, into two CSV files; the runner sets ``precondition`` on the first only, so the forward scan follows
-the reverse one directly, as in [Hao 2020] (docs/methods.md §1) and as the hysteresis index
-needs (section 6: report it with the scan rate and the preconditioning).
+dwell, into two CSV files; the runner sets ``precondition`` on the first only, so the forward scan
+follows the reverse one directly, as in [Hao 2020] (docs/methods.md §1) and as the hysteresis
+index needs (section 6: report it with the scan rate and the preconditioning).
 
 Per-point time is not the dwell (docs/methods.md §1, per-point time): the dwell is
 the source delay, the time from setting a voltage to the start of its reading, and each point

@@ -4,11 +4,11 @@ A station YAML (see ``configs/stations/``) is validated into a :class:`StationCo
 :func:`load_station`; every problem is an :class:`~labctl.yamlio.InputError` naming the file, the
 line and the field, raised before any instrument is touched.
 
-Procedures find instruments by *role*, never by model (docs/contracts.md, "Semantics"):
-the SMU wired to the device under test is the one named ``smu`` (or the one a step names),
-the light source is the lamp supply or LED source, the attenuator is the filter wheels in station order, the irradiance
-sensor is the photodiode or power meter. The role helpers on :class:`StationConfig` answer those
-questions.
+Procedures find instruments by *role*, never by model (docs/contracts.md, "Semantics"): the SMU
+wired to the device under test is the one named ``smu`` (or the one a step names), the light
+source is the lamp supply or LED source, the attenuator is the filter wheels in station order, the
+irradiance sensor is the photodiode or power meter. The role helpers on :class:`StationConfig`
+answer those questions.
 
 The models of the ``simulation:`` block are in :mod:`labctl.sim.config`.
 """
