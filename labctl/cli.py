@@ -60,21 +60,25 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a sequence (and a station); print the expanded runs and the estimated time."""
     from labctl.registry.procedures import procedure_plugin, procedure_plugins
-    from labctl.sequence import check_against_station, format_duration, load_sequence
+    from labctl.sequence import (
+        check_against_station,
+        estimate_duration_s,
+        format_duration,
+        load_sequence,
+    )
     from labctl.station import load_station
 
     sequence = load_sequence(args.sequence)
-    line_frequency_hz = 50.0
+    station = None
     if args.station:
         station = load_station(args.station)
         check_against_station(sequence, station, simulated=True if args.sim else None)
-        line_frequency_hz = float(station.simulation.line_frequency_hz)
     total_s = 0.0
     print(f"sequence {sequence.source}: sample {sequence.sample.id}, "
           f"{len(sequence.steps)} steps")
     for index, step in enumerate(sequence.steps):
         plugin = procedure_plugin(step.procedure)
-        duration_s = plugin.estimate_duration_s(step, line_frequency_hz)
+        duration_s = estimate_duration_s(step, station)
         total_s += duration_s
         print(f"  [{index}] {plugin.describe(step)}  (~{format_duration(duration_s)})")
     print(f"estimated run time: {format_duration(total_s)}")
@@ -84,7 +88,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         runnable = sorted(n for n, p in procedure_plugins().items() if p.runnable)
         print(f"  note: valid, but labctl {__version__} cannot run {', '.join(later)} yet "
               f"(`labctl run` refuses the sequence; runnable: {', '.join(runnable)})")
-    if args.station:
+    if station is not None:
         light = station.light_source()
         if light and station.instruments[light].driver.startswith("newport"):
             print(f"  plus the warm-up of the arc lamp {light!r} if it is off when the run "

@@ -7,7 +7,12 @@ cannot run is bad input (exit 2) naming the file, line and field.
 from __future__ import annotations
 
 from labctl import __version__
-from labctl.registry.procedures import PlanContext, PlannedMeasurement, procedure_plugin
+from labctl.registry.procedures import (
+    PlanContext,
+    PlannedMeasurement,
+    StepTiming,
+    procedure_plugin,
+)
 from labctl.sequence import Sequence
 from labctl.station.config import StationConfig
 from labctl.yamlio import InputError, format_field
@@ -25,7 +30,7 @@ def plan_step(sequence: Sequence, station: StationConfig, index: int,
     context = PlanContext(
         step_index=index, station=station, sample_id=sequence.sample.id,
         area_cm2=sequence.sample.area_cm2, smu_name=smu_name, channel=channel,
-        line_frequency_hz=float(station.simulation.line_frequency_hz))
+        timing=StepTiming.for_station(station, smu_name))
     return procedure_plugin(step.procedure).plan(step, context)  # type: ignore[attr-defined]
 
 

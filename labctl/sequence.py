@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from labctl.models import StrictModel, Text
-from labctl.registry.procedures import procedure_plugin, procedure_plugins
+from labctl.registry.procedures import StepTiming, procedure_plugin, procedure_plugins
 from labctl.station.config import DEFAULT_DUT_SMU, StationConfig
 from labctl.steps import StepBase, StepReference, format_duration
 from labctl.yamlio import (
@@ -159,10 +159,9 @@ class Sequence(StrictModel, FileBacked):
         """Line of step ``index`` in the file, if known."""
         return self.lines.line(self.step_path(index))
 
-    def estimate_duration_s(self, line_frequency_hz: float = 50) -> float:
-        """Estimated run time of the whole sequence (s)."""
-        return sum(procedure_plugin(s.procedure).estimate_duration_s(s, line_frequency_hz)
-                   for s in self.steps)
+    def estimate_duration_s(self, station: StationConfig | None = None) -> float:
+        """Estimated run time of the whole sequence (s), on ``station``'s SMUs."""
+        return sum(estimate_duration_s(s, station) for s in self.steps)
 
 
 def _reference_problem(steps: list[StepBase], index: int, ref: StepReference) -> str | None:
@@ -330,6 +329,8 @@ def describe(step: StepBase) -> str:
     return procedure_plugin(step.procedure).describe(step)
 
 
-def estimate_duration_s(step: StepBase, line_frequency_hz: float = 50) -> float:
-    """Estimated run time of one step (s) (its plug-in's ``estimate_duration_s``)."""
-    return procedure_plugin(step.procedure).estimate_duration_s(step, line_frequency_hz)
+def estimate_duration_s(step: StepBase, station: StationConfig | None = None) -> float:
+    """Estimated run time of one step (s): its plug-in's ``estimate_duration_s`` on the
+    timing model of the station's SMU (a 2400 at 50 Hz without a station)."""
+    timing = StepTiming.for_station(station, getattr(step, "smu", None))
+    return procedure_plugin(step.procedure).estimate_duration_s(step, timing)

@@ -29,7 +29,6 @@ __all__ = [
     "Voltage",
     "format_duration",
     "linear_point_count",
-    "point_overhead_s",
 ]
 
 #: Largest number of points in one sweep (2400-series buffer and sweep limit).
@@ -43,12 +42,6 @@ Voltage = Annotated[float, Field(ge=-210, le=210)]
 Irradiance = Annotated[float, Field(gt=0, le=1000)]
 Nplc = Annotated[float, Field(ge=0.01, le=10)]
 Compliance = Annotated[float, Field(gt=0, le=10)]
-
-
-def point_overhead_s(nplc: float, line_frequency_hz: float = 50) -> float:
-    """Time a reading takes on top of the source delay: about three integrations (signal,
-    reference, zero with auto-zero on) plus 3 ms of overhead."""
-    return 3 * nplc / line_frequency_hz + 0.003
 
 
 def linear_point_count(start_v: float, stop_v: float, step_v: float) -> int:

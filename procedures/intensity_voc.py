@@ -12,7 +12,13 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from labctl.registry.procedures import PlanContext, PlannedMeasurement, ProcedurePlugin
+from instruments.timing import point_reading_s
+from labctl.registry.procedures import (
+    PlanContext,
+    PlannedMeasurement,
+    ProcedurePlugin,
+    StepTiming,
+)
 from labctl.steps import (
     Compliance,
     Nplc,
@@ -20,7 +26,6 @@ from labctl.steps import (
     compliance_field,
     describe_smu,
     nplc_field,
-    point_overhead_s,
     smu_field,
 )
 from labctl.yamlio import located_error
@@ -76,11 +81,11 @@ class IntensityVocStep(StepBase):
 WHEEL_MOVE_S = 1.0
 
 
-def _estimate_duration_s(step: IntensityVocStep, line_frequency_hz: float) -> float:
+def _estimate_duration_s(step: IntensityVocStep, timing: StepTiming) -> float:
     """levels × (settle + a wheel move + the readings)."""
     readings = 2 if step.measure_jsc else 1
-    per_level_s = (step.settle_s + WHEEL_MOVE_S
-                   + readings * point_overhead_s(step.nplc, line_frequency_hz))
+    reading_s = point_reading_s(timing.smu_model, step.nplc, timing.line_frequency_hz)
+    per_level_s = step.settle_s + WHEEL_MOVE_S + readings * reading_s
     return len(step.levels_sun()) * per_level_s
 
 

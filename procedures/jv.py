@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import Field, model_validator
 from pymeasure.experiment import BooleanParameter, ListParameter
 
+from instruments.timing import point_reading_s, source_delay_for_scan_rate_s, sweep_duration_s
 from labctl import clock
 from labctl.registry.parameters import parameters_from
 from labctl.registry.procedures import (
@@ -37,6 +38,7 @@ from labctl.registry.procedures import (
     PlannedMeasurement,
     ProcedurePlugin,
     StepResult,
+    StepTiming,
 )
 from labctl.steps import (
     MAX_SWEEP_POINTS,
@@ -54,7 +56,6 @@ from labctl.steps import (
     light_field,
     linear_point_count,
     nplc_field,
-    point_overhead_s,
     smu_field,
     step_too_large_error,
 )
@@ -204,13 +205,15 @@ class JVStep(StepBase):
         """Set-points of one sweep: reverse runs from the higher end to the lower one."""
         return sweep_voltages_v(self.start_v, self.stop_v, self.step_v, direction)
 
-    def source_delay_s(self, line_frequency_hz: float = 50) -> float:
-        """The dwell to program: ``dwell_s``, or the one that gives ``scan_rate_v_s`` with the
-        per-point overhead of :func:`point_overhead_s` (0 if the rate is out of reach)."""
+    def source_delay_s(self, timing: StepTiming | None = None) -> float:
+        """The dwell to program: ``dwell_s``, or the one that gives ``scan_rate_v_s`` on the
+        SMU's timing model (:func:`instruments.timing.source_delay_for_scan_rate_s`; 0 when
+        the rate is out of reach)."""
         if self.scan_rate_v_s is None:
             return float(self.dwell_s or 0.0)
-        per_point_s = self.step_v / self.scan_rate_v_s
-        return max(0.0, per_point_s - point_overhead_s(self.nplc, line_frequency_hz))
+        timing = timing or StepTiming()
+        return source_delay_for_scan_rate_s(timing.smu_model, self.step_v, self.scan_rate_v_s,
+                                            self.nplc, timing.line_frequency_hz)
 
     def step_voltages_v(self) -> list[float]:
         extra = [self.precondition_bias_v] if self.precondition_bias_v is not None else []
@@ -459,7 +462,7 @@ def _plan(step: JVStep, context: PlanContext) -> list[PlannedMeasurement]:
     """A ``both`` step is two measurements, reverse then forward, one file each; only the
     first is preconditioned, so the forward scan follows the reverse one directly."""
     params = step.model_dump(exclude={"direction", "smu"})
-    params["dwell_s"] = step.source_delay_s(context.line_frequency_hz)
+    params["dwell_s"] = step.source_delay_s(context.timing)
     params["scan_rate_v_s"] = 0.0  # the dwell above already gives the rate
     return [
         PlannedMeasurement(
@@ -471,15 +474,25 @@ def _plan(step: JVStep, context: PlanContext) -> list[PlannedMeasurement]:
     ]
 
 
-def _estimate_duration_s(step: JVStep, line_frequency_hz: float) -> float:
-    """points × (dwell + reading) × directions + preconditioning."""
-    overhead_s = point_overhead_s(step.nplc, line_frequency_hz)
-    if step.scan_rate_v_s is not None:
-        per_point_s = max(step.step_v / step.scan_rate_v_s, overhead_s)
+#: Configuration, output and read-back messages of one J-V run around its sweep (s): about
+#: 20 messages at the 2400's 4.5 ms each (instruments.timing.MESSAGE_OVERHEAD_S).
+JV_SETUP_S = 0.1
+
+
+def _estimate_duration_s(step: JVStep, timing: StepTiming) -> float:
+    """Per direction: the hardware sweep on the SMU's timing model (or, point by point, each
+    point's dwell and reading) and its set-up; plus the preconditioning."""
+    delay_s = step.source_delay_s(timing)
+    model, lf = timing.smu_model, timing.line_frequency_hz
+    if step.hardware_sweep:
+        per_direction_s = sweep_duration_s(model, step.points, delay_s, step.nplc, lf)
+    elif step.scan_rate_v_s is not None:
+        per_direction_s = step.points * max(step.step_v / step.scan_rate_v_s,
+                                            point_reading_s(model, step.nplc, lf))
     else:
-        per_point_s = float(step.dwell_s or 0.0) + overhead_s
+        per_direction_s = step.points * (delay_s + point_reading_s(model, step.nplc, lf))
     preconditioning_s = step.precondition_light_s + step.precondition_bias_s
-    return step.points * per_point_s * len(step.directions) + preconditioning_s
+    return (per_direction_s + JV_SETUP_S) * len(step.directions) + preconditioning_s
 
 
 def _describe(step: JVStep) -> str:

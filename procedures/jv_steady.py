@@ -43,9 +43,15 @@ from pymeasure.experiment import (
     Parameter,
 )
 
+from instruments.timing import hold_reading_s, point_reading_s
 from labctl import clock
 from labctl.registry.parameters import parameters_from
-from labctl.registry.procedures import PlanContext, PlannedMeasurement, ProcedurePlugin
+from labctl.registry.procedures import (
+    PlanContext,
+    PlannedMeasurement,
+    ProcedurePlugin,
+    StepTiming,
+)
 from labctl.steps import (
     Compliance,
     Irradiance,
@@ -495,10 +501,19 @@ def _plan(step: JVSteadyStep, context: PlanContext) -> list[PlannedMeasurement]:
         channel=context.channel)]
 
 
-def _estimate_duration_s(step: JVSteadyStep, line_frequency_hz: float) -> float:
-    """Holds × typical hold (the Voc and Jsc holds counted when they are extra)."""
-    holds = step.points + (1 if step.start_v is None else 0) + (1 if step.stop_v is None else 0)
-    return holds * step.typical_hold_s()
+def _estimate_duration_s(step: JVSteadyStep, timing: StepTiming) -> float:
+    """The holds of a cell that settles within the window: the Voc hold (when ``start_v`` is
+    not given) and ``points`` biases, each ``max(min_hold_s, settle_window_s)`` rounded up to
+    whole reading periods (``reading_interval_s`` plus a reading on the SMU's timing model).
+    Mobile ions slower than the window lengthen each hold, up to ``max_hold_s``: the estimate
+    is then a lower bound (``describe`` gives the hold range)."""
+    model, lf = timing.smu_model, timing.line_frequency_hz
+    period_s = step.reading_interval_s + hold_reading_s(model, step.nplc, lf)
+    shortest_s = min(step.max_hold_s, max(step.min_hold_s, step.settle_window_s))
+    hold_s = math.ceil(shortest_s / period_s - 1e-9) * period_s + point_reading_s(
+        model, step.nplc, lf)
+    holds = step.points + (1 if step.start_v is None else 0)
+    return holds * hold_s
 
 
 def _describe(step: JVSteadyStep) -> str:

@@ -10,7 +10,12 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from labctl.registry.procedures import PlanContext, PlannedMeasurement, ProcedurePlugin
+from labctl.registry.procedures import (
+    PlanContext,
+    PlannedMeasurement,
+    ProcedurePlugin,
+    StepTiming,
+)
 from labctl.steps import (
     Compliance,
     Irradiance,
@@ -101,7 +106,7 @@ class MPPStep(StepBase):
         return [self.start_v] if isinstance(self.start_v, float) else []
 
 
-def _estimate_duration_s(step: MPPStep, line_frequency_hz: float) -> float:
+def _estimate_duration_s(step: MPPStep, timing: StepTiming) -> float:
     return step.run_duration_s
 
 

@@ -12,7 +12,13 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from labctl.registry.procedures import PlanContext, PlannedMeasurement, ProcedurePlugin
+from instruments.timing import point_reading_s
+from labctl.registry.procedures import (
+    PlanContext,
+    PlannedMeasurement,
+    ProcedurePlugin,
+    StepTiming,
+)
 from labctl.steps import (
     MAX_SWEEP_POINTS,
     Compliance,
@@ -22,7 +28,6 @@ from labctl.steps import (
     describe_smu,
     linear_point_count,
     nplc_field,
-    point_overhead_s,
     smu_field,
     step_too_large_error,
 )
@@ -135,8 +140,9 @@ class SCLCStep(StepBase):
         return [self.start_v, self.stop_v]
 
 
-def _estimate_duration_s(step: SCLCStep, line_frequency_hz: float) -> float:
-    per_point_s = step.dwell_s + point_overhead_s(step.nplc, line_frequency_hz)
+def _estimate_duration_s(step: SCLCStep, timing: StepTiming) -> float:
+    reading_s = point_reading_s(timing.smu_model, step.nplc, timing.line_frequency_hz)
+    per_point_s = step.dwell_s + reading_s
     return step.points * per_point_s * len(step.directions)
 
 

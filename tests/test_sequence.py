@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from instruments.timing import point_reading_s, sweep_duration_s
 from labctl.sequence import (
     check_against_station,
     describe,
@@ -164,8 +165,10 @@ def test_alternatives_scan_rate_and_duration_h(tmp_path: Path) -> None:
     )
     jv, mpp = sequence.steps
     assert jv.dwell_s is None and jv.scan_rate_v_s == 0.1
-    # 0.01 V / 0.1 V/s = 100 ms per point, minus 3*0.1/50 + 3 ms of reading
-    assert jv.source_delay_s(50) == pytest.approx(0.1 - 0.006 - 0.003)
+    # 0.01 V / 0.1 V/s = 100 ms per point, minus a 2400 reading without delay at 0.1 NPLC
+    reading_s = sweep_duration_s("2400", 1, 0.0, 0.1, 50)
+    assert 0.005 < reading_s < 0.02
+    assert jv.source_delay_s() == pytest.approx(0.1 - reading_s)
     assert mpp.duration_s is None and mpp.run_duration_s == 3.6e6
     assert estimate_duration_s(mpp) == 3.6e6
 
@@ -225,21 +228,34 @@ def test_intensity_levels() -> None:
     assert levels[-1] == pytest.approx(1.0)
 
 
+def _station(**simulation: object) -> StationConfig:
+    return StationConfig.model_validate({
+        "station": "t", "instruments": {
+            "smu": {"driver": "keithley2400", "resource": "GPIB0::24::INSTR"},
+            "b": {"driver": "keithley2450", "resource": "GPIB0::25::INSTR"}},
+        "simulation": simulation})
+
+
 def test_estimates() -> None:
     jv = JVStep()
-    # 141 points x (10 ms dwell + 3 x 20 ms + 3 ms) x 2 directions, after the default 10 s
-    # light soak of a lit sweep
-    assert estimate_duration_s(jv, 50) == pytest.approx(141 * 0.073 * 2 + 10)
-    assert estimate_duration_s(JVStep(precondition_light_s=0), 50) == pytest.approx(
-        141 * 0.073 * 2)
+    # 141 points x 93.3 ms (2400 at 1 NPLC, 50 Hz, 10 ms delay: the manual's SDM cycle)
+    # x 2 directions, after the default 10 s light soak of a lit sweep
+    sweep_s = 141 * 0.0933
+    assert estimate_duration_s(jv) == pytest.approx(2 * sweep_s + 10, rel=0.01)
+    assert estimate_duration_s(JVStep(precondition_light_s=0)) == pytest.approx(
+        2 * sweep_s, rel=0.01)
     assert JVStep(light=False).precondition_light_s == 0.0   # no default soak in the dark
-    assert estimate_duration_s(jv, 60) < estimate_duration_s(jv, 50)
+    assert (estimate_duration_s(jv, _station(line_frequency_hz=60))
+            < estimate_duration_s(jv, _station()))
+    on_2450 = JVStep(smu="b")
+    assert estimate_duration_s(on_2450, _station()) < estimate_duration_s(jv, _station())
     soaked = JVStep(precondition_light_s=60, precondition_bias_v=1.2, precondition_bias_s=10)
-    assert estimate_duration_s(soaked) == pytest.approx(141 * 0.073 * 2 + 70)
-    assert estimate_duration_s(JVSteadyStep()) > 0
+    assert estimate_duration_s(soaked) - estimate_duration_s(jv) == pytest.approx(60)
+    assert estimate_duration_s(JVSteadyStep()) > 11 * 2.0   # 11 holds of at least 2 s
     assert estimate_duration_s(IntensityVocStep(settle_s=0)) >= 16 * 1.0
     sclc = SCLCStep(thickness_nm=500, eps_r=30)
-    assert estimate_duration_s(sclc) == pytest.approx(75 * (0.05 + 0.063) * 2)
+    per_point_s = 0.05 + point_reading_s("2400", 1.0, 50)
+    assert estimate_duration_s(sclc) == pytest.approx(75 * per_point_s * 2)
 
 
 def test_describe_is_one_line() -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "PlannedMeasurement",
     "ProcedurePlugin",
     "StepResult",
+    "StepTiming",
     "analysis_kinds",
     "plugin_for_analysis",
     "procedure_plugin",
@@ -68,6 +69,30 @@ class PlannedMeasurement:
 
 
 @dataclass(frozen=True)
+class StepTiming:
+    """What a duration estimate needs besides the step: the SMU's model (its timing model,
+    :mod:`instruments.timing`) and the mains frequency."""
+
+    smu_model: str = "2400"
+    line_frequency_hz: float = 50.0
+
+    @classmethod
+    def for_station(cls, station: StationConfig | None, smu_name: str | None = None
+                    ) -> StepTiming:
+        """The timing of a step on ``station``'s SMU ``smu_name`` (default: ``smu``); the
+        defaults without a station."""
+        if station is None:
+            return cls()
+        from labctl.registry.instruments import instrument_entry
+
+        name = smu_name or "smu"
+        model = "2400"
+        if name in station.smu_names():
+            model = str(instrument_entry(station.instruments[name].driver).driver().model)
+        return cls(model, float(station.simulation.line_frequency_hz))
+
+
+@dataclass(frozen=True)
 class PlanContext:
     """What a plug-in's ``plan`` needs besides the step."""
 
@@ -78,7 +103,7 @@ class PlanContext:
     smu_name: str
     #: Channel label for file names and the summary (multi-SMU stations), else None.
     channel: str | None
-    line_frequency_hz: float = 50.0
+    timing: StepTiming = field(default_factory=lambda: StepTiming())
 
     def common_parameters(self) -> dict[str, Any]:
         """The parameters every measurement of the step carries."""
@@ -125,8 +150,8 @@ class ProcedurePlugin:
     step_model: type[StepBase]
     #: ``plan(step, context) -> [PlannedMeasurement, ...]``.
     plan: Callable[[Any, PlanContext], list[PlannedMeasurement]]
-    #: ``estimate_duration_s(step, line_frequency_hz) -> s`` (the SMU timing model).
-    estimate_duration_s: Callable[[Any, float], float]
+    #: ``estimate_duration_s(step, timing) -> s`` (the SMU's timing model).
+    estimate_duration_s: Callable[[Any, StepTiming], float]
     #: ``describe(step) -> str``: one line for ``labctl validate``.
     describe: Callable[[Any], str]
     #: The procedure class, or ``"module:Class"``; None while the kind only validates.
