@@ -183,3 +183,13 @@ def describe_light(step: Any) -> str:
 def describe_smu(step: Any) -> str:
     """``", SMU b"`` when the step names an SMU, else ``""``."""
     return f", SMU {step.smu}" if getattr(step, "smu", None) else ""
+
+
+def describe_value(value: float | StepReference | None, unit: str = "V",
+                   none: str = "") -> str:
+    """``"0.9 V"``, ``"the vmpp_v of step 0"`` for a reference, or ``none`` for None."""
+    if value is None:
+        return none
+    if isinstance(value, StepReference):
+        return f"the {value.describe()}"
+    return f"{value:g} {unit}"

@@ -596,6 +596,11 @@ def _error_to_input_error(
     # unknown key, which names what the user wrote.
     typo_parents = {path[:-1] for kind, path, _, _ in found if kind == "extra_forbidden"}
     kept = [item for item in found if not (item[0] == "missing" and item[1][:-1] in typo_parents)]
+    # A mapping given to a field that takes a number or a mapping (a reference to an earlier
+    # step): report what is wrong inside the mapping, not that it is not a number.
+    deeper = {item[1][:k] for item in kept for k in range(len(item[1]))}
+    kept = [item for item in kept
+            if not (item[0].endswith(("_type", "_parsing")) and item[1] in deeper)] or kept
     # First in file order; pydantic's order breaks ties.
     ranked = sorted(
         enumerate(kept),

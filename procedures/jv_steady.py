@@ -62,6 +62,7 @@ from labctl.steps import (
     compliance_field,
     describe_light,
     describe_smu,
+    describe_value,
     four_wire_field,
     irradiance_field,
     light_field,
@@ -517,12 +518,7 @@ def _estimate_duration_s(step: JVSteadyStep, timing: StepTiming) -> float:
 
 
 def _describe(step: JVSteadyStep) -> str:
-    if step.start_v is None:
-        start = "Voc"
-    elif isinstance(step.start_v, float):
-        start = f"{step.start_v:g} V"
-    else:
-        start = step.start_v.describe()
+    start = describe_value(step.start_v, none="Voc")
     stop = "0 V" if step.stop_v is None else f"{step.stop_v:g} V"
     return (f"jv_steady: {step.points} points {start} → {stop}, hold until "
             f"< {step.settle_tolerance_pct_per_s:g} %/s over {step.settle_window_s:g} s "

@@ -24,6 +24,7 @@ from labctl.steps import (
     StepBase,
     compliance_field,
     describe_smu,
+    describe_value,
     format_duration,
     irradiance_field,
     nplc_field,
@@ -111,12 +112,7 @@ def _estimate_duration_s(step: MPPStep, timing: StepTiming) -> float:
 
 
 def _describe(step: MPPStep) -> str:
-    if step.start_v is None:
-        start = ""
-    elif isinstance(step.start_v, float):
-        start = f" from {step.start_v:g} V"
-    else:
-        start = f" from the {step.start_v.describe()}"
+    start = f" from {describe_value(step.start_v)}" if step.start_v is not None else ""
     light = f"{step.irradiance_mw_cm2:g} mW/cm²" if step.light else "dark"
     return (f"mpp: {step.algorithm} for {format_duration(step.run_duration_s)}{start}, "
             f"step {step.step_v:g} V, settle {step.settle_s:g} s, log every "

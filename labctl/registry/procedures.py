@@ -47,6 +47,7 @@ __all__ = [
     "procedure_plugin",
     "procedure_plugins",
     "register_procedure",
+    "reload_procedures",
 ]
 
 ENTRY_POINT_GROUP = "labctl.procedures"
@@ -226,6 +227,16 @@ def _load() -> None:
                 continue
             _plugins[plugin.name] = plugin
         _loaded = True
+
+
+def reload_procedures() -> None:
+    """Forget every plug-in and load them again (built-in ones and entry points): for a
+    newly installed plug-in package, and for tests."""
+    global _loaded
+    with _lock:
+        _plugins.clear()
+        _loaded = False
+    _load()
 
 
 def procedure_plugins() -> dict[str, ProcedurePlugin]:
