@@ -34,6 +34,8 @@ import yaml
 from pydantic import BaseModel, PrivateAttr, ValidationError
 from pydantic_core import PydanticCustomError
 
+from labctl.errors import fold
+
 __all__ = [
     "InputError",
     "LineMap",
@@ -55,11 +57,6 @@ LOCATED_ERROR_TYPE = "labctl_located"
 
 # ---------------------------------------------------------------------------------------------
 # Errors
-
-
-def _one_line(text: str) -> str:
-    """Collapse whitespace (newlines included) so a message always fits on one line."""
-    return " ".join(str(text).split())
 
 
 class InputError(Exception):
@@ -86,7 +83,7 @@ class InputError(Exception):
         self.file: str = "" if file is None else str(file)
         self.line: int | None = line
         self.field: str | None = field or None
-        self.reason: str = _one_line(reason)
+        self.reason: str = fold(reason)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -411,7 +408,7 @@ def _short(value: Any) -> str:
         text = "a list"
     else:
         text = repr(value)
-    text = _one_line(text)
+    text = fold(text)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -473,7 +470,7 @@ def _reason(error: dict[str, Any], model_cls: type[BaseModel], loc: PathKey) -> 
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", error["msg"])), ()
     reason = _value_reason(kind, ctx, value)
-    return (reason if reason is not None else _one_line(str(error["msg"]))), ()
+    return (reason if reason is not None else fold(str(error["msg"]))), ()
 
 
 def _unknown_key_reason(model_cls: type[BaseModel], loc: PathKey) -> str:
