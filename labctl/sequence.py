@@ -77,7 +77,8 @@ class Sample(StrictModel):
         description="Sample id, used in file names: letters, digits, '-', '_' and '.'.",
     )
     area_cm2: float = Field(
-        gt=0, le=1000, description="Measurement (mask) area used for current density (cm²)."
+        gt=0, le=1000, title="Area",
+        description="Measurement (mask) area used for current density (cm²)."
     )
     operator: Text = Field("", description="Who ran the measurement.")
     atmosphere: Text | None = Field(None, description="e.g. 'N2', 'ambient air'.")

@@ -107,3 +107,11 @@ def test_the_engine_names_no_procedure(module: str) -> None:
         assert not re.search(rf"""["']{name}["']""", code), (module, name)
     for module_name in ("procedures.jv", "procedures.jv_steady", "JVStep", "JVProcedure"):
         assert module_name not in code, (module, module_name)
+
+
+def test_the_csv_header_labels_stay_what_they_were() -> None:
+    """The labels are the CSV header's parameter names (pymeasure reads files back by them)."""
+    labels = {name: p.name for name, p in JVProcedure().parameter_objects().items()}
+    assert labels["area_cm2"] == "Area" and labels["dwell_s"] == "Dwell"
+    assert labels["precondition_light_s"] == "Light soak"
+    assert labels["compliance_a"] == "Compliance current" and labels["nplc"] == "NPLC"
