@@ -31,7 +31,10 @@ def plan_step(sequence: Sequence, station: StationConfig, index: int,
         step_index=index, station=station, sample_id=sequence.sample.id,
         area_cm2=sequence.sample.area_cm2, smu_name=smu_name, channel=channel,
         timing=StepTiming.for_station(station, smu_name))
-    return procedure_plugin(step.procedure).plan(step, context)  # type: ignore[attr-defined]
+    plugin = procedure_plugin(step.procedure)  # type: ignore[attr-defined]
+    if plugin.plan is None:
+        raise LookupError(f"the {plugin.name} procedure cannot be run by this labctl yet")
+    return plugin.plan(step, context)
 
 
 def plan(sequence: Sequence, station: StationConfig) -> list[PlannedMeasurement]:

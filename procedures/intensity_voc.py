@@ -14,8 +14,6 @@ from pydantic import Field, model_validator
 
 from instruments.timing import point_reading_s
 from labctl.registry.procedures import (
-    PlanContext,
-    PlannedMeasurement,
     ProcedurePlugin,
     StepTiming,
 )
@@ -108,15 +106,10 @@ def _check_station(step: IntensityVocStep, station: Any) -> str | None:
     return None
 
 
-def _plan(step: IntensityVocStep, context: PlanContext) -> list[PlannedMeasurement]:
-    raise LookupError("the intensity_voc procedure cannot be run by this labctl yet")
-
-
 PLUGIN = ProcedurePlugin(
     name="intensity_voc",
     summary="Voc (and Jsc) against light intensity: ideality factor and the Jsc power law",
     step_model=IntensityVocStep,
-    plan=_plan,
     estimate_duration_s=_estimate_duration_s,
     describe=_describe,
     analysis_kind="intensity",

@@ -11,8 +11,6 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, model_validator
 
 from labctl.registry.procedures import (
-    PlanContext,
-    PlannedMeasurement,
     ProcedurePlugin,
     StepTiming,
 )
@@ -119,15 +117,10 @@ def _describe(step: MPPStep) -> str:
             f"{step.log_interval_s:g} s, {light}{describe_smu(step)}")
 
 
-def _plan(step: MPPStep, context: PlanContext) -> list[PlannedMeasurement]:
-    raise LookupError("the mpp procedure cannot be run by this labctl yet")
-
-
 PLUGIN = ProcedurePlugin(
     name="mpp",
     summary="maximum-power-point tracking (or a fixed-voltage hold) under light",
     step_model=MPPStep,
-    plan=_plan,
     estimate_duration_s=_estimate_duration_s,
     describe=_describe,
     analysis_kind="mpp",

@@ -14,8 +14,6 @@ from pydantic import Field, model_validator
 
 from instruments.timing import point_reading_s
 from labctl.registry.procedures import (
-    PlanContext,
-    PlannedMeasurement,
     ProcedurePlugin,
     StepTiming,
 )
@@ -156,15 +154,10 @@ def _describe(step: SCLCStep) -> str:
             f"L {step.thickness_nm:g} nm, εr {step.eps_r:g}, dark{describe_smu(step)}")
 
 
-def _plan(step: SCLCStep, context: PlanContext) -> list[PlannedMeasurement]:
-    raise LookupError("the sclc procedure cannot be run by this labctl yet")
-
-
 PLUGIN = ProcedurePlugin(
     name="sclc",
     summary="space-charge-limited current sweep of a single-carrier device, in the dark",
     step_model=SCLCStep,
-    plan=_plan,
     estimate_duration_s=_estimate_duration_s,
     describe=_describe,
     analysis_kind="sclc",

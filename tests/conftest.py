@@ -64,3 +64,28 @@ def write_station(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def smu_station(write_station: Callable[..., Path]) -> Path:
     return write_station()
+
+
+EXAMPLE_STATION = Path(__file__).resolve().parents[1] / "configs" / "stations" / "simulated.yaml"
+
+
+@pytest.fixture
+def example_station(tmp_path: Path) -> Callable[..., Path]:
+    """Write the example simulated station, cut down, and return its path.
+
+    ``keep``: the instruments kept (default the SMU and the shutter: no 30-minute lamp
+    warm-up); ``add``: more instrument entries; ``ion_amplitude``: the cell's (default 0, no
+    hysteresis, so steady and scanned currents agree).
+    """
+
+    def write(keep: tuple[str, ...] = ("smu", "shutter"), add: dict | None = None,
+              ion_amplitude: float = 0.0, name: str = "station.yaml") -> Path:
+        data = yaml.safe_load(EXAMPLE_STATION.read_text())
+        data["instruments"] = {k: v for k, v in data["instruments"].items() if k in keep}
+        data["instruments"].update(add or {})
+        data["simulation"]["device"]["ion_amplitude"] = ion_amplitude
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    return write

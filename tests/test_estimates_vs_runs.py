@@ -3,6 +3,7 @@ timing model (instruments.timing): they agree within 5 %."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,13 @@ from labctl.sequence import load_sequence
 from labctl.station import load_station
 
 ROOT = Path(__file__).resolve().parents[1]
-STATION = ROOT / "configs" / "stations" / "simulated.yaml"
 
 
 @pytest.fixture
-def station(tmp_path: Path) -> Path:
-    """The example station's SMU and shutter (a lamp adds its warm-up, which validate reports
-    apart), and a cell whose currents settle within the steady-state window (no slow ions)."""
-    data = yaml.safe_load(STATION.read_text())
-    data["instruments"] = {k: v for k, v in data["instruments"].items()
-                           if k in ("smu", "shutter")}
-    data["simulation"]["device"]["ion_amplitude"] = 0.0
-    path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+def station(example_station: Callable[..., Path]) -> Path:
+    """The SMU and shutter (a lamp adds its warm-up, which validate reports apart), and a cell
+    whose currents settle within the steady-state window (no slow ions)."""
+    return example_station()
 
 
 @pytest.mark.parametrize("steps", [

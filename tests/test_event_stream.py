@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,19 +18,11 @@ from labctl.sim.bench import bench_for
 from labctl.storage import CsvWriter, read_measurement
 
 ROOT = Path(__file__).resolve().parents[1]
-STATION = ROOT / "configs" / "stations" / "simulated.yaml"
 
 
 @pytest.fixture
-def station(tmp_path: Path) -> Path:
-    """The example station without its lamp (no 30-minute warm-up) and without ions."""
-    data = yaml.safe_load(STATION.read_text())
-    data["instruments"] = {k: v for k, v in data["instruments"].items()
-                           if k in ("smu", "shutter")}
-    data["simulation"]["device"]["ion_amplitude"] = 0.0
-    path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+def station(example_station: Callable[..., Path]) -> Path:
+    return example_station()
 
 
 def sequence(tmp_path: Path, steps: list) -> Path:

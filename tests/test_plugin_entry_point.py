@@ -8,18 +8,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from labctl.cli import main
 from labctl.registry.procedures import procedure_plugins, reload_procedures
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(__file__).with_name("plugin_package") / "labctl_hold_plugin"
-STATION = ROOT / "configs" / "stations" / "simulated.yaml"
 
 
 def install(site: Path) -> None:
@@ -49,13 +47,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> tuple[Path, Path]:
-    data = yaml.safe_load(STATION.read_text())
-    data["instruments"] = {k: v for k, v in data["instruments"].items()
-                           if k in ("smu", "shutter")}
-    data["simulation"]["device"]["ion_amplitude"] = 0.0   # the held current is the scan's
-    station = tmp_path / "station.yaml"
-    station.write_text(yaml.safe_dump(data, sort_keys=False))
+def files(tmp_path: Path, example_station: Callable[..., Path]) -> tuple[Path, Path]:
+    station = example_station()   # no ions: the held current is the scan's
     sequence = tmp_path / "seq.yaml"
     sequence.write_text("sample: {id: P-1, area_cm2: 0.09}\nsteps:\n"
                         "  - jv: {direction: reverse}\n"

@@ -4,10 +4,10 @@ step starts, and written in the CSV header."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from labctl.cli import main
 from labctl.sequence import load_sequence
@@ -15,19 +15,12 @@ from labctl.storage import read_measurement
 from labctl.yamlio import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-STATION = ROOT / "configs" / "stations" / "simulated.yaml"
 
 
 @pytest.fixture
-def station(tmp_path: Path) -> Path:
-    data = yaml.safe_load(STATION.read_text())
-    data["instruments"] = {k: v for k, v in data["instruments"].items()
-                           if k in ("smu", "shutter", "smu2")}
-    data["instruments"]["smu2"] = {"driver": "keithley2450", "resource": "GPIB0::26::INSTR"}
-    data["simulation"]["device"]["ion_amplitude"] = 0.0
-    path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+def station(example_station: Callable[..., Path]) -> Path:
+    return example_station(add={"smu2": {"driver": "keithley2450",
+                                         "resource": "GPIB0::26::INSTR"}})
 
 
 def write(tmp_path: Path, steps_yaml: str) -> Path:

@@ -149,12 +149,12 @@ class ProcedurePlugin:
     #: One line saying what it measures (``labctl validate``, the GUI).
     summary: str
     step_model: type[StepBase]
-    #: ``plan(step, context) -> [PlannedMeasurement, ...]``.
-    plan: Callable[[Any, PlanContext], list[PlannedMeasurement]]
     #: ``estimate_duration_s(step, timing) -> s`` (the SMU's timing model).
     estimate_duration_s: Callable[[Any, StepTiming], float]
     #: ``describe(step) -> str``: one line for ``labctl validate``.
     describe: Callable[[Any], str]
+    #: ``plan(step, context) -> [PlannedMeasurement, ...]``; None while not runnable.
+    plan: Callable[[Any, PlanContext], list[PlannedMeasurement]] | None = None
     #: The procedure class, or ``"module:Class"``; None while the kind only validates.
     procedure_class: type | str | None = None
     #: The KIND of ``labctl analyze KIND`` whose analysis this plug-in provides, or None.
@@ -176,7 +176,7 @@ class ProcedurePlugin:
 
     @property
     def runnable(self) -> bool:
-        return self.procedure_class is not None
+        return self.procedure_class is not None and self.plan is not None
 
     def load_procedure_class(self) -> type:
         if self.procedure_class is None:
