@@ -226,6 +226,15 @@ class SC10Emulator(_TerminalEmulator):
     prompt). ``ens`` toggles the enable; in manual mode (``mode=1``) the shutter follows it.
     In the other modes the simulated shutter stays closed (no timed cycles, no gate input ⚠).
     The shutter is closed at power-on.
+
+    The prompt is the two bytes ``>`` and space (0x3E 0x20), with no terminator after it. The
+    SC10 manual's command table (Thorlabs SC10 manual, "Keywords (Commands and Queries)", p. 15
+    of the manualslib copy) gives the commands, lower case only, and says a wrong keyword or
+    argument returns an error string, but not the prompt bytes; these come from two drivers
+    written against the hardware: Micro-Manager's SC10 adapter
+    (``DeviceAdapters/ThorlabsSC10/SC10.cpp``) reads each answer up to ``>`` and then finds a
+    space before the next echo, and InstrumentKit's SC10 driver and its protocol tests use
+    ``"> "``. ⚠ To be checked once on a real SC10.
     """
 
     prompt: ClassVar[bytes] = b"> "
