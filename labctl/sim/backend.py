@@ -4,8 +4,17 @@ It extends pyvisa-sim's library: the sessions, resource names, terminations and 
 pyvisa-sim's; the devices are the bench's emulators (and any plain pyvisa-sim YAML devices the
 station names under ``simulation.pyvisa_sim``). Every read and write holds the bench lock, and a
 read waits on the bench clock until the instrument has finished its operation, so a sweep or a
-wheel move takes its time on the virtual timeline. A read that would wait longer than the
-session's VISA timeout fails with a timeout, as on the real bus.
+wheel move takes its time on the virtual timeline.
+
+A read ends as viRead does (VPP-4.3 §6.1, the rules pyvisa-sim's own read applies): at the END
+indicator (the last byte of a reply; on a serial port only the termination character or the
+last bit, per ``VI_ATTR_ASRL_END_IN``), at the termination character when it is enabled, or
+after ``count`` bytes. A read that cannot end that way -- no reply at all (an unknown query:
+the instrument queued -113 and sent nothing), or a reply without the read terminator (the
+prompt of a serial terminal) -- times out at the session's VISA timeout, counted from the start
+of the read, **on the bench clock**: on the virtual clock it costs virtual time only, never a
+real busy wait. The bytes that did come stay in the instrument's output buffer, as they stay in
+a serial port's receive buffer, so a later read (``read_bytes``) still gets them.
 
 The text before ``@labsim`` names the bench: a station file, nothing (the default station), or
 a spec returned by :func:`labctl.sim.bench.register_bench` for a StationConfig built in memory
@@ -14,6 +23,7 @@ a spec returned by :func:`labctl.sim.bench.register_bench` for a StationConfig b
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from pyvisa import constants, errors
@@ -21,6 +31,66 @@ from pyvisa.util import LibraryPath
 from pyvisa_sim.highlevel import SimVisaLibrary
 
 from labctl.sim.bench import Bench, bench_for
+
+_Attr = constants.ResourceAttribute
+#: VI_TMO_INFINITE: a read that never ends would hang the bench; it times out at once instead.
+_INFINITE_TIMEOUT_MS = 0xFFFFFFFF
+#: Poll period of a read waiting for a reply on a real-time bench clock [s].
+_REAL_TIME_POLL_S = 0.01
+
+
+def _timeout_s(sess: Any) -> float:
+    """The session's VISA timeout in seconds (0 for an infinite one, see above)."""
+    timeout_ms, _ = sess.get_attribute(_Attr.timeout_value)
+    if timeout_ms is None or timeout_ms >= _INFINITE_TIMEOUT_MS:
+        return 0.0
+    return max(0.0, float(timeout_ms) / 1000.0)
+
+
+def read_end(sess: Any, buffers: deque[bytearray], count: int
+             ) -> tuple[int, constants.StatusCode] | None:
+    """Bytes a viRead of ``count`` takes from ``buffers`` and its status, or None if the
+    bytes there cannot end the read (it would wait for more)."""
+    termchar = sess.get_attribute(_Attr.termchar)[0]
+    termchar_enabled = bool(sess.get_attribute(_Attr.termchar_enabled)[0])
+    suppress_end = bool(sess.get_attribute(_Attr.suppress_end_enabled)[0])
+    is_asrl = sess.get_attribute(_Attr.interface_type)[0] == constants.InterfaceType.asrl
+    end_in = last_bit_mask = None
+    if is_asrl:
+        end_in = sess.get_attribute(_Attr.asrl_end_in)[0]
+        data_bits = sess.get_attribute(_Attr.asrl_data_bits)[0] or 8
+        last_bit_mask = 1 << (data_bits - 1)
+    taken = 0
+    for buffer in buffers:
+        for index, byte in enumerate(buffer):
+            taken += 1
+            is_termchar = byte == termchar
+            if is_asrl:
+                end = ((end_in == constants.SerialTermination.termination_char and is_termchar)
+                       or (end_in == constants.SerialTermination.last_bit
+                           and bool(byte & last_bit_mask)))
+            else:
+                end = index == len(buffer) - 1
+            if end and not suppress_end:
+                return taken, constants.StatusCode.success
+            if is_termchar and termchar_enabled:
+                return taken, constants.StatusCode.success_termination_character_read
+            if taken == count:
+                return taken, constants.StatusCode.success_max_count_read
+    return None
+
+
+def take_bytes(buffers: deque[bytearray], length: int) -> bytes:
+    """Remove the first ``length`` bytes from ``buffers`` (emptied buffers are dropped)."""
+    out = bytearray()
+    while len(out) < length and buffers:
+        head = buffers[0]
+        chunk = head[: length - len(out)]
+        out += chunk
+        del head[: len(chunk)]
+        if not head:
+            buffers.popleft()
+    return bytes(out)
 
 
 class LabsimVisaLibrary(SimVisaLibrary):
@@ -46,24 +116,30 @@ class LabsimVisaLibrary(SimVisaLibrary):
     def read(self, session: Any, count: int) -> tuple[bytes, constants.StatusCode]:
         sess = self.sessions.get(session)
         device = getattr(sess, "device", None)
+        if device is None:
+            return b"", constants.StatusCode.error_invalid_object
+        clock = self.bench.clock
+        timeout_s = _timeout_s(sess)
+        deadline_s = clock.now_s() + timeout_s
         busy_until_s = getattr(device, "busy_until_s", None)
-        if busy_until_s is not None:
-            clock = self.bench.clock
-            wait_s = busy_until_s - clock.now_s()
-            if wait_s > 0:
-                timeout_ms, _ = sess.get_attribute(constants.ResourceAttribute.timeout_value)
-                if timeout_ms is not None and wait_s * 1000.0 > timeout_ms:
-                    clock.sleep(timeout_ms / 1000.0)
-                    raise errors.VisaIOError(constants.VI_ERROR_TMO)
-                clock.sleep_until(busy_until_s)
-        with self.bench.lock:
-            nothing_to_read = device is not None and not device._output_buffers
-            if not (nothing_to_read and self.bench.clock.is_virtual):
-                return super().read(session, count)
-        # No reply will ever come (a query the instrument did not answer): the read times out.
-        # On the virtual clock that costs virtual time only, not a real busy wait.
-        timeout_ms, _ = sess.get_attribute(constants.ResourceAttribute.timeout_value)
-        self.bench.clock.sleep((timeout_ms or 0) / 1000.0)
+        if busy_until_s is not None and busy_until_s > clock.now_s():
+            if busy_until_s > deadline_s:
+                # The instrument is still busy at the deadline: nothing comes in time.
+                clock.sleep_until(deadline_s)
+                raise errors.VisaIOError(constants.VI_ERROR_TMO)
+            clock.sleep_until(busy_until_s)
+        while True:
+            with self.bench.lock:
+                ended = read_end(sess, device._output_buffers, count)
+                if ended is not None:
+                    return take_bytes(device._output_buffers, ended[0]), ended[1]
+            if clock.is_virtual or clock.now_s() >= deadline_s:
+                break
+            # A real-time bench: another thread may still write to the instrument.
+            clock.sleep(min(_REAL_TIME_POLL_S, deadline_s - clock.now_s()))
+        # No reply, or one without the read terminator: the read times out at the VISA
+        # timeout, on the bench clock; what did come stays in the buffer.
+        clock.sleep_until(deadline_s)
         raise errors.VisaIOError(constants.VI_ERROR_TMO)
 
     def write(self, session: Any, data: bytes) -> tuple[int, constants.StatusCode]:

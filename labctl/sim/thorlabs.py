@@ -226,6 +226,15 @@ class SC10Emulator(_TerminalEmulator):
     prompt). ``ens`` toggles the enable; in manual mode (``mode=1``) the shutter follows it.
     In the other modes the simulated shutter stays closed (no timed cycles, no gate input ⚠).
     The shutter is closed at power-on.
+
+    The prompt is the two bytes ``>`` and space (0x3E 0x20), with no terminator after it. The
+    SC10 manual's command table (Thorlabs SC10 manual, "Keywords (Commands and Queries)", p. 15
+    of the manualslib copy) gives the commands, lower case only, and says a wrong keyword or
+    argument returns an error string, but not the prompt bytes; these come from two drivers
+    written against the hardware: Micro-Manager's SC10 adapter
+    (``DeviceAdapters/ThorlabsSC10/SC10.cpp``) reads each answer up to ``>`` and then finds a
+    space before the next echo, and InstrumentKit's SC10 driver and its protocol tests use
+    ``"> "``. ⚠ To be checked once on a real SC10.
     """
 
     prompt: ClassVar[bytes] = b"> "
@@ -336,11 +345,34 @@ class SC10Emulator(_TerminalEmulator):
 PM100_APERTURE_DIAMETER_MM = 9.5
 #: Averaging time per sample [s].
 PM100_SAMPLE_TIME_S = 3e-3
+#: Full scales of the photodiode current ranges [A] (PM100D specification: 50 nA to 5 mA in
+#: decades ⚠ -- from the data sheet, not the manual's command reference).
+PM100_CURRENT_RANGES_A = (5e-8, 5e-7, 5e-6, 5e-5, 5e-4, 5e-3)
+#: Time of a dark zero adjustment [s] ⚠.
+PM100_ZERO_TIME_S = 1.0
+#: Settable beam diameters [mm] ⚠ (the limits of ``CORR:BEAM MIN|MAX`` are not in the manual
+#: pages at hand).
+PM100_BEAM_DIAMETER_RANGE_MM = (0.01, 100.0)
+#: Bits of a 16-bit SCPI status register that can be set (bit 15 is always 0).
+STATUS_ALL_BITS = 32767
 #: Wavelength range of a Si head [nm].
 SI_HEAD_RANGE_NM = (400.0, 1100.0)
 #: Peak responsivity of a Si head and its wavelength [A/W], [nm] (an approximate Si curve).
 SI_PEAK_RESPONSIVITY_A_PER_W = 0.62
 SI_PEAK_WAVELENGTH_NM = 960.0
+
+
+def _required(args: list[str]) -> str:
+    """The parameter of a setter, or -109 Missing parameter when none was sent."""
+    if not args or not args[0].strip():
+        raise error(MISSING_PARAMETER)
+    return args[0]
+
+
+def _full_scale(text: str, ranges: tuple[float, ...]) -> float:
+    """The smallest range whose full scale holds ``text`` (MIN/MAX: the ends), -222 above."""
+    value = parse_number(text, minimum=0.0, maximum=ranges[-1])
+    return next(r for r in ranges if r >= value * (1 - 1e-9))
 
 
 def si_responsivity_a_per_w(wavelength_nm: float) -> float:
@@ -354,7 +386,20 @@ def si_responsivity_a_per_w(wavelength_nm: float) -> float:
 
 
 class PM100Emulator(ScpiDevice):
-    """A Thorlabs PM100D with an S121C Si head at the device plane (USB-TMC, LF)."""
+    """A Thorlabs PM100D with an S121C Si head at the device plane (USB-TMC, LF).
+
+    Sources of the command set: ``SYST:SENS:IDN?`` fields and flag bits, PM100D operation
+    manual (Thorlabs 17654-D02) §6.4, p. 49; the SENSe tree (``CORRection:COLLect:ZERO
+    [:INITiate]|:ABORt|:STATe?|:MAGNitude?``, ``CORRection:BEAMdiameter {MIN|MAX|DEF|<mm>}`` and
+    its query with an optional MIN|MAX|DEF, ``CURRent[:DC]:RANGe {MIN|MAX|<A>}``), PM400
+    operation manual (Thorlabs, 2017) §5.5.1, p. 42-43, which gives the SCPI set as shared
+    with the PM100A/D/USB; the ``STATus`` registers (``:OPERation|:QUEStionable`` with
+    ``[:EVENt]?``, ``:CONDition?``, ``:ENABle``, ``:PTRansition``, ``:NTRansition``, and
+    ``STATus:PRESet``) as SCPI-1999 Vol. 2 defines the STATus subsystem. An unknown header
+    gives no reply and -113; a setter without its value -109 (SCPI-1999 Vol. 2, error list).
+    ⚠ Not confirmed on hardware: the meanings of the operation condition bits (always 0
+    here), the unit of ``ZERO:MAGN?``, the beam-diameter limits, ``MEAS:FREQ?`` on CW light.
+    """
 
     sensor_idn = "S121C,19010101,11-Mar-2019,1,18,289"
     aperture_area_cm2 = math.pi * (PM100_APERTURE_DIAMETER_MM / 20.0) ** 2
@@ -373,17 +418,35 @@ class PM100Emulator(ScpiDevice):
         self.range_w = 0.5
         self.bandwidth_low = True
         self.fetched: float | None = None
+        self.current_auto_range = True
+        self.current_range_a = PM100_CURRENT_RANGES_A[-1]
+        self.zero_a = 0.0
+        self.beam_diameter_mm = PM100_APERTURE_DIAMETER_MM
+        self.status_preset()
+
+    def status_preset(self) -> None:
+        """STAT:PRES: every PTR filter all ones, NTR and ENAB zero, events cleared (the
+        SCPI-1999 STATus subsystem; power-on state)."""
+        self.status = {group: {"EVEN": 0, "COND": 0, "ENAB": 0, "PTR": STATUS_ALL_BITS, "NTR": 0}
+                       for group in ("OPER", "QUES")}
 
     # --- physics --------------------------------------------------------------------------
     def optical_power_w(self) -> float:
         """Power on the aperture now [W]: irradiance at the device × aperture area."""
         return self.bench.irradiance_mw_cm2() * self.aperture_area_cm2 * 1e-3
 
+    def photocurrent_a(self) -> float:
+        """Photocurrent of the head now [A] (before the dark zero is subtracted)."""
+        return self.optical_power_w() * si_responsivity_a_per_w(self.wavelength_nm)
+
     def _measure(self, what: str) -> str:
         self.occupy(self.averaging_count * PM100_SAMPLE_TIME_S)
-        power_w = self.optical_power_w()
+        current_a = self.photocurrent_a() - self.zero_a
         if what == "CURR":
-            return nr3(power_w * si_responsivity_a_per_w(self.wavelength_nm))
+            return nr3(current_a)
+        power_w = current_a / si_responsivity_a_per_w(self.wavelength_nm)
+        if what == "PDEN":  # W/cm2 over the beam area
+            return nr3(power_w / (math.pi * (self.beam_diameter_mm / 20.0) ** 2))
         if self.unit == "DBM":
             return nr3(10.0 * math.log10(max(power_w, 1e-13) / 1e-3))
         return nr3(power_w)
@@ -450,9 +513,9 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:AVERage[:COUNt]")
     def _average(self, args: list[str]) -> None:
-        # ⚠ the 1-10000 range is not in docs/instruments.md §4.1
-        self.averaging_count = int(parse_number(args[0] if args else "", minimum=1,
-                                                maximum=10000))
+        # ⚠ the 1-10000 range is not in docs/instruments.md §4.1. No value: -109 (SCPI-1999
+        # Vol. 1 §21.8.9 "Missing parameter"), as for every setter below.
+        self.averaging_count = int(parse_number(_required(args), minimum=1, maximum=10000))
 
     @command("[SENSe]:AVERage[:COUNt]", query=True)
     def _average_query(self, args: list[str]) -> str:
@@ -460,7 +523,7 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:POWer[:DC]:RANGe:AUTO")
     def _range_auto(self, args: list[str]) -> None:
-        self.auto_range = parse_bool(args[0] if args else "")
+        self.auto_range = parse_bool(_required(args))
 
     @command("[SENSe]:POWer[:DC]:RANGe:AUTO", query=True)
     def _range_auto_query(self, args: list[str]) -> str:
@@ -468,7 +531,7 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:POWer[:DC]:RANGe[:UPPer]")
     def _range(self, args: list[str]) -> None:
-        self.range_w = parse_number(args[0] if args else "", minimum=5e-8, maximum=0.5)
+        self.range_w = parse_number(_required(args), minimum=5e-8, maximum=0.5)
         self.auto_range = False
 
     @command("[SENSe]:POWer[:DC]:RANGe[:UPPer]", query=True)
@@ -477,7 +540,7 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:POWer[:DC]:UNIT")
     def _unit(self, args: list[str]) -> None:
-        self.unit = parse_choice(args[0] if args else "", {"W": "W", "DBM": "DBM"})
+        self.unit = parse_choice(_required(args), {"W": "W", "DBM": "DBM"})
 
     @command("[SENSe]:POWer[:DC]:UNIT", query=True)
     def _unit_query(self, args: list[str]) -> str:
@@ -489,11 +552,139 @@ class PM100Emulator(ScpiDevice):
 
     @command("[SENSe]:CORRection:COLLect:ZERO[:INITiate]")
     def _zero(self, args: list[str]) -> None:
+        # The meter takes the signal at its input as the dark offset (cover the head first).
+        self.occupy(PM100_ZERO_TIME_S)
+        self.zero_a = self.photocurrent_a()
+
+    @command("[SENSe]:CORRection:COLLect:ZERO:ABORt")
+    def _zero_abort(self, args: list[str]) -> None:
         return None
+
+    @command("[SENSe]:CORRection:COLLect:ZERO:STATe", query=True)
+    def _zero_state(self, args: list[str]) -> str:
+        return str(int(self.busy_until_s > self.now_s()))
+
+    @command("[SENSe]:CORRection:COLLect:ZERO:MAGNitude", query=True)
+    def _zero_magnitude(self, args: list[str]) -> str:
+        return nr3(self.zero_a)  # ⚠ in A for a photodiode head (unit not in the manual pages)
+
+    @command("[SENSe]:CORRection:BEAMdiameter")
+    def _beam(self, args: list[str]) -> None:
+        low, high = PM100_BEAM_DIAMETER_RANGE_MM
+        self.beam_diameter_mm = parse_number(_required(args), minimum=low, maximum=high,
+                                             default=PM100_APERTURE_DIAMETER_MM)
+
+    @command("[SENSe]:CORRection:BEAMdiameter", query=True)
+    def _beam_query(self, args: list[str]) -> str:
+        if not args:
+            return nr3(self.beam_diameter_mm)
+        low, high = PM100_BEAM_DIAMETER_RANGE_MM
+        return nr3(parse_number(args[0], minimum=low, maximum=high,
+                                default=PM100_APERTURE_DIAMETER_MM))
+
+    # --- current range (photodiode input) ---------------------------------------------------
+    @command("[SENSe]:CURRent[:DC]:RANGe:AUTO")
+    def _current_range_auto(self, args: list[str]) -> None:
+        self.current_auto_range = parse_bool(_required(args))
+
+    @command("[SENSe]:CURRent[:DC]:RANGe:AUTO", query=True)
+    def _current_range_auto_query(self, args: list[str]) -> str:
+        return str(int(self.current_auto_range))
+
+    @command("[SENSe]:CURRent[:DC]:RANGe[:UPPer]")
+    def _current_range(self, args: list[str]) -> None:
+        self.current_range_a = _full_scale(_required(args), PM100_CURRENT_RANGES_A)
+        self.current_auto_range = False
+
+    @command("[SENSe]:CURRent[:DC]:RANGe[:UPPer]", query=True)
+    def _current_range_query(self, args: list[str]) -> str:
+        """The full scale of the range in use (auto: the one the present signal needs)."""
+        if args:
+            return nr3(_full_scale(args[0], PM100_CURRENT_RANGES_A))
+        if self.current_auto_range:
+            needed_a = abs(self.photocurrent_a())
+            return nr3(next((r for r in PM100_CURRENT_RANGES_A if r >= needed_a),
+                            PM100_CURRENT_RANGES_A[-1]))
+        return nr3(self.current_range_a)
+
+    # --- measurements without a physics model --------------------------------------------------
+    @command("MEASure[:SCALar]:PDENsity", query=True)
+    def _measure_density(self, args: list[str]) -> str:
+        return self._measure("PDEN")
+
+    @command("MEASure[:SCALar]:FREQuency", query=True)
+    def _measure_frequency(self, args: list[str]) -> str:
+        # The simulated light is continuous (no chopper, no flicker): no frequency in the
+        # signal. ⚠ the reply of a real PM100D to CW light is not confirmed (0 assumed).
+        self.occupy(PM100_SAMPLE_TIME_S)
+        return nr3(0.0)
+
+    # --- status registers (SCPI-1999 STATus subsystem) -----------------------------------------
+    @command("STATus:OPERation[:EVENt]", query=True)
+    def _oper_event(self, args: list[str]) -> str:
+        return self._read_event("OPER")
+
+    @command("STATus:QUEStionable[:EVENt]", query=True)
+    def _ques_event(self, args: list[str]) -> str:
+        return self._read_event("QUES")
+
+    @command("STATus:OPERation:CONDition", query=True)
+    def _oper_condition(self, args: list[str]) -> str:
+        return str(self.status["OPER"]["COND"])
+
+    @command("STATus:QUEStionable:CONDition", query=True)
+    def _ques_condition(self, args: list[str]) -> str:
+        return str(self.status["QUES"]["COND"])
+
+    @command("STATus:OPERation:ENABle")
+    def _oper_enable(self, args: list[str]) -> None:
+        self._set_register("OPER", "ENAB", args)
+
+    @command("STATus:OPERation:ENABle", query=True)
+    def _oper_enable_query(self, args: list[str]) -> str:
+        return str(self.status["OPER"]["ENAB"])
+
+    @command("STATus:OPERation:PTRansition")
+    def _oper_ptr(self, args: list[str]) -> None:
+        self._set_register("OPER", "PTR", args)
+
+    @command("STATus:OPERation:PTRansition", query=True)
+    def _oper_ptr_query(self, args: list[str]) -> str:
+        return str(self.status["OPER"]["PTR"])
+
+    @command("STATus:OPERation:NTRansition")
+    def _oper_ntr(self, args: list[str]) -> None:
+        self._set_register("OPER", "NTR", args)
+
+    @command("STATus:OPERation:NTRansition", query=True)
+    def _oper_ntr_query(self, args: list[str]) -> str:
+        return str(self.status["OPER"]["NTR"])
+
+    @command("STATus:QUEStionable:ENABle")
+    def _ques_enable(self, args: list[str]) -> None:
+        self._set_register("QUES", "ENAB", args)
+
+    @command("STATus:QUEStionable:ENABle", query=True)
+    def _ques_enable_query(self, args: list[str]) -> str:
+        return str(self.status["QUES"]["ENAB"])
+
+    @command("STATus:PRESet")
+    def _status_preset(self, args: list[str]) -> None:
+        self.status_preset()
+
+    def _read_event(self, group: str) -> str:
+        """An event register reads and clears."""
+        value = self.status[group]["EVEN"]
+        self.status[group]["EVEN"] = 0
+        return str(value)
+
+    def _set_register(self, group: str, register: str, args: list[str]) -> None:
+        value = parse_number(_required(args), minimum=0, maximum=65535)
+        self.status[group][register] = int(value) & STATUS_ALL_BITS
 
     @command("INPut:PDIode:FILTer[:LPASs][:STATe]")
     def _bandwidth(self, args: list[str]) -> None:
-        self.bandwidth_low = parse_bool(args[0] if args else "")
+        self.bandwidth_low = parse_bool(_required(args))
 
     @command("INPut:PDIode:FILTer[:LPASs][:STATe]", query=True)
     def _bandwidth_query(self, args: list[str]) -> str:

@@ -323,6 +323,107 @@ def test_power_meter_reads_irradiance_times_aperture(
     assert bench.clock.now_s() - before_s == pytest.approx(3.0)
 
 
+def _lit_meter(rm: pyvisa.ResourceManager) -> pyvisa.Resource:
+    """The PM100 opened raw, with the lamp warm and the shutter open."""
+    lib = rm.visalib
+    Newport69907(LAMP, visa_library=lib, warmup_s=3600.0).turn_on(wait=True)
+    SC10(SHUTTER, visa_library=lib).open()
+    return _raw(rm, METER, read_termination="\n", write_termination="\n")
+
+
+def _no_error(meter: pyvisa.Resource) -> None:
+    assert meter.query("SYST:ERR?") == '0,"No error"'
+
+
+def test_pm100_status_operation_register(rm: pyvisa.ResourceManager) -> None:
+    meter = _raw(rm, METER, read_termination="\n", write_termination="\n")
+    # power-on / STAT:PRES: PTR all ones, NTR and ENAB zero, no event
+    assert meter.query("STAT:OPER:PTR?") == "32767"
+    assert meter.query("STAT:OPER:NTR?") == "0"
+    assert meter.query("STAT:OPER:ENAB?") == "0"
+    assert meter.query("STAT:OPER?") == "0"
+    assert meter.query("STAT:OPER:COND?") == "0"
+    meter.write("STAT:OPER:PTR 512;NTR 1024")
+    assert meter.query("STATus:OPERation:PTRansition?") == "512"
+    assert meter.query("STAT:OPER:NTR?") == "1024"
+    _no_error(meter)
+    meter.write("STAT:PRES")
+    assert meter.query("STAT:OPER:PTR?") == "32767"
+    meter.write("STAT:OPER:PTR 70000")
+    assert meter.query("SYST:ERR?") == '-222,"Parameter data out of range"'
+    meter.write("STAT:OPER:NTR")
+    assert meter.query("SYST:ERR?") == '-109,"Missing parameter"'
+
+
+def test_pm100_current_range_reads_back_the_full_scale(
+    rm: pyvisa.ResourceManager, bench: Bench
+) -> None:
+    meter = _lit_meter(rm)
+    assert meter.query("SENS:CURR:RANG:AUTO?") == "1"
+    # unattenuated 1 sun is above the top range (5 mA): auto range stays at the top
+    assert float(meter.query("MEAS:CURR?")) > 5e-3
+    assert float(meter.query("SENS:CURR:RANG:UPP?")) == pytest.approx(5e-3)
+    FW102C(WHEEL_A, visa_library=rm.visalib).position = 5   # OD 3
+    current_a = float(meter.query("MEAS:CURR?"))
+    auto_range_a = float(meter.query("SENS:CURR:RANG:UPP?"))
+    assert current_a <= auto_range_a <= 10 * current_a  # the decade that holds the signal
+    meter.write("SENS:CURR:RANG:UPP 2e-5")
+    assert float(meter.query("SENS:CURR:RANG:UPP?")) == pytest.approx(5e-5)
+    assert meter.query("SENS:CURR:RANG:AUTO?") == "0"
+    assert float(meter.query("SENS:CURR:RANG? MIN")) == pytest.approx(5e-8)
+    assert float(meter.query("SENS:CURR:RANG? MAX")) == pytest.approx(5e-3)
+    _no_error(meter)
+    meter.write("SENS:CURR:RANG 1")
+    assert meter.query("SYST:ERR?") == '-222,"Parameter data out of range"'
+
+
+def test_pm100_dark_zero_is_subtracted_and_reported(
+    rm: pyvisa.ResourceManager, bench: Bench
+) -> None:
+    meter = _lit_meter(rm)
+    assert float(meter.query("CORR:COLL:ZERO:MAGN?")) == 0.0
+    lit_a = float(meter.query("MEAS:CURR?"))
+    assert lit_a > 0.0
+    meter.write("SENS:CORR:COLL:ZERO:INIT")  # zeroed in the light: the light is the offset
+    assert float(meter.query("CORR:COLL:ZERO:MAGN?")) == pytest.approx(lit_a, rel=1e-6)
+    assert meter.query("CORR:COLL:ZERO:STAT?") == "0"  # the reply waits for the adjustment
+    assert abs(float(meter.query("MEAS:CURR?"))) < 1e-6 * lit_a
+    meter.write("*RST")
+    assert float(meter.query("CORR:COLL:ZERO:MAGN?")) == 0.0
+    _no_error(meter)
+
+
+def test_pm100_beam_diameter_sets_the_power_density(
+    rm: pyvisa.ResourceManager, bench: Bench
+) -> None:
+    meter = _lit_meter(rm)
+    assert float(meter.query("CORR:BEAM?")) == pytest.approx(9.5)
+    meter.write("CORR:BEAM 5")
+    assert float(meter.query("SENS:CORR:BEAM?")) == pytest.approx(5.0)
+    power_w = float(meter.query("MEAS:POW?"))
+    density_w_cm2 = float(meter.query("MEAS:PDEN?"))
+    assert density_w_cm2 == pytest.approx(power_w / (math.pi * 0.25**2), rel=1e-6)
+    assert float(meter.query("CORR:BEAM? DEF")) == pytest.approx(9.5)
+    _no_error(meter)
+
+
+def test_pm100_frequency_of_continuous_light_is_zero(rm: pyvisa.ResourceManager) -> None:
+    meter = _lit_meter(rm)
+    assert float(meter.query("MEAS:FREQ?")) == 0.0
+    _no_error(meter)
+
+
+def test_pm100_setter_without_value_is_missing_parameter(rm: pyvisa.ResourceManager) -> None:
+    meter = _raw(rm, METER, read_termination="\n", write_termination="\n")
+    meter.write("SENS:AVER:COUN 10")
+    for setter in ("AVER", "SENS:AVER:COUN", "SENS:POW:UNIT", "SENS:CORR:BEAM"):
+        meter.write(setter)
+        assert meter.query("SYST:ERR?") == '-109,"Missing parameter"', setter
+    assert meter.query("SENS:AVER?") == "10"
+    meter.write("AVER ten")
+    assert meter.query("SYST:ERR?") == '-104,"Data type error"'
+
+
 def test_wheel_move_takes_time_proportional_to_the_slots_crossed(
     rm: pyvisa.ResourceManager, bench: Bench
 ) -> None:
