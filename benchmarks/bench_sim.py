@@ -26,8 +26,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from labctl.opened_station import open_station  # noqa: E402
 from labctl.sim.bench import forget_benches  # noqa: E402
-from labctl.station import open_station  # noqa: E402
 
 STATION = {
     "station": "bench-benchmark",

@@ -40,7 +40,8 @@ def _print_json(value: object) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Open every instrument of a station and print its identity."""
-    from labctl.station import load_station, open_station
+    from labctl.opened_station import open_station
+    from labctl.station import load_station
 
     config = load_station(args.station)
     simulated = True if args.sim else config.simulated

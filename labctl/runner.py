@@ -33,6 +33,7 @@ from typing import Any
 from labctl import __version__, clock
 from labctl.errors import error_line
 from labctl.events import EventStream
+from labctl.opened_station import open_station
 from labctl.planning import plan, plan_step
 from labctl.progress import Progress
 from labctl.registry.procedures import (
@@ -42,7 +43,7 @@ from labctl.registry.procedures import (
     procedure_plugin,
 )
 from labctl.sequence import Sequence, check_against_station, load_sequence
-from labctl.station import StationConfig, load_station, open_station
+from labctl.station import StationConfig, load_station
 from labctl.steps import StepReference
 from labctl.subscribers import (
     CatalogSubscriber,

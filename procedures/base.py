@@ -48,9 +48,9 @@ from pymeasure.experiment import (
 
 from instruments.roles import Identified
 from labctl import __version__, clock
+from labctl.opened_station import Roles, identity_of
 from labctl.registry.parameters import parameter_for_field
 from labctl.sequence import Sample
-from labctl.station.opened import Roles, identity_of
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())

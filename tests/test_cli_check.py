@@ -53,7 +53,7 @@ def test_validate_prints_runs_and_estimated_time(capsys: pytest.CaptureFixture[s
 
 def test_line_frequency_sets_the_integration_time(write_station: Callable[..., Path]) -> None:
     """1 PLC is 20 ms at 50 Hz and 16.7 ms at 60 Hz: a sweep point's time follows."""
-    from labctl.station import open_station
+    from labctl.opened_station import open_station
 
     durations_s = {}
     for hz in (50, 60):

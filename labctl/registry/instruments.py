@@ -4,7 +4,7 @@ An entry holds everything labctl knows about a kind of instrument: the model tha
 station entry, the driver class that talks to it, the emulator that stands in for it on the
 simulated bench, the roles it can fill, and -- read from the driver class, so they exist once --
 its limits. The station file (:mod:`labctl.station.config`), the opened station
-(:mod:`labctl.station.opened`) and the simulated bench (:mod:`labctl.sim.bench`) all look
+(:mod:`labctl.opened_station`) and the simulated bench (:mod:`labctl.sim.bench`) all look
 drivers up here; none of them names a model. See docs/adding-an-instrument.md.
 
 Classes are named as ``"module:Class"`` strings and imported on first use, so validating a
@@ -19,7 +19,7 @@ from functools import cache
 from importlib import import_module
 from typing import Any
 
-from labctl.station.instruments import (
+from labctl.registry.instrument_configs import (
     G2VPicoConfig,
     InstrumentConfig,
     Keithley2400Config,

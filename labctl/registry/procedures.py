@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from labctl.registry.instruments import load_object
 
-if TYPE_CHECKING:
-    from labctl.station.config import StationConfig
+#: A validated station file (:class:`labctl.station.config.StationConfig`: the registry sits
+#: below the station package, which reads the instrument registry, so it is named, not imported).
+StationConfig = Any
     from labctl.steps import StepBase
     from labctl.storage import Measurement
 

@@ -29,9 +29,9 @@ from pyvisa_sim.devices import Devices
 
 from labctl.clock import RealClock, VirtualClock
 from labctl.sim import physics
-from labctl.sim.config import NoiseSim, SingleCarrierDevice, SolarCellDevice
 from labctl.sim.physics import MeasurementSettings
 from labctl.station import StationConfig, canonical_resource, load_station
+from labctl.station.simulation import NoiseSim, SingleCarrierDevice, SolarCellDevice
 
 if TYPE_CHECKING:
     from labctl.sim.scpi import ScpiDevice

@@ -10,7 +10,7 @@ source is the lamp supply or LED source, the attenuator is the filter wheels in 
 irradiance sensor is the photodiode or power meter. The role helpers on :class:`StationConfig`
 answer those questions.
 
-The models of the ``simulation:`` block are in :mod:`labctl.sim.config`.
+The models of the ``simulation:`` block are in :mod:`labctl.station.simulation`.
 """
 
 from __future__ import annotations
@@ -22,23 +22,23 @@ from typing import Annotated, Any, Self, Union
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from labctl.models import InstrumentName, StrictModel, Text
-from labctl.registry.instruments import instrument_entries, instrument_entry
-from labctl.sim.config import (
-    Device,
-    LightSim,
-    SimulationConfig,
-    SingleCarrierDevice,
-    SolarCellDevice,
-)
-from labctl.station.instruments import *  # noqa: F403
-from labctl.station.instruments import (
+from labctl.registry.instrument_configs import *  # noqa: F403
+from labctl.registry.instrument_configs import (
     G2VPicoConfig,
     InstrumentConfig,
     SmuPhotodiodeConfig,
     VisaInstrumentConfig,
     canonical_resource,
 )
-from labctl.station.instruments import __all__ as _instrument_configs
+from labctl.registry.instrument_configs import __all__ as _instrument_configs
+from labctl.registry.instruments import instrument_entries, instrument_entry
+from labctl.station.simulation import (
+    Device,
+    LightSim,
+    SimulationConfig,
+    SingleCarrierDevice,
+    SolarCellDevice,
+)
 from labctl.yamlio import (
     FileBacked,
     InputError,

@@ -18,7 +18,7 @@ from instruments import timing
 from instruments.keithley24xx import Keithley2400SMU, Keithley2420SMU
 from instruments.keithley2450 import Keithley2450SMU
 from labctl.analysis.jv import jv_metrics
-from labctl.station import OpenError, open_station
+from labctl.opened_station import OpenError, open_station
 from labctl.yamlio import InputError
 
 CELL = {"kind": "solar_cell", "area_cm2": 0.09, "jph_ma_cm2": 19.8, "j0_ma_cm2": 1.0e-12,

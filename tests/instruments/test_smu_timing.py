@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from instruments import timing
-from labctl.station import open_station
+from labctl.opened_station import open_station
 
 CELL = {"kind": "solar_cell", "area_cm2": 0.09, "jph_ma_cm2": 19.8, "j0_ma_cm2": 1.0e-12,
         "ideality": 1.5, "rs_ohm_cm2": 3.0, "rsh_ohm_cm2": 3000.0, "temperature_k": 298.15,

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from labctl.station import open_station
+from labctl.opened_station import open_station
 
 
 @dataclass

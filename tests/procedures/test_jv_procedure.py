@@ -21,7 +21,7 @@ from pymeasure.experiment import Results, Worker
 from pyvisa.errors import VisaIOError
 
 from labctl.analysis.jv import jv_metrics
-from labctl.station import open_station
+from labctl.opened_station import open_station
 from procedures.base import ProcedureError
 from procedures.jv import JVProcedure, JVStep, sweep_voltages_v
 

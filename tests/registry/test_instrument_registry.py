@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from instruments.smu import SourceMeter
+from labctl.opened_station import open_station
 from labctl.registry.instruments import ROLES, instrument_entries, instrument_entry
 from labctl.sim.emulators import emulator_class
 from labctl.sim.scpi import ScpiDevice
-from labctl.station import StationConfig, open_station
+from labctl.station import StationConfig
 from labctl.station.config import DRIVER_ROLES
 
 

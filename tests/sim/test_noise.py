@@ -14,10 +14,10 @@ import pyvisa
 
 from labctl.sim import physics
 from labctl.sim.bench import register_bench
-from labctl.sim.config import NoiseSim, SimulationConfig
 from labctl.sim.physics import MeasurementSettings, NoisyDevice
 from labctl.sim.physics.noise import auto_range, noise_sigma
 from labctl.station import StationConfig
+from labctl.station.simulation import NoiseSim, SimulationConfig
 
 R2400 = "GPIB0::24::INSTR"
 AREA_CM2 = 0.09

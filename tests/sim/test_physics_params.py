@@ -17,8 +17,8 @@ import yaml
 
 from labctl.sim import physics
 from labctl.sim.bench import Bench
-from labctl.sim.config import PhotodiodeSim, SingleCarrierDevice, SolarCellDevice
 from labctl.station import StationConfig, load_station
+from labctl.station.simulation import PhotodiodeSim, SingleCarrierDevice, SolarCellDevice
 from labctl.yamlio import InputError
 
 ONE_SUN = 100.0

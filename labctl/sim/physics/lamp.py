@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from labctl.sim.config import LightSim
 from labctl.sim.physics.common import check_non_negative
+from labctl.station.simulation import LightSim
 
 __all__ = ["ArcLamp"]
 

@@ -2,7 +2,7 @@
 
 :class:`NoisyDevice` stands between an SMU emulator and its device model. The values the
 emulator reads (currents of a staircase or an instantaneous curve, voltages at a current) carry
-Gaussian noise whose level follows :class:`labctl.sim.config.NoiseSim` and the SMU's present
+Gaussian noise whose level follows :class:`labctl.station.simulation.NoiseSim` and the SMU's present
 measurement range and NPLC (docs/simulation.md §6). The device's integrated state is never
 touched by the noise: every stateful call is forwarded with exact arguments (a hold at a voltage
 the wrapper itself returned with noise is held at the exact voltage), and the noise only alters
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from labctl.sim.config import NoiseSim
 from labctl.sim.physics.common import FloatArray, as_result
 from labctl.sim.physics.model import DeviceModel
+from labctl.station.simulation import NoiseSim
 
 __all__ = ["MeasurementSettings", "NoisyDevice", "auto_range", "noise_sigma"]
 
@@ -100,7 +100,7 @@ class NoisyDevice:
     device : DeviceModel
         The exact model; its state is what the bench integrates. Reachable as ``.device``;
         every attribute the wrapper does not define is the device's.
-    noise : labctl.sim.config.NoiseSim
+    noise : labctl.station.simulation.NoiseSim
         Noise levels and seed.
     settings : callable
         Returns the SMU's present :class:`MeasurementSettings` at each reading.

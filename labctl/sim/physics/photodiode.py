@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from labctl.sim.config import PhotodiodeSim
 from labctl.sim.physics.common import (
     FloatArray,
     as_result,
@@ -14,6 +13,7 @@ from labctl.sim.physics.common import (
     thermal_voltage_v,
 )
 from labctl.sim.physics.diode import diode_voltage_v
+from labctl.station.simulation import PhotodiodeSim
 
 __all__ = ["Photodiode"]
 
@@ -32,7 +32,7 @@ class Photodiode:
         Responsivity to the lamp spectrum [A/W], > 0 (the station's ``smu_photodiode`` entry).
     area_mm2 : float
         Active area [mm^2], > 0 (idem).
-    params : labctl.sim.config.PhotodiodeSim, optional
+    params : labctl.station.simulation.PhotodiodeSim, optional
         Dark current, saturation current and temperature (``simulation.photodiode``; their
         units, defaults and ranges are defined there).
     """

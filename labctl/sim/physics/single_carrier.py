@@ -8,7 +8,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize
 
-from labctl.sim.config import SingleCarrierDevice as SingleCarrierConfig
 from labctl.sim.physics.common import (
     BOLTZMANN_J_K,
     ELEMENTARY_CHARGE_C,
@@ -17,13 +16,14 @@ from labctl.sim.physics.common import (
     as_result,
     staircase_times,
 )
+from labctl.station.simulation import SingleCarrierDevice as SingleCarrierConfig
 
 __all__ = ["SingleCarrierDevice", "SingleCarrierParams"]
 
 
 SingleCarrierParams = SingleCarrierConfig
 """The device's parameters: the validated ``simulation.device`` model of kind single_carrier
-(:class:`labctl.sim.config.SingleCarrierDevice`, one definition of every field, its unit,
+(:class:`labctl.station.simulation.SingleCarrierDevice`, one definition of every field, its unit,
 default and range). The name is kept for callers that built ``SingleCarrierParams(...)``."""
 
 
@@ -48,7 +48,7 @@ class SingleCarrierDevice:
 
     Parameters
     ----------
-    params : labctl.sim.config.SingleCarrierDevice, optional
+    params : labctl.station.simulation.SingleCarrierDevice, optional
         Device parameters; the defaults give V_TFL = 0.754 V.
 
     References

@@ -8,7 +8,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize
 
-from labctl.sim.config import SolarCellDevice
 from labctl.sim.physics.common import (
     REFERENCE_IRRADIANCE_MW_CM2,
     FloatArray,
@@ -22,13 +21,14 @@ from labctl.sim.physics.diode import (
     diode_voltage_v,
     open_circuit_voltage_v,
 )
+from labctl.station.simulation import SolarCellDevice
 
 __all__ = ["SolarCell", "SolarCellParams"]
 
 
 SolarCellParams = SolarCellDevice
 """The cell's parameters: the validated ``simulation.device`` model itself (one definition of
-every field, its unit, default and range; :class:`labctl.sim.config.SolarCellDevice`). The
+every field, its unit, default and range; :class:`labctl.station.simulation.SolarCellDevice`). The
 name is kept for callers that built ``SolarCellParams(...)``; ``kind`` is ignored here."""
 
 
@@ -47,7 +47,7 @@ class SolarCell:
 
     Parameters
     ----------
-    params : labctl.sim.config.SolarCellDevice, optional
+    params : labctl.station.simulation.SolarCellDevice, optional
         Device parameters, validated (ranges, units and meanings are documented there); the
         defaults are the example cell of docs/contracts.md, "Configuration files".
 
