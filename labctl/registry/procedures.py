@@ -29,6 +29,8 @@ from labctl.registry.instruments import load_object
 #: A validated station file (:class:`labctl.station.config.StationConfig`: the registry sits
 #: below the station package, which reads the instrument registry, so it is named, not imported).
 StationConfig = Any
+
+if TYPE_CHECKING:
     from labctl.steps import StepBase
     from labctl.storage import Measurement
 
