@@ -18,6 +18,10 @@ Replies and errors that docs/instruments.md does not give are marked ⚠ where t
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from instruments.smu import KEITHLEY_2450_LIMITS
@@ -35,7 +39,7 @@ from labctl.sim.scpi import (
     parse_number,
     unquote,
 )
-from labctl.sim.smu import SmuEmulator
+from labctl.sim.smu import Points, SmuEmulator
 
 _FUNCTIONS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
               "CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
@@ -49,10 +53,28 @@ _ELEMENTS = {
     "SOURFORMATTED": "SOURFORM", "EXTR": "EXTR", "EXTRA": "EXTR",
 }
 _UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC", "RES": "Ohm"}
+_Method = Callable[..., "str | None"]
 
 
 def _num(value: float) -> str:
     return f"{value:.9E}"
+
+
+@dataclass
+class TriggerRun:
+    """A started trigger model (``:INIT``): a train of points on the bench clock."""
+
+    values: np.ndarray          # source value of each point
+    start_s: float              # bench time the first point starts
+    settle_s: float             # source delay + sweep delay of each point
+    point_s: float              # duration of one point
+    buffer: str
+    fail_abort: bool
+    function: str               # source function
+    sense: str                  # measure function
+    done: int = 0               # points made so far
+    end_s: float | None = None  # when it ended (None while running)
+    state: str = "RUNNING"      # RUNNING, then IDLE at its end or ABORTED
 
 
 class Keithley2450Emulator(SmuEmulator):
@@ -104,6 +126,7 @@ class Keithley2450Emulator(SmuEmulator):
         self.buffer_size = {"defbuffer1": 100000, "defbuffer2": 10000}
         self.list_values: dict[str, list[float]] = {"VOLT": [], "CURR": []}
         self.sweep: dict[str, object] | None = None
+        self.run: TriggerRun | None = None
         self.line_frequency_hz = self.bench.line_frequency_hz
 
     # --- helpers -------------------------------------------------------------------------
@@ -140,36 +163,115 @@ class Keithley2450Emulator(SmuEmulator):
                                  sweep_delay_s=sweep_delay_s)
         return settle_s, total_s
 
-    def _run(self, values: np.ndarray, sweep_delay_s: float, buffer: str,
-             fail_abort: bool) -> None:
-        function = self.source_function
+    # --- the trigger model: runs on the bench clock while the instrument answers --------------
+    def _start_run(self, values: np.ndarray, sweep_delay_s: float, buffer: str,
+                   fail_abort: bool) -> TriggerRun:
+        """Start a train of source-delay-measure points at the instrument's start time.
+
+        ``:INIT`` is an overlapped command (2450 reference manual, ``*WAI`` and ``*OPC``): the
+        instrument goes on answering while the trigger model runs; the readings enter the
+        buffer as virtual time passes (:meth:`_advance_run`).
+        """
         settle_s, point_s = self.point_time_s(sweep_delay_s)
         if not self.output_on:
             self.engine.sync(self.start_time_s())
             self.output_on = True
             self._sync_engine()
-        start_s = self.occupy(values.size * point_s)
-        points = self.engine.measure_points(values, start_s=start_s, settle_s=settle_s,
-                                            point_s=point_s, source_function=function,
-                                            compliance=self.limit[function])
-        n_keep = values.size
-        if fail_abort and np.any(points.in_compliance):
+        function = self.source_function
+        self.tripped[function] = False
+        self.run = TriggerRun(values=np.asarray(values, dtype=float),
+                              start_s=self.start_time_s(), settle_s=settle_s, point_s=point_s,
+                              buffer=buffer, fail_abort=fail_abort, function=function,
+                              sense=self.sense_function)
+        if values.size == 0:
+            self._end_run(self.run.start_s, "IDLE")
+        return self.run
+
+    def _advance_run(self, t_s: float) -> None:
+        """Measure the points of the running trigger model that are complete at ``t_s``."""
+        run = self.run
+        if run is None or run.end_s is not None:
+            return
+        n_due = min(run.values.size, int(np.floor((t_s - run.start_s) / run.point_s + 1e-9)))
+        if n_due <= run.done:
+            return
+        first = run.done
+        points = self.engine.measure_points(
+            run.values[first:n_due], start_s=run.start_s + first * run.point_s,
+            settle_s=run.settle_s, point_s=run.point_s, source_function=run.function,
+            compliance=self.limit[run.function])
+        n_keep = n_due - first
+        if run.fail_abort and np.any(points.in_compliance):
             n_keep = int(np.argmax(points.in_compliance)) + 1
-            self.busy_until_s = start_s + n_keep * point_s
-        self.engine.level = self.level[function]
-        self.tripped[function] = bool(np.any(points.in_compliance[:n_keep]))
-        store = self.buffers[buffer]
+        self._store_points(points, n_keep, run)
+        run.done = first + n_keep
+        if np.any(points.in_compliance[:n_keep]):
+            self.tripped[run.function] = True
+        if run.done < n_due:
+            # failAbort ON: the sweep stops at the first point in limit (manual pp. 395-400);
+            # ⚠ the state the trigger model then reports is not given: ABORTED here.
+            self._end_run(run.start_s + run.done * run.point_s, "ABORTED")
+        elif run.done == run.values.size:
+            self._end_run(run.start_s + run.done * run.point_s, "IDLE")
+
+    def _end_run(self, end_s: float, state: str) -> None:
+        run = self.run
+        assert run is not None
+        run.end_s = end_s
+        run.state = state
+        self.engine.level = self.level[run.function]
+
+    def _finish_run(self) -> None:
+        """Let the running trigger model run to its end; the instrument is busy until then.
+
+        What a command that needs the source-measure hardware does while the trigger model
+        runs (a reading, a setting of the source or the measurement): it executes when the
+        trigger model has finished (⚠ the 2450 manual does not say whether such a command
+        waits or is refused; the emulator lets it wait).
+        """
+        run = self.run
+        if run is None or run.end_s is not None:
+            return
+        self._advance_run(run.start_s + run.values.size * run.point_s)
+        assert run.end_s is not None
+        self.busy_until_s = max(self.busy_until_s, run.end_s)
+
+    def _abort_run(self) -> None:
+        """``:ABORt`` stops the trigger model now (2450 reference manual, ``:ABORt``;
+        TSP ``trigger.model.abort()``: "the instrument stops the trigger model"). The readings
+        already made stay in the buffer; the output stays at the source level (⚠)."""
+        run = self.run
+        if run is None or run.end_s is not None:
+            return
+        now_s = self.now_s()
+        self._advance_run(now_s)
+        if run.end_s is None:
+            self._end_run(max(now_s, run.start_s), "ABORTED")
+
+    def trigger_running(self) -> bool:
+        """True while a started trigger model has points left to make (at the bench's now)."""
+        self._advance_run(self.now_s())
+        return self.run is not None and self.run.end_s is None
+
+    def sync(self, t_s: float) -> None:
+        """Bring the device up to ``t_s``: through the running trigger model's points first."""
+        self._advance_run(t_s)
+        if self.run is not None and self.run.end_s is None:
+            return  # the device model is at the last point made; the train goes on
+        self.engine.sync(t_s)
+
+    def _store_points(self, points: Points, n_keep: int, run: TriggerRun) -> None:
+        store = self.buffers[run.buffer]
         first_s = store[0]["t"] if store else float(points.time_s[0])
-        sense = self.sense_function
         for k in range(n_keep):
-            if sense == "CURR":
+            if run.sense == "CURR":
                 reading = points.current_a[k]
-            elif sense == "VOLT":
+            elif run.sense == "VOLT":
                 reading = points.voltage_v[k]
             else:
                 reading = (points.voltage_v[k] / points.current_a[k]
                            if points.current_a[k] else 9.9e37)
-            if function == "VOLT":
+            if run.function == "VOLT":
                 source = points.voltage_v[k] if self.readback["VOLT"] else points.source_value[k]
             else:
                 source = points.current_a[k] if self.readback["CURR"] else points.source_value[k]
@@ -178,7 +280,7 @@ class Keithley2450Emulator(SmuEmulator):
                      "REL": float(points.time_s[k]) - first_s,
                      "STAT": 0.0, "SOURSTAT": 8.0 if points.in_compliance[k] else 0.0}
             store.append(entry)
-        overflow = len(store) - self.buffer_size[buffer]
+        overflow = len(store) - self.buffer_size[run.buffer]
         if overflow > 0:
             del store[:overflow]
 
@@ -232,11 +334,38 @@ class Keithley2450Emulator(SmuEmulator):
 
     @command(":STATus:PRESet")
     @command(":STATus:CLEar")
-    @command(":ABORt")
     @command(":SYSTem:BEEPer[:IMMediate]")
     @command(":DISPlay:LIGHt:STATe")
     def _noop(self, args: list[str]) -> None:
         return None
+
+    # --- trigger model state --------------------------------------------------------------
+    def _match(self, query: bytes) -> object:
+        # every message first brings the running trigger model up to the bench's now
+        self._advance_run(self.now_s())
+        return super()._match(query)
+
+    @command(":ABORt")
+    def _abort(self, args: list[str]) -> None:
+        self._abort_run()
+
+    @command(":TRIGger:STATe", query=True)
+    def _trig_stat(self, args: list[str]) -> str:
+        """``<state>;<state>;<block>``: the trigger model's state, the state of its parallel
+        part and the block it last executed (2450 reference manual, ``:TRIGger:STATe?``; TSP
+        ``trigger.model.state()``: "The instrument checks the state of a started trigger model
+        every 100 ms", states IDLE, RUNNING, WAITING, EMPTY, BUILDING, FAILED, ABORTING,
+        ABORTED; the DMM6500 of the same family answers e.g. ``IDLE;IDLE;9``).
+
+        ⚠ The block numbers of the sweep's trigger model are not given: the emulator reports
+        block 0 before any run, 1 while it runs and 2 when it has ended. The 100 ms state check
+        is not emulated (the state changes the moment the last point is made).
+        """
+        run = self.run
+        if run is None:
+            return "IDLE;IDLE;0"
+        block = 1 if run.end_s is None else 2
+        return f"{run.state};{run.state};{block}"
 
     # --- output (:OUTP and :OUTP? are SmuEmulator's) ---------------------------------------
     @command(":OUTPut:VOLTage:SMODe")
@@ -488,14 +617,14 @@ class Keithley2450Emulator(SmuEmulator):
     def _init(self, args: list[str]) -> None:
         if self.sweep is None:
             values = np.full(self.count, self.level[self.source_function])
-            self._run(values, 0.0, "defbuffer1", fail_abort=False)
+            self._start_run(values, 0.0, "defbuffer1", fail_abort=False)
             return
         # The sweep delay is added to the source delay (manual pp. 395-400); delay -1 is the
         # autodelay (§2.1).
         sweep = self.sweep
         sweep_delay_s = self.autodelay_s() if sweep["auto_delay"] else float(sweep["delay_s"])
-        self._run(np.asarray(sweep["values"]), sweep_delay_s, str(sweep["buffer"]),
-                  fail_abort=bool(sweep["fail_abort"]))
+        self._start_run(np.asarray(sweep["values"]), sweep_delay_s, str(sweep["buffer"]),
+                        fail_abort=bool(sweep["fail_abort"]))
 
     # --- sense ---------------------------------------------------------------------------
     @command(":SENSe[1]:FUNCtion[:ON]")
@@ -627,7 +756,8 @@ class Keithley2450Emulator(SmuEmulator):
         values = np.full(self.count, self.level[self.source_function])
         settle_s, point_s = self.point_time_s()
         if self.output_on:
-            self._run(values, 0.0, buffer, fail_abort=False)
+            self._start_run(values, 0.0, buffer, fail_abort=False)
+            self._finish_run()
             entry = self.buffers[buffer][-1]
         else:
             # Output off: the terminals float; V reads the device's open-circuit voltage.
@@ -717,3 +847,34 @@ class Keithley2450Emulator(SmuEmulator):
         if not entries:
             return _num(9.9e37)
         return _num(float(np.mean([e["READ"] for e in entries])))
+
+
+#: Handlers the 2450 executes at once while its trigger model runs: queries that read the
+#: state, the buffer or the error queue, and :ABOR / *CLS. Every other command and query
+#: (readings, settings, *WAI, *OPC?) takes effect once the trigger model has finished.
+_WHILE_RUNNING = frozenset({
+    "_idn", "_syst_err", "_syst_err_count", "_stb", "_esr", "_cls", "_lang", "_outp_q",
+    "_abort", "_trig_stat", "_trac_act", "_trac_data", "_trac_poin_q", "_fetch",
+    "_trac_avg",
+})
+
+
+def _after_trigger_model(handler: _Method) -> _Method:
+    """Wrap a handler so that it runs when the trigger model has finished."""
+
+    @functools.wraps(handler)
+    def run_after(self: Keithley2450Emulator, args: list[str]) -> str | None:
+        self._finish_run()
+        return handler(self, args)
+
+    return run_after
+
+
+def _gate_handlers(cls: type[Keithley2450Emulator]) -> None:
+    for name in dir(cls):
+        func = getattr(cls, name)
+        if getattr(func, "_scpi", None) and name not in _WHILE_RUNNING:
+            setattr(cls, name, _after_trigger_model(func))
+
+
+_gate_handlers(Keithley2450Emulator)
