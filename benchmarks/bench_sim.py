@@ -7,7 +7,8 @@ Prints, side by side in one run:
   the same-size round trip of a static plain pyvisa-sim dialogue (the baseline: the cheapest
   thing pyvisa-sim can do);
 - labctl's driver reading (``SmuReading``) per call;
-- a 141-point hardware J-V sweep (2400, NPLC 1, 10 ms source delay) in real and virtual time.
+- a 141-point hardware J-V sweep (2400, NPLC 1, 10 ms source delay) in real and virtual time;
+- a 141-point 2450 built-in sweep polled with ``:TRIG:STAT?`` in virtual time.
 Target (issue "Foundation"): <= 0.2 ms per SCPI round trip.
 """
 
@@ -47,6 +48,46 @@ def per_call_ms(func: Callable[[], object], calls: int, repeats: int = 5) -> flo
             func()
         samples.append((time.perf_counter() - start) / calls * 1e3)
     return statistics.median(samples)
+
+
+def bench_2450_trig_stat_polling(points: int = 141, poll_s: float = 0.05,
+                                  repeats: int = 5) -> None:
+    """A 2450 built-in sweep started with ``:INIT`` and polled with ``:TRIG:STAT?`` every
+    ``poll_s`` of virtual time until it is no longer RUNNING, then read with ``:TRAC:DATA?``;
+    prints the real time it takes against the virtual time the sweep lasts."""
+    forget_benches()
+    station = {"station": "bench-2450", "simulated": True,
+               "instruments": {"smu": {"driver": "keithley2450",
+                                       "resource": "USB0::0x05E6::0x2450::04412345::INSTR"}},
+               "simulation": {"device": {"kind": "solar_cell"}}}
+    with tempfile.TemporaryDirectory() as folder:
+        station_path = Path(folder) / "station.yaml"
+        station_path.write_text(yaml.safe_dump(station))
+        rm = pyvisa.ResourceManager(f"{station_path}@labsim")
+        clock = rm.visalib.bench.clock
+        smu = rm.open_resource("USB0::0x05E6::0x2450::04412345::INSTR", read_termination="\n",
+                               write_termination="\n", timeout=60000)
+        smu.write(":SOUR:VOLT:ILIM 0.05;:SENS:CURR:NPLC 1;:SOUR:VOLT:DEL 0.01;:OUTP ON")
+        runs = []
+        for _ in range(repeats):
+            smu.write(f':SOUR:SWE:VOLT:LIN 1.3,-0.1,{points},0,1,BEST,OFF,OFF,"defbuffer1"')
+            smu.write(':TRAC:CLE "defbuffer1"')
+            virtual_start_s = clock.now_s()
+            start = time.perf_counter()
+            smu.write(":INIT")
+            polls = 0
+            while smu.query(":TRIG:STAT?").startswith("RUNNING"):
+                clock.sleep(poll_s)
+                polls += 1
+            data = smu.query(f':TRAC:DATA? 1,{points},"defbuffer1",SOUR,READ')
+            runs.append((time.perf_counter() - start, clock.now_s() - virtual_start_s, polls))
+            assert len(data.split(",")) == 2 * points
+    forget_benches()
+    real_ms = statistics.median(r[0] for r in runs) * 1e3
+    virtual_s, polls = runs[0][1], runs[0][2]
+    print(f"{points}-point 2450 sweep polled with :TRIG:STAT? every {poll_s * 1e3:.0f} ms "
+          f"({polls} polls): {real_ms:.2f} ms real for {virtual_s:.3f} s of virtual time "
+          f"({virtual_s / (real_ms / 1e3):.0f}x faster than the instrument)")
 
 
 def main() -> int:
@@ -102,6 +143,7 @@ def main() -> int:
     print(f"141-point hardware sweep (2400, NPLC 1, 10 ms delay): {sweep_real_ms:.2f} ms real "
           f"for {sweep_virtual_s:.3f} s of virtual time "
           f"({sweep_virtual_s / (sweep_real_ms / 1e3):.0f}x faster than the instrument)")
+    bench_2450_trig_stat_polling()
     met = max(opc_ms, read_ms) <= TARGET_MS
     print(f"target <= {TARGET_MS} ms per round trip: {'MET' if met else 'NOT MET'} "
           f"(worst {max(opc_ms, read_ms):.4f} ms)")
