@@ -42,7 +42,7 @@ from labctl.registry.procedures import (
     StepResult,
     procedure_plugin,
 )
-from labctl.sequence import Sequence, check_against_station, load_sequence
+from labctl.sequence import Sequence, check_against_station, limits_problem, load_sequence
 from labctl.station import StationConfig, load_station
 from labctl.steps import StepReference
 from labctl.subscribers import (
@@ -83,6 +83,8 @@ class RunState:
     time_offset_s: float = 0.0
     #: ``Time (s)`` now (updated while the station is open; ``elapsed_s`` of the summary).
     elapsed_s: float = 0.0
+    #: Warnings of the run that belong to no measurement (a subscriber failing at its end).
+    warnings: list[str] = field(default_factory=list)
 
 
 def build_procedure(measurement: PlannedMeasurement) -> Any:
@@ -274,6 +276,8 @@ class Runner:
             "elapsed_s": state.elapsed_s, "results": state.results}
         if state.error:
             summary["error"] = state.error
+        if state.warnings:
+            summary["warnings"] = list(state.warnings)
         return summary
 
     def _write_summary(self) -> None:
@@ -342,6 +346,8 @@ class Runner:
         assert self.state is not None
         try:
             self.events.publish("run_end", status=self.state.status, error=self.state.error)
+            # failures after the last result (a subscriber on run_end) go in the summary
+            self.state.warnings.extend(self.events.take_failures())
             self._write_summary()
         except Exception as exc:  # the summary returned still says what happened
             log.error("cannot write %s: %s", self.state.folder / "summary.json", exc)
@@ -352,8 +358,8 @@ class Runner:
         assert self.state is not None
         done = {(r["step"], r.get("direction")) for r in self.state.results}
         try:
-            self.events.publish("run_start", folder=self.state.folder,
-                                measurements=self.measurements)
+            self.events.publish("run_start", run_id=self.state.run_id, folder=self.state.folder,
+                                sample=self.state.sample, measurements=self.measurements)
             self._identities = station.identities()
             for index, measurement in enumerate(self.measurements):
                 if (measurement.step, measurement.direction) in done:
@@ -381,8 +387,17 @@ class Runner:
             return measurement
         values = {name: self._referenced_value(measurement.step, name, ref)
                   for name, ref in references.items()}
-        for planned in plan_step(self.sequence, self.station, measurement.step,
-                                 step.resolved(values)):
+        taken = ", ".join(f"{k} = {v:.6g} from the {references[k].describe()}"
+                          for k, v in values.items())
+        try:
+            resolved = step.resolved(values)
+        except ValueError as exc:
+            raise RunFailed(f"step {measurement.step}: {taken} is not a valid value: "
+                            f"{error_line(exc, with_type=False, limit=200)}") from None
+        problem = limits_problem(resolved, self.station)
+        if problem is not None:
+            raise RunFailed(f"step {measurement.step}: with {taken}: {problem[0]}")
+        for planned in plan_step(self.sequence, self.station, measurement.step, resolved):
             if planned.filename == measurement.filename:
                 planned.parameters["references"] = {
                     name: f"{ref.describe()} = {values[name]:.6g}"

@@ -53,6 +53,7 @@ __all__ = [
     "describe",
     "estimate_duration_s",
     "format_duration",
+    "limits_problem",
     "load_sequence",
     "sequence_model",
     "step_types",
@@ -247,7 +248,7 @@ def check_against_station(
     for index, step in enumerate(sequence.steps):
         base = sequence.step_path(index)
         problem = (_smu_problem(step, station, simulated)
-                   or _limits_problem(step, station)
+                   or limits_problem(step, station)
                    or _darkness_problem(step, station))
         if problem is None and procedure_plugin(step.procedure).check_station is not None:
             reason = procedure_plugin(step.procedure).check_station(step, station)
@@ -286,8 +287,10 @@ def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Pro
     return None
 
 
-def _limits_problem(step: StepBase, station: StationConfig) -> Problem:
-    """The step's voltages and compliance lie within its SMU's envelope."""
+def limits_problem(step: StepBase, station: StationConfig) -> Problem:
+    """Why the step's voltages or compliance lie outside its SMU's envelope (with the field,
+    relative to the step), or None. The runner checks a step again once the values it takes
+    from earlier steps are known."""
     smu_name = getattr(step, "smu", None) or DEFAULT_DUT_SMU
     limits = station.smu_limits(smu_name)
     driver = station.instruments[smu_name].driver

@@ -527,7 +527,7 @@ def _describe(step: JVSteadyStep) -> str:
 
 
 def _plugin() -> ProcedurePlugin:
-    from procedures.jv import JV_HEADLINE, JV_METRICS, analyze_jv_measurement, plot_jv_step
+    from procedures.jv import JV_METRICS, analyze_jv_measurement, plot_jv_step
 
     return ProcedurePlugin(
         name="jv_steady",
@@ -540,7 +540,7 @@ def _plugin() -> ProcedurePlugin:
         analysis_kind="jv",
         analyze=analyze_jv_measurement,
         metric_names=JV_METRICS,
-        headline_metrics=JV_HEADLINE,
+        headline_metrics=("voc_v", "jsc_ma_cm2", "ff", "pce_pct"),
         figure=plot_jv_step,
     )
 

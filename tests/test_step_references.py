@@ -94,3 +94,17 @@ def test_a_source_without_the_value_fails_the_step(tmp_path: Path, station: Path
     assert code == 1 and summary["status"] == "failed"
     assert "start_v cannot be taken from the pce_pct of step 0" in summary["error"]
     assert len(summary["results"]) == 1
+
+
+def test_a_value_out_of_range_fails_the_step_naming_it(tmp_path: Path, station: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """Resolved values are validated like written ones: 3000 (an Rsh in Ω·cm²) is no bias."""
+    path = write(tmp_path, "  - jv: {direction: reverse}\n"
+                           "  - jv_steady: {start_v: {from_step: 0, metric: rsh_ohm_cm2}}\n")
+    code = main(["run", str(path), "--station", str(station), "--out", str(tmp_path / "r"),
+                 "--json", "--quiet"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1 and summary["status"] == "failed"
+    assert "start_v = 3" in summary["error"] and "rsh_ohm_cm2 of step 0" in summary["error"]
+    assert "is not a valid value" in summary["error"] and "\n" not in summary["error"]
