@@ -41,10 +41,10 @@ import yaml
 from labctl import clock
 
 if TYPE_CHECKING:
+    from labctl.opened_station import OpenStation, Roles
     from labctl.sim.bench import Bench
     from labctl.sim.scpi import ScpiDevice
     from labctl.station.config import StationConfig
-    from labctl.station.opened import OpenStation, Roles
 
 __all__ = [
     "FAULTS",
@@ -264,7 +264,7 @@ class SimStation:
         if self.closed:
             raise RuntimeError("the simulated station is closed")
         if self._station is None:
-            from labctl.station.opened import OpenStation
+            from labctl.opened_station import OpenStation
 
             self._station = OpenStation(self.config, simulated=True)
         return self._station

@@ -77,8 +77,8 @@ from typing import TYPE_CHECKING, Any
 from labctl import clock
 
 if TYPE_CHECKING:
+    from labctl.opened_station import OpenStation
     from labctl.station.config import StationConfig
-    from labctl.station.opened import OpenStation
 
 __all__ = [
     "FORMAT_VERSION",
@@ -623,7 +623,7 @@ def replay_on(record: TrafficRecord, station: OpenStation, *, rel_tol: float = 0
     began, relative to the start of the log, so the instruments see the dialogue with the
     same pauses (virtual time on the simulated bench, real time on a real one).
     """
-    from labctl.station.instruments import canonical_resource
+    from labctl.registry.instrument_configs import canonical_resource
 
     adapters = {}
     for instrument in station.instruments.values():
@@ -660,7 +660,7 @@ def replay(log_path: str | os.PathLike[str],
     a timeout is compared as ``VI_ERROR_TMO``) is compared with the logged one -- exactly, or
     with ``rel_tol``/``abs_tol`` on the numbers in it (see :func:`replies_match`).
     """
-    from labctl.station.opened import OpenStation, open_station
+    from labctl.opened_station import OpenStation, open_station
 
     record = read_log(log_path)
     options = {"rel_tol": rel_tol, "abs_tol": abs_tol, "follow_clock": follow_clock}

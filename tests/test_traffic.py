@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pyvisa.errors import VisaIOError
 
+from labctl.opened_station import open_station
 from labctl.sim.bench import DEFAULT_STATION, forget_benches
-from labctl.station import open_station
 from labctl.traffic import (
     Exchange,
     TrafficLog,
