@@ -105,7 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from labctl.runner import Runner
 
     runner = Runner(args.sequence, args.station, simulated=args.sim, out_dir=args.out,
-                    resume_dir=args.resume, show_progress=not args.quiet)
+                    resume_dir=args.resume, show_progress=not args.quiet,
+                    log_traffic=args.log_traffic)
     summary = runner.run()
     if args.json:
         _print_json(summary)
@@ -237,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted run in its folder (same sample and "
                      "sequence; the catalog stays the one beside RUN_DIR)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--log-traffic", action="store_true",
+                     help="write every exchange with every instrument to traffic.log in the "
+                     "run folder")
     run.set_defaults(handler=cmd_run)
 
     analyze = sub.add_parser("analyze", help="analyse measurement files")

@@ -179,10 +179,12 @@ class Runner:
 
     def __init__(self, sequence_path: Path, station_path: Path, *, simulated: bool = False,
                  out_dir: Path = Path("results"), resume_dir: Path | None = None,
-                 show_progress: bool = True, stop_event: threading.Event | None = None) -> None:
+                 show_progress: bool = True, stop_event: threading.Event | None = None,
+                 log_traffic: bool = False) -> None:
         self.sequence: Sequence = load_sequence(sequence_path)
         self.station: StationConfig = load_station(station_path)
         self.simulated = simulated or self.station.simulated
+        self.log_traffic = log_traffic or self.station.log_traffic
         check_against_station(self.sequence, self.station, simulated=self.simulated)
         self.measurements = plan(self.sequence, self.station)
         self.resume_dir = Path(resume_dir) if resume_dir else None
@@ -325,6 +327,11 @@ class Runner:
                 try:
                     self._run_start_clock_s = clock.now_s()
                     self.state = self._start_state(previous)
+                    if self.log_traffic:
+                        from labctl.traffic import TRAFFIC_LOG_NAME, install_traffic_log
+
+                        install_traffic_log(station, self.state.folder / TRAFFIC_LOG_NAME,
+                                            append=previous is not None)
                     self._subscribe()
                     self._run_all(station)
                 finally:

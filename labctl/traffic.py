@@ -280,7 +280,8 @@ class TrafficLog:
     Parameters
     ----------
     path : path-like
-        The log file (created or truncated; its folder must exist).
+        The log file (created or truncated, or appended to with ``append``: a resumed run
+        adds a new header and its exchanges; its folder must exist).
     station : str
         Station name for the header.
     simulated : bool or None
@@ -291,11 +292,11 @@ class TrafficLog:
 
     def __init__(self, path: str | os.PathLike[str], *, station: str = "",
                  simulated: bool | None = None,
-                 now_s: Callable[[], float] = clock.now_s) -> None:
+                 now_s: Callable[[], float] = clock.now_s, append: bool = False) -> None:
         self.path = Path(path)
         self._now_s = now_s
         self._lock = threading.RLock()
-        self._file = open(self.path, "w", encoding="utf-8")  # closed by close()
+        self._file = open(self.path, "a" if append else "w", encoding="utf-8")  # close()
         self._open: dict[int, _Open] = {}
         self._attached: dict[int, tuple[Any, dict[str, Any]]] = {}
         self.closed = False
@@ -506,14 +507,17 @@ def _connection_details(connection: Any) -> dict[str, object]:
     return out
 
 
-def install_traffic_log(station: OpenStation, path: str | os.PathLike[str]) -> TrafficLog:
-    """Log every exchange with every instrument of an opened station to ``path``.
+def install_traffic_log(station: OpenStation, path: str | os.PathLike[str], *,
+                        append: bool = False) -> TrafficLog:
+    """Log every exchange with every instrument of an opened station to ``path`` (added to
+    the end of it with ``append``).
 
     The log closes itself when the station closes its instruments (it detaches from each
     adapter as that adapter is closed), so a caller opens it and forgets it; ``close()`` ends
     it earlier.
     """
-    log = TrafficLog(path, station=station.config.station, simulated=station.simulated)
+    log = TrafficLog(path, station=station.config.station, simulated=station.simulated,
+                     append=append)
     log.install(station)
     if log.count == 0 and not log._attached:
         log.close()
@@ -593,6 +597,25 @@ def _replay_read(adapter: Any, exchange: Exchange) -> tuple[str | bytes | None, 
         return None, describe_error(exc)
 
 
+def _with_logged_timeout(adapter: Any, exchange: Exchange, read: Callable[[], Any]) -> Any:
+    """Run ``read`` with the VISA timeout the logged session had in effect, as far as the log
+    shows it: a logged timeout ended at ``reply_s``; a logged reply came within its
+    ``reply_s`` (a driver sets long timeouts for sweeps, which the log does not record)."""
+    connection = getattr(adapter, "connection", None)
+    if connection is None or exchange.reply_s is None:
+        return read()
+    previous_ms = connection.timeout
+    if exchange.read_error is not None and "TMO" in exchange.read_error:
+        wanted_ms = exchange.reply_s * 1000.0
+    else:
+        wanted_ms = max(previous_ms or 0.0, exchange.reply_s * 2000.0 + 1000.0)
+    connection.timeout = wanted_ms
+    try:
+        return read()
+    finally:
+        connection.timeout = previous_ms
+
+
 def _replay_exchange(adapter: Any, exchange: Exchange, rel_tol: float,
                      abs_tol: float) -> Difference | None:
     """Drive one exchange; the difference from the log, or None."""
@@ -603,7 +626,8 @@ def _replay_exchange(adapter: Any, exchange: Exchange, rel_tol: float,
                           _show(None, write_error) + " on write")
     if write_error is not None or not exchange.read:
         return None
-    received, read_error = _replay_read(adapter, exchange)
+    received, read_error = _with_logged_timeout(adapter, exchange,
+                                                lambda: _replay_read(adapter, exchange))
     same_error = _error_kind(read_error) == _error_kind(exchange.read_error)
     same_reply = (received is None and exchange.received is None) or (
         received is not None and exchange.received is not None

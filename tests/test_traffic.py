@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -185,3 +186,51 @@ def test_an_adapter_is_logged_once(tmp_path: Path) -> None:
         first.close()
     assert [e.sent for e in parse_log(tmp_path / "a.log")] == ["*CLS"]
     assert parse_log(tmp_path / "b.log") == []
+
+
+def test_labctl_run_log_traffic_writes_a_log_that_replays(
+        tmp_path: Path, example_station: Callable[..., Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``labctl run --log-traffic``: every exchange of the run in traffic.log, which the
+    simulated bench answers the same way again."""
+    import json
+
+    from labctl.cli import main
+    from labctl.traffic import TRAFFIC_LOG_NAME, read_log, replay
+
+    station = example_station()
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text("sample: {id: L-1, area_cm2: 0.09}\nsteps:\n"
+                        "  - jv: {direction: reverse, step_v: 0.05}\n")
+    code = main(["run", str(sequence), "--station", str(station), "--out",
+                 str(tmp_path / "r"), "--json", "--quiet", "--log-traffic"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    log_path = tmp_path / "r" / summary["run_id"] / TRAFFIC_LOG_NAME
+    records = read_log(log_path).exchanges
+    sent = [r.sent for r in records if r.sent]
+    assert any(str(s).startswith(":SOUR:VOLT:STAR") for s in sent)   # the sweep
+    assert ":OUTP OFF" in sent                                       # the safe shutdown
+    assert {r.name for r in records} >= {"smu", "shutter"}
+    forget_benches()   # a bench as new, as in another process
+    assert replay(log_path, station) == []
+
+
+def test_the_station_option_logs_traffic_too(tmp_path: Path,
+                                             example_station: Callable[..., Path]) -> None:
+    import yaml
+
+    from labctl.runner import Runner
+    from labctl.traffic import TRAFFIC_LOG_NAME, read_log
+
+    station = example_station()
+    data = yaml.safe_load(station.read_text())
+    data["log_traffic"] = True
+    station.write_text(yaml.safe_dump(data, sort_keys=False))
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text("sample: {id: L-2, area_cm2: 0.09}\nsteps:\n"
+                        "  - jv: {direction: reverse, step_v: 0.1}\n")
+    runner = Runner(sequence, station, out_dir=tmp_path / "r", show_progress=False)
+    assert runner.run()["status"] == "ok"
+    exchanges = read_log(runner.state.folder / TRAFFIC_LOG_NAME).exchanges
+    assert any(r.sent == ":OUTP OFF" for r in exchanges)

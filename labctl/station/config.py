@@ -94,6 +94,9 @@ class StationConfig(StrictModel, FileBacked):
         description="Instruments by name, in station order."
     )
     simulated: bool = Field(False, description="Run on the simulated bench (same as --sim).")
+    log_traffic: bool = Field(
+        False, description="Write every exchange with every instrument to traffic.log in the "
+        "run folder (same as labctl run --log-traffic).")
     simulation: SimulationConfig = Field(
         default_factory=SimulationConfig,
         description="The simulated bench; defaults to the example values of docs/contracts.md.",
