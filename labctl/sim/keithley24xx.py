@@ -474,6 +474,10 @@ class Keithley2400Emulator(SmuEmulator):
             replies.append(self.pop_error())
         return ",".join(replies) or self.no_error_reply
 
+    @command("*OPT", query=True)
+    def _opt(self, args: list[str]) -> str:
+        return "0"  # no options installed ⚠ (the reply of a bare 2400 is not confirmed)
+
     @command(":SYSTem:PRESet")
     def _syst_pres(self, args: list[str]) -> None:
         self.abort()
