@@ -34,6 +34,7 @@ from labctl.sim.scpi import (
     MISSING_PARAMETER,
     SETTINGS_CONFLICT,
     CommandTable,
+    ScpiDevice,
     command,
     error,
     nr3,
@@ -156,6 +157,9 @@ class Keithley2400Emulator(SmuEmulator):
     def table(cls) -> CommandTable:
         """The command table, with the bare ``CALCulate`` mnemonic known so that ``CALC3``
         (a numeric suffix on a node only written with one) resolves."""
+        table = ScpiDevice._tables.get(cls)
+        if table is not None:
+            return table
         table = super().table()
         if "CALC" not in table._long_to_short:
             table.add(":CALCulate", "_calc3_form_q", query=True)
@@ -397,14 +401,16 @@ class Keithley2400Emulator(SmuEmulator):
 
     def _reading_events(self, rows: list[tuple[float, ...]], points: Points) -> None:
         """Latch the measurement events of a train of readings (p. 15-3)."""
-        self.compliance_condition = bool(points.in_compliance[-1]) if rows else False
-        if rows:
-            self.measurement_event |= MEAS_READING_AVAILABLE
-        if any(int(row[4]) & STATUS_OVERFLOW for row in rows):
-            self.measurement_event |= MEAS_READING_OVERFLOW
-        if bool(np.any(points.in_compliance)):
-            self.measurement_event |= MEAS_COMPLIANCE
-        self.measurement_event |= self._buffer_condition()
+        statuses = [int(row[4]) for row in rows]
+        self.compliance_condition = bool(statuses) and bool(statuses[-1] & STATUS_COMPLIANCE)
+        events = self._buffer_condition()
+        if statuses:
+            events |= MEAS_READING_AVAILABLE
+        if any(status & STATUS_OVERFLOW for status in statuses):
+            events |= MEAS_READING_OVERFLOW
+        if any(status & STATUS_COMPLIANCE for status in statuses):
+            events |= MEAS_COMPLIANCE
+        self.measurement_event |= events
 
     def _buffer_condition(self) -> int:
         """Buffer available: at least two readings stored ⚠; buffer full (p. 15-3)."""
