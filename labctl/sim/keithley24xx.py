@@ -1,20 +1,33 @@
 """Emulators of the Keithley 2400 and 2420 SourceMeters (2400-series SCPI).
 
 Reference: Keithley 2400 Series SourceMeter User's Manual (2400S-900-01), summarised in
-``docs/instruments.md`` §1. What is emulated:
+``docs/instruments.md`` §1; pages cited as the manual prints them (``p. 17-5``) or as PDF
+pages (``p. 356``). What is emulated:
 
 - the commands a driver uses (source, compliance, sense functions, NPLC, ranges, auto-zero,
-  4-wire, output and off-state, sweeps and lists, trigger and arm counts, buffer, status and
-  error queue), in long or short form;
+  4-wire, output and off-state, linear/log sweeps and lists, trigger and arm layers, trigger
+  link lines, buffer and CALC3 statistics, status registers, error queue), long or short form;
 - ``:READ?``/``:MEAS?``/``:FETC?``/``:TRAC:DATA?`` replies in the fixed element order
-  V, I, R, TIME, STATUS whatever order ``:FORM:ELEM`` lists; unmeasured elements read
-  ``+9.91E+37``; STATUS bit 3 (8) on compliance;
-- errors: ``-113`` for an unknown header (no reply), ``+803`` for ``:READ?`` with the output
-  off (auto output-off disabled), ``-222`` for a level or compliance beyond the model or its
-  combined envelope (§1.2), ``-221`` for a sweep step outside start..stop;
+  V, I, R, TIME, STATUS whatever order ``:FORM:ELEM`` lists, in ASCII or single-precision
+  binary (``:FORM:DATA SRE``); unmeasured elements read ``+9.91E+37``; STATUS bit 3 (8) on
+  compliance;
+- ``:MEAS:<f>?`` as ``:CONF:<f>`` + ``:READ?`` (pp. 17-2 to 17-5): that function alone, one
+  reading, the output turned on and left on unless auto output-off is enabled (p. 18-72);
+- range queries answer the full scale of the range chosen (pp. 18-63, 18-75);
+- the status model of p. 15-3: measurement events (reading available, overflow, buffer
+  available, buffer full, compliance) with their enable register, ``*STB?`` with MSB, EAV,
+  MAV, ESB and MSS under ``*SRE``, ``*ESR?``/``*ESE``;
+- the trigger model holds other commands while it runs (p. 11-13): a query is answered when
+  the readings are done, ``:INIT`` with ``:ARM:SOUR BUS`` waits for ``*TRG``, and ``:ABOR``
+  (or ``*RST``, ``:SYST:PRES``) stops an ``:INIT`` in progress;
+- errors: ``-113`` for an unknown header (no reply; a read then times out in virtual time),
+  ``+803`` for ``:READ?`` with the output off (auto output-off disabled), ``-222`` for a
+  level or compliance beyond the model or its combined envelope (§1.2), ``-221`` for a sweep
+  step outside start..stop;
 - time: each reading takes the source-delay-measure cycle of §1.10 on the bench clock.
 
-Replies and errors that docs/instruments.md does not give are marked ⚠ where they are emulated.
+Replies and errors that neither docs/instruments.md nor the manual pages cited give are marked
+⚠ where they are emulated.
 """
 
 from __future__ import annotations
