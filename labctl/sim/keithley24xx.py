@@ -362,7 +362,8 @@ class Keithley2400Emulator(SmuEmulator):
     def _match(self, query: bytes) -> bytes | Any:
         """Hold what the instrument holds while its trigger model waits for a bus trigger
         (only :ABOR, :SYST:PRES, *TRG, *RST and *RCL run then, 2400 manual p. 11-13), and
-        put binary data in place of the markers :meth:`format_rows` left in the reply."""
+        put binary data in place of the markers :meth:`format_rows` left in the reply.
+        Holding is per message: commands after ``:INIT`` in the same message run at once ⚠."""
         if self.waiting_for_bus:
             header = query.decode("ascii", errors="replace").strip().split(" ")[0].upper()
             if not header.startswith(_RUN_IN_TRIGGER_MODEL):
@@ -458,10 +459,12 @@ class Keithley2400Emulator(SmuEmulator):
     def _release_held(self) -> None:
         """Run what was held while the trigger model waited (as the idle instrument does)."""
         held, self.held_messages = self.held_messages, []
+        binary_replies = self._binary_replies  # of the message being handled now
         for message in held:
             response = self._match(message)
             if response is not None and response is not NoResponse:
                 self._output_buffers.append(bytearray(response) + self.reply_terminator)
+        self._binary_replies = binary_replies
 
     def configure(self, function: str | None) -> None:
         """``:CONF:<function>``: the one-shot measurement setup of 2400 manual p. 17-2/17-3:

@@ -279,3 +279,17 @@ def test_unknown_query_costs_virtual_time_only(smu_station: Path) -> None:
     assert time.perf_counter() - real_start < 1.0
     assert rm.visalib.bench.clock.now_s() >= 5.0
     assert smu.query(":SYST:ERR?") == '-113,"Undefined header"'
+
+
+def test_rst_and_abort_end_a_trigger_model_waiting_for_a_bus_trigger(smu_station: Path):
+    _, smu = open_smu(smu_station, timeout_ms=300)
+    smu.write(":SOUR:VOLT 0.1;:OUTP ON;:ARM:SOUR BUS;:INIT")
+    smu.write(":SOUR:VOLT 0.2")                    # held while the trigger model waits
+    smu.write(":ABOR")                             # idle again: the held command runs
+    assert float(smu.query(":SOUR:VOLT?")) == pytest.approx(0.2)
+    smu.write(":INIT")
+    smu.write(":SOUR:VOLT 0.3")
+    smu.write("*RST")
+    assert smu.query(":OUTP?") == "0"
+    assert float(smu.query(":SOUR:VOLT?")) == pytest.approx(0.3)  # ran after the reset
+    assert smu.query(":SYST:ERR?") == NO_ERROR
