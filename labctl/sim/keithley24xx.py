@@ -456,6 +456,14 @@ class Keithley2400Emulator(SmuEmulator):
         if not self.last_rows:
             self.measurement_event &= ~MEAS_READING_AVAILABLE
 
+    def device_clear(self) -> None:
+        """SDC/DCL: abort any command or query and the trigger model, drop pending input and
+        output (2400 manual p. 11-13). The VISA library's ``clear`` can call this."""
+        self.abort()
+        self.held_messages = []
+        self._output_buffers.clear()
+        self._input_buffer = bytearray()
+
     def _release_held(self) -> None:
         """Run what was held while the trigger model waited (as the idle instrument does)."""
         held, self.held_messages = self.held_messages, []

@@ -293,3 +293,13 @@ def test_rst_and_abort_end_a_trigger_model_waiting_for_a_bus_trigger(smu_station
     assert smu.query(":OUTP?") == "0"
     assert float(smu.query(":SOUR:VOLT?")) == pytest.approx(0.3)  # ran after the reset
     assert smu.query(":SYST:ERR?") == NO_ERROR
+
+
+def test_device_clear_aborts_an_init_and_drops_what_was_held(smu_station: Path):
+    _, smu = open_smu(smu_station, timeout_ms=300)
+    emulator = bench_for(smu_station).instruments["smu"]
+    smu.write(":SOUR:VOLT 0.1;:OUTP ON;:TRIG:COUN 50;:TRAC:FEED:CONT NEXT;:INIT")
+    assert emulator.busy_until_s > emulator.now_s()
+    emulator.device_clear()
+    assert emulator.busy_until_s <= emulator.now_s()
+    assert smu.query(":TRAC:POIN:ACT?") == "0"
