@@ -211,7 +211,9 @@ def test_form_data_sreal_sends_single_precision_binary(smu_station: Path):
     assert smu.query(":SYST:ERR?") == NO_ERROR
     assert smu.query(":FORM:DATA?") == "SRE"
     smu.write(":READ?")
+    smu.read_termination = None                    # binary: end at END, not at a 0x0A byte
     raw = smu.read_raw()
+    smu.read_termination = "\n"
     assert raw[:2] == b"#0" and raw[-1:] == b"\n" and len(raw) == 2 + 8 + 1
     voltage_v, current_a = struct.unpack("<2f", raw[2:10])
     assert voltage_v == pytest.approx(0.5)
