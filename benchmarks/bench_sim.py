@@ -9,6 +9,9 @@ Prints, side by side in one run:
 - labctl's driver reading (``SmuReading``) per call;
 - a 141-point hardware J-V sweep (2400, NPLC 1, 10 ms source delay) in real and virtual time;
 - a 141-point 2450 built-in sweep polled with ``:TRIG:STAT?`` in virtual time.
+- a 2400 buffer (1000 readings, NPLC 0.01; pymeasure caps its buffer at 1024) filled and
+  read through pymeasure's own ``Keithley2400`` driver (``config_buffer``, ``start_buffer``,
+  ``wait_for_buffer``, ``buffer_data``), in virtual time, with the real time it took.
 Target (issue "Foundation"): <= 0.2 ms per SCPI round trip.
 """
 
@@ -88,6 +91,42 @@ def bench_2450_trig_stat_polling(points: int = 141, poll_s: float = 0.05,
     print(f"{points}-point 2450 sweep polled with :TRIG:STAT? every {poll_s * 1e3:.0f} ms "
           f"({polls} polls): {real_ms:.2f} ms real for {virtual_s:.3f} s of virtual time "
           f"({virtual_s / (real_ms / 1e3):.0f}x faster than the instrument)")
+def bench_2400_buffer_pymeasure(points: int = 1000) -> None:
+    """Fill a 2400's buffer and read it through pymeasure's Keithley2400; print the times."""
+    from pymeasure.adapters import VISAAdapter
+    from pymeasure.instruments.keithley import Keithley2400
+    from pymeasure.instruments.keithley import buffer as pymeasure_buffer
+
+    forget_benches()
+    with tempfile.TemporaryDirectory() as folder:
+        station_path = Path(folder) / "station.yaml"
+        station_path.write_text(yaml.safe_dump(STATION))
+        rm = pyvisa.ResourceManager(f"{station_path}@labsim")
+        clock = rm.visalib.bench.clock
+        # pymeasure polls the status byte with time.sleep: on the virtual clock here
+        saved = pymeasure_buffer.sleep, pymeasure_buffer.time
+        pymeasure_buffer.sleep, pymeasure_buffer.time = clock.sleep, clock.now_s
+        try:
+            adapter = VISAAdapter("GPIB0::24::INSTR", visa_library=rm.visalib,
+                                  read_termination="\n", write_termination="\n",
+                                  timeout=60000)
+            smu = Keithley2400(adapter)
+            smu.write(":SOUR:VOLT 0.5;:SENS:CURR:PROT 0.05;:SENS:CURR:NPLC 0.01;:OUTP ON")
+            smu.config_buffer(points)
+            virtual_start_s, real_start = clock.now_s(), time.perf_counter()
+            smu.start_buffer()
+            smu.wait_for_buffer(timeout=600)
+            data = smu.buffer_data
+            real_s = time.perf_counter() - real_start
+            virtual_s = clock.now_s() - virtual_start_s
+            adapter.close()
+        finally:
+            pymeasure_buffer.sleep, pymeasure_buffer.time = saved
+    forget_benches()
+    assert data.size == points * 5
+    print(f"2400 buffer through pymeasure ({points} readings, NPLC 0.01): "
+          f"{real_s * 1e3:.1f} ms real for {virtual_s:.3f} s of virtual time "
+          f"({virtual_s / real_s:.0f}x faster than the instrument)")
 
 
 def main() -> int:
@@ -144,6 +183,7 @@ def main() -> int:
           f"for {sweep_virtual_s:.3f} s of virtual time "
           f"({sweep_virtual_s / (sweep_real_ms / 1e3):.0f}x faster than the instrument)")
     bench_2450_trig_stat_polling()
+    bench_2400_buffer_pymeasure()
     met = max(opc_ms, read_ms) <= TARGET_MS
     print(f"target <= {TARGET_MS} ms per round trip: {'MET' if met else 'NOT MET'} "
           f"(worst {max(opc_ms, read_ms):.4f} ms)")
