@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,12 @@ import yaml
 
 from labctl import clock
 from labctl.sim.bench import forget_benches
+
+# labctl's own tests use the fixtures it ships for labs (labctl.testing: labsim_station,
+# labsim, labsim_clock, labsim_faults, labsim_truth...). An installed labctl registers them
+# through its pytest11 entry point; a checkout run without installing registers them here.
+if not any(ep.value == "labctl.testing" for ep in entry_points(group="pytest11")):
+    pytest_plugins = ["labctl.testing"]
 
 SMU_STATION: dict = {
     "station": "test-bench",

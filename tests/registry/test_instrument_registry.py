@@ -3,6 +3,8 @@ and the simulated bench."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from instruments.smu import SourceMeter
@@ -47,17 +49,29 @@ def test_an_unknown_driver_names_the_known_ones() -> None:
         instrument_entry("keithley6517")
 
 
+MEMORY_STATION = {"station": "mem", "instruments": {
+    "pd": {"driver": "smu_photodiode", "smu": "ref", "responsivity_a_per_w": 0.45,
+           "area_mm2": 13},
+    "smu": {"driver": "keithley2400", "resource": "GPIB0::24::INSTR"},
+    "ref": {"driver": "keithley2450", "resource": "GPIB0::25::INSTR"}}}
+
+
 def test_a_station_built_in_memory_opens_simulated_photodiode_after_its_smu() -> None:
     """No file: the bench is built from the StationConfig object; the photodiode (listed
     first) is opened after the SMU that reads it."""
-    station = StationConfig.model_validate({"station": "mem", "instruments": {
-        "pd": {"driver": "smu_photodiode", "smu": "ref", "responsivity_a_per_w": 0.45,
-               "area_mm2": 13},
-        "smu": {"driver": "keithley2400", "resource": "GPIB0::24::INSTR"},
-        "ref": {"driver": "keithley2450", "resource": "GPIB0::25::INSTR"}}})
+    station = StationConfig.model_validate(MEMORY_STATION)
     with open_station(station, simulated=True) as opened:
         assert list(opened.instruments) == ["ref", "pd", "smu"]
         identities = opened.identities()
         assert "MODEL 2400" in identities["smu"]
         assert identities["pd"].startswith("Si photodiode on ")
         assert opened.roles().irradiance_sensor is opened.instruments["pd"]
+
+
+def test_the_photodiode_reads_the_true_irradiance(labsim_station: Any) -> None:
+    """Through the fixtures labctl ships for labs: the registry-built photodiode reads the
+    irradiance the bench delivers."""
+    sim = labsim_station(MEMORY_STATION)
+    sensor = sim.roles().irradiance_sensor
+    assert sensor.irradiance_mw_cm2() == pytest.approx(sim.truth.irradiance_mw_cm2(), rel=1e-3)
+    assert sim.faults.errors("ref") == []
