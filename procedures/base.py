@@ -5,7 +5,7 @@ measure; the runner (``labctl/runner.py``) decides *how* it runs, as a Bluesky p
 execution to its RunEngine. The runner -- or pymeasure's own ``Worker`` -- creates
 the procedure, sets its parameters, and before calling :meth:`~LabctlProcedure.startup` sets
 
-- ``procedure.roles``: a :class:`labctl.station.Roles` (the SMU wired to the device, the light
+- ``procedure.roles``: a :class:`labctl.opened_station.Roles` (the SMU wired to the device, the light
   source, shutter, attenuator and irradiance sensor of the station);
 - ``procedure.emit`` and ``procedure.should_stop``: as pymeasure's ``Worker`` does;
 - ``procedure.time_offset_s``: seconds added to the ``Time (s)`` column so time continues
@@ -178,7 +178,7 @@ class LabctlProcedure(Procedure):
         if not isinstance(roles, Roles):
             raise ProcedureError(
                 f"{type(self).__name__}: no station roles were given (set procedure.roles to "
-                "labctl.station.OpenStation.roles() before startup)"
+                "labctl.opened_station.OpenStation.roles() before startup)"
             )
         area = _finite_or_none(self.area_cm2)
         if area is None or area <= 0:

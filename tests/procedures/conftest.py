@@ -1,7 +1,7 @@
 """Drive a procedure the way labctl's runner does, on the simulated bench.
 
 ``run_procedure(cls, station_path, should_stop=None, time_offset_s=0.0, prepare=None,
-**parameters)`` opens the station with :func:`labctl.station.open_station` (simulated), sets
+**parameters)`` opens the station with :func:`labctl.opened_station.open_station` (simulated), sets
 ``roles``, ``emit``, ``should_stop`` and ``time_offset_s``, then runs ``startup()``,
 ``execute()`` and, in a ``finally``, ``shutdown()`` -- pymeasure's Worker order. Emitted rows
 are checked against the procedure's ``DATA_COLUMNS`` (labctl's writer refuses unknown keys).
