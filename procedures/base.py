@@ -5,8 +5,8 @@ measure; the runner (``labctl/runner.py``) decides *how* it runs, as a Bluesky p
 execution to its RunEngine. The runner -- or pymeasure's own ``Worker`` -- creates
 the procedure, sets its parameters, and before calling :meth:`~LabctlProcedure.startup` sets
 
-- ``procedure.roles``: a :class:`labctl.opened_station.Roles` (the SMU wired to the device, the light
-  source, shutter, attenuator and irradiance sensor of the station);
+- ``procedure.roles``: a :class:`labctl.opened_station.Roles` (the SMU wired to the device,
+  the light source, shutter, attenuator and irradiance sensor of the station);
 - ``procedure.emit`` and ``procedure.should_stop``: as pymeasure's ``Worker`` does;
 - ``procedure.time_offset_s``: seconds added to the ``Time (s)`` column so time continues
   across the steps of a sequence and across a resume (default 0).
