@@ -7,12 +7,17 @@ safe; `labctl off` then runs on the same simulated bench, and the emulators' sta
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
+from labctl import clock
 from labctl.cli import main
+from labctl.idle import IDLE_REASON
 from labctl.opened_station import open_station
+from labctl.runner import Runner
 from labctl.sim.bench import bench_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,3 +130,78 @@ def test_an_led_source_goes_off(
     assert code == 0
     assert said["led"] == "switched off"
     assert bench_for(station).irradiance_mw_cm2() == 0.0
+
+
+# --- the lamp switched off after a run and N idle minutes -------------------------------------
+
+IDLE_SEQUENCE = {"sample": {"id": "I-1", "area_cm2": 0.09}, "steps": [
+    {"jv": {"start_v": 0.9, "stop_v": -0.1, "step_v": 0.1, "direction": "reverse",
+            "light": True, "precondition_light_s": 0}}]}
+
+
+def idle_station(tmp_path: Path, minutes: float | None) -> Path:
+    data = yaml.safe_load(STATION.read_text())
+    data["instruments"] = {k: v for k, v in data["instruments"].items()
+                           if k in ("smu", "lamp", "shutter")}
+    data["simulation"]["light"] = {"irradiance_mw_cm2": 100, "warmup_tau_s": 0}
+    if minutes is not None:
+        data["lamp_off_after_idle_min"] = minutes
+    path = tmp_path / "idle-station.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_idle(tmp_path: Path, station: Path,
+             stop: threading.Event | None = None) -> tuple[Runner, list[tuple[str, float]]]:
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text(yaml.safe_dump(IDLE_SEQUENCE, sort_keys=False))
+    heard: list[tuple[str, float]] = []
+
+    def listen(reason: str, remaining_s: float) -> None:
+        heard.append((reason, remaining_s))
+        if stop is not None and reason == IDLE_REASON and remaining_s < 300:
+            stop.set()                                   # someone presses Ctrl-C
+
+    clock.add_wait_listener(listen)
+    try:
+        runner = Runner(sequence, station, simulated=True, out_dir=tmp_path / "results",
+                        show_progress=False, stop_event=stop)
+        runner.run()
+    finally:
+        clock.remove_wait_listener(listen)
+    return runner, heard
+
+
+def test_the_lamp_goes_off_after_the_idle_minutes_in_virtual_time(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    station = idle_station(tmp_path, 20)
+    runner, heard = run_idle(tmp_path, station)
+    bench = bench_for(station)
+    assert runner.state.status == "ok"
+    assert not bench.instruments["lamp"]._lit()
+    idle = [remaining for reason, remaining in heard if reason == IDLE_REASON]
+    assert idle[0] == pytest.approx(1200.0, abs=1.0)     # 20 minutes, shown as they run down
+    assert idle[-1] == 0.0
+    run_end_s = runner._run_start_clock_s + runner.state.elapsed_s
+    assert bench.clock.now_s() - run_end_s == pytest.approx(1200.0, abs=60.0)
+    assert "switched off after 20 idle minutes" in capsys.readouterr().err
+
+
+def test_without_the_option_the_lamp_stays_lit(tmp_path: Path) -> None:
+    station = idle_station(tmp_path, None)
+    runner, heard = run_idle(tmp_path, station)
+    assert runner.state.status == "ok"
+    assert bench_for(station).instruments["lamp"]._lit()
+    assert not [reason for reason, _ in heard if reason == IDLE_REASON]
+
+
+def test_a_stop_during_the_idle_wait_leaves_the_lamp_lit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    station = idle_station(tmp_path, 20)
+    runner, heard = run_idle(tmp_path, station, stop=threading.Event())
+    bench = bench_for(station)
+    assert runner.state.status == "ok"
+    assert bench.instruments["lamp"]._lit()
+    idle = [remaining for reason, remaining in heard if reason == IDLE_REASON]
+    assert 0 < min(r for r in idle if r > 0) < 300        # it stopped partway
+    assert "left lit" in capsys.readouterr().err
