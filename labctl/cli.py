@@ -129,7 +129,15 @@ def _headline(procedure: str, metrics: dict[str, object]) -> str:
 
     plugin = procedure_plugins().get(procedure)
     names = plugin.headline_metrics if plugin is not None else ()
-    return ", ".join(f"{k} {_fmt(metrics[k])}" for k in names if k in metrics)
+    return ", ".join(_headline_item(k, metrics[k]) for k in names if k in metrics)
+
+
+def _headline_item(name: str, value: object) -> str:
+    """``ff 78.3 %`` (the fill factor, a fraction in the JSON, in percent for people, as on
+    the figures), else ``name value``."""
+    if name == "ff" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"ff {100.0 * float(value):.1f} %"
+    return f"{name} {_fmt(value)}"
 
 
 def _fmt(value: object) -> str:
