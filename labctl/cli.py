@@ -129,7 +129,15 @@ def _headline(procedure: str, metrics: dict[str, object]) -> str:
 
     plugin = procedure_plugins().get(procedure)
     names = plugin.headline_metrics if plugin is not None else ()
-    return ", ".join(f"{k} {_fmt(metrics[k])}" for k in names if k in metrics)
+    return ", ".join(_headline_item(k, metrics[k]) for k in names if k in metrics)
+
+
+def _headline_item(name: str, value: object) -> str:
+    """``ff 78.3 %`` (the fill factor, a fraction in the JSON, in percent for people, as on
+    the figures), else ``name value``."""
+    if name == "ff" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"ff {100.0 * float(value):.1f} %"
+    return f"{name} {_fmt(value)}"
 
 
 def _fmt(value: object) -> str:
@@ -197,6 +205,38 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- labctl off ---------------------------------------------------------------------------
+
+def cmd_off(args: argparse.Namespace) -> int:
+    """Make a bench safe: every SMU output off, the shutter closed, with --lamp the lamp off;
+    one line per instrument. Exit 1 when any instrument could not be reached or made safe."""
+    from labctl.safety import switch_off
+    from labctl.station import load_station
+
+    config = load_station(args.station)
+    simulated = True if args.sim else config.simulated
+    outcomes = switch_off(config, simulated=simulated, lamp=args.lamp)
+    where = "simulated bench" if simulated else "VISA"
+    print(f"station {config.station} ({config.source}) on the {where}:")
+    width = max(len(outcome.name) for outcome in outcomes)
+    for outcome in outcomes:
+        print(f"  {outcome.name:<{width}}  {outcome.text}")
+    unsafe = [outcome.name for outcome in outcomes if not outcome.ok]
+    if unsafe:
+        _stderr(f"labctl off: not made safe: {', '.join(unsafe)} (the others are safe)")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _add_off_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    off = sub.add_parser("off", help="make a bench safe: SMU outputs off, shutter closed")
+    off.add_argument("station", type=Path, metavar="STATION.yaml")
+    off.add_argument("--sim", action="store_true", help="use the simulated bench")
+    off.add_argument("--lamp", action="store_true",
+                     help="also switch the arc lamp off (an LED always goes off)")
+    off.set_defaults(handler=cmd_off)
+
+
 # --- the parser -----------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -260,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--json", action="store_true")
     catalog.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
     catalog.set_defaults(handler=cmd_catalog)
+    _add_off_parser(sub)
     return parser
 
 

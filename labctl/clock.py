@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -199,3 +199,38 @@ def using(clock: RealClock | VirtualClock) -> Iterator[RealClock | VirtualClock]
         yield clock
     finally:
         use(previous)
+
+
+# --- waits that say what they wait for -------------------------------------------------------
+
+#: A listener of announced waits: ``(reason, remaining_s)``; ``remaining_s`` 0 ends the wait.
+WaitListener = Callable[[str, float], None]
+_wait_listeners: list[WaitListener] = []
+
+
+def add_wait_listener(listener: WaitListener) -> None:
+    """Hear every wait announced with :func:`announce_wait` (a progress bar)."""
+    with _active_lock:
+        _wait_listeners.append(listener)
+
+
+def remove_wait_listener(listener: WaitListener) -> None:
+    """Stop hearing announced waits (nothing if ``listener`` was not added)."""
+    with _active_lock:
+        if listener in _wait_listeners:
+            _wait_listeners.remove(listener)
+
+
+def announce_wait(reason: str, remaining_s: float) -> None:
+    """Say that the caller waits ``remaining_s`` more seconds for ``reason`` (``0``: done).
+
+    Called by long waits (lamp warm-up, light soak, bias holds) at each slice of the wait;
+    a listener that fails is dropped from this announcement only, never breaks the wait.
+    """
+    with _active_lock:
+        listeners = list(_wait_listeners)
+    for listener in listeners:
+        try:
+            listener(reason, max(0.0, float(remaining_s)))
+        except Exception:  # noqa: BLE001 - a display must never stop a measurement
+            pass

@@ -177,7 +177,10 @@ def jv_figure(
         current_density_ma_cm2 = np.asarray(current_density, dtype=float).ravel()
         if voltage_v.shape != current_density_ma_cm2.shape:
             raise ValueError(f"curve {label!r}: voltage and current density differ in length")
-        arrays.append((str(label), voltage_v, current_density_ma_cm2))
+        # drawn in voltage order: a steady-state J-V measured out of order would zig-zag (a
+        # scanned curve is monotonic in V already, so its line is unchanged)
+        order = np.argsort(voltage_v, kind="stable")
+        arrays.append((str(label), voltage_v[order], current_density_ma_cm2[order]))
 
     figure = _new_figure()
     axes = figure.add_subplot()

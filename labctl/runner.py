@@ -347,7 +347,29 @@ class Runner:
             self.progress.close()
             if self.state is not None:
                 self._end_run()
+        if self.state is not None:
+            self._after_run()
         return self.summary()
+
+    def _after_run(self) -> None:
+        """The station's ``notify_command`` (a run that did not end ok) and its idle lamp-off
+        (not after a user's stop): :mod:`labctl.notify`, :mod:`labctl.idle`."""
+        from labctl.idle import lamp_off_after_idle
+        from labctl.notify import notify_run_end
+
+        assert self.state is not None
+        notify_run_end(self.station.notify_command, self.state.folder / "summary.json",
+                       self.summary())
+        if self.state.status == "aborted" or self.station.lamp_off_after_idle_min is None:
+            return
+        progress = Progress(1, enabled=self.show_progress)
+        progress.measurement(0, "run ended")
+        try:
+            said = lamp_off_after_idle(self.station, self.simulated, self.stop_event.is_set)
+        finally:
+            progress.close()
+        if said:
+            print(f"labctl: {said}", file=sys.stderr)
 
     def _end_run(self) -> None:
         assert self.state is not None

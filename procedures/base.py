@@ -61,12 +61,15 @@ __all__ = [
     "LabctlProcedure",
     "MIN_COMPLIANCE_A",
     "ProcedureError",
+    "WAIT_ANNOUNCED_S",
     "WAIT_SLICE_S",
     "current_density_ma_cm2",
 ]
 
 #: Longest single sleep while waiting, so an abort is noticed within this time [s].
 WAIT_SLICE_S = 0.5
+#: Waits longer than this are announced with their reason and time left (progress bar) [s].
+WAIT_ANNOUNCED_S = 5.0
 #: Current density used to derive the default compliance from the area [A/cm^2] (50 mA/cm^2:
 #: above any single-junction photocurrent, with margin for dark injection at 1.3 V).
 COMPLIANCE_DENSITY_A_CM2 = 0.050
@@ -242,7 +245,8 @@ class LabctlProcedure(Procedure):
         if roles.light is not None:
             roles.light.turn_on(wait=False)
             stable_at_s = roles.light.stable_at_s()
-            if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s()):
+            if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s(),
+                                                        reason="lamp warm-up"):
                 return False
             if full_intensity and roles.light.has_programmable_intensity:
                 roles.light.set_relative_intensity(1.0)
@@ -324,20 +328,33 @@ class LabctlProcedure(Procedure):
         except NotImplementedError:
             return False
 
-    def wait(self, duration_s: float) -> bool:
+    def wait(self, duration_s: float, reason: str | None = None) -> bool:
         """Wait ``duration_s`` seconds on the labctl clock in slices of at most 0.5 s.
+
+        A wait longer than :data:`WAIT_ANNOUNCED_S` is announced on the labctl clock
+        (:func:`labctl.clock.announce_wait`) at every slice with ``reason`` (``"lamp
+        warm-up"``, ``"light soak"``, ``"bias hold at 1.2 V"``; ``"waiting"`` without one) and
+        the time left, so the progress bar shows what the run waits for.
 
         :returns: True when the whole time has passed, False as soon as ``should_stop()``
             answers True (the caller then stops cleanly).
         """
-        end_s = clock.now_s() + max(0.0, float(duration_s))
-        while True:
-            if self.stop_requested():
-                return False
-            remaining_s = end_s - clock.now_s()
-            if remaining_s <= 0:
-                return True
-            clock.sleep(min(WAIT_SLICE_S, remaining_s))
+        total_s = max(0.0, float(duration_s))
+        end_s = clock.now_s() + total_s
+        shown = (reason or "waiting") if total_s > WAIT_ANNOUNCED_S else None
+        try:
+            while True:
+                if self.stop_requested():
+                    return False
+                remaining_s = end_s - clock.now_s()
+                if remaining_s <= 0:
+                    return True
+                if shown is not None:
+                    clock.announce_wait(shown, remaining_s)
+                clock.sleep(min(WAIT_SLICE_S, remaining_s))
+        finally:
+            if shown is not None:
+                clock.announce_wait(shown, 0.0)
 
     # --- rows -----------------------------------------------------------------------------
     def elapsed_s(self, clock_s: float | None = None) -> float:

@@ -368,7 +368,7 @@ class JVProcedure(LabctlProcedure):
             return False
         self.roles.smu.disable_output()
         self.preconditioning_applied = f"light soak {soak_s:g} s at open circuit"
-        return self.wait(soak_s)
+        return self.wait(soak_s, reason="light soak")
 
     def _precondition_bias(self, compliance_a: float) -> bool:
         """Hold ``precondition_bias_v`` for ``precondition_bias_s``. False = abort."""
@@ -384,7 +384,7 @@ class JVProcedure(LabctlProcedure):
         text = f"bias {bias_v:g} V for {bias_s:g} s ({'light' if self.light else 'dark'})"
         previous = self.preconditioning_applied
         self.preconditioning_applied = text if previous in ("", "none") else f"{previous}; {text}"
-        return self.wait(bias_s)
+        return self.wait(bias_s, reason=f"bias hold at {bias_v:g} V")
 
     def _sweep_hardware(
         self, voltages: list[float], delay_s: float, compliance_a: float, irradiance_mw_cm2: float

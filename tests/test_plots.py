@@ -157,3 +157,66 @@ def test_plot_timeseries_decimates_and_picks_a_time_unit(tmp_path: Path) -> None
 
     path = plot_timeseries(time_s, pce_pct, tmp_path / "mpp.png", ylabel="PCE [%]", title="MPP")
     assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+# ------------------------------------------------------- how results are presented to people
+
+
+def test_a_steady_state_curve_measured_out_of_order_is_drawn_in_voltage_order() -> None:
+    voltage_v, current_density_ma_cm2 = single_diode_curve()
+    shuffled = np.random.default_rng(7).permutation(voltage_v.size)
+    figure = jv_figure([("steady", voltage_v[shuffled], current_density_ma_cm2[shuffled])],
+                       title="QD-A")
+    line = next(line for line in figure.axes[0].get_lines() if line.get_label() == "steady")
+    drawn_v = np.asarray(line.get_xdata(), dtype=float)
+    assert np.all(np.diff(drawn_v) > 0)                  # no zig-zag
+    drawn_j = np.asarray(line.get_ydata(), dtype=float)
+    assert drawn_j == pytest.approx(current_density_ma_cm2[::-1])  # the points are unchanged
+
+
+def test_the_fill_factor_is_a_percentage_on_the_terminal_and_a_fraction_in_json() -> None:
+    from labctl.cli import _headline
+
+    shown = _headline("jv", {"voc_v": 1.1, "jsc_ma_cm2": 19.8, "ff": 0.78123, "pce_pct": 17.0})
+    assert "ff 78.1 %" in shown and "0.78" not in shown
+    assert "ff -" not in _headline("jv", {"ff": float("nan")})
+
+
+def test_header_values_keep_non_ascii_as_utf8_and_pymeasure_reads_them_back(
+        tmp_path: Path) -> None:
+    from pymeasure.experiment import Results
+
+    from labctl.storage.csv_writer import CsvWriter
+    from procedures.jv import JVProcedure
+
+    procedure = JVProcedure()
+    procedure.set_parameters({"area_cm2": 0.09})
+    path = tmp_path / "m.csv"
+    with CsvWriter(path, procedure, list(procedure.DATA_COLUMNS),
+                   metadata={"Irradiance sensor": "Si photodiode (A = 13.0 mm²)",
+                             "Note": "line one\nline two\\x"}) as writer:
+        writer.append({"Voltage (V)": 0.1, "Current (A)": -1e-3})
+    text = path.read_text(encoding="utf-8")
+    assert "#\tIrradiance sensor: Si photodiode (A = 13.0 mm²)\n" in text
+    assert "\\xb2" not in text
+    assert "#\tNote: line one\\nline two\\\\x\n" in text  # control characters stay escaped
+    results = Results.load(str(path))
+    assert results.procedure.__class__.__name__ == "JVProcedure"
+    assert len(results.data) == 1
+    assert results.procedure.irradiance_sensor_identity == "Si photodiode (A = 13.0 mm²)"
+
+
+def test_summary_json_has_the_mode_of_the_other_files(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from labctl.storage import write_summary
+
+    previous = os.umask(0o022)
+    try:
+        write_summary(tmp_path / "summary.json", {"status": "ok"})
+        (tmp_path / "other.csv").write_text("x\n")
+    finally:
+        os.umask(previous)
+    mode = stat.S_IMODE((tmp_path / "summary.json").stat().st_mode)
+    assert mode == 0o644 == stat.S_IMODE((tmp_path / "other.csv").stat().st_mode)

@@ -101,6 +101,28 @@ class StationConfig(StrictModel, FileBacked):
         default_factory=SimulationConfig,
         description="The simulated bench; defaults to the example values of docs/contracts.md.",
     )
+    notify_command: list[Text] | None = Field(
+        None, description="A command run (no shell) with the summary.json path as its last "
+        "argument when a run ends failed or aborted, e.g. [notify-send, labctl] or a string "
+        "split as a shell would; its failure is logged, never changes the run's exit status.")
+    lamp_off_after_idle_min: float | None = Field(
+        None, gt=0, le=10080, description="After `labctl run` ends, wait this many idle "
+        "minutes (0 < N <= 10080, one week) on the labctl clock, then switch the arc lamp off; "
+        "null = leave it lit. Ctrl-C during the wait leaves it lit.")
+
+    @field_validator("notify_command", mode="before")
+    @classmethod
+    def _split_command(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import shlex
+
+            try:
+                value = shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"cannot split the command line: {exc}") from None
+        if isinstance(value, list) and not value:
+            raise ValueError("give the command to run (or leave notify_command out)")
+        return value
 
 
     @field_validator("instruments")

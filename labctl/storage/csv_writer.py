@@ -33,8 +33,16 @@ def _header_line(name: str, value: object) -> str:
     name = str(name)
     if not name or "\n" in name or "\r" in name or ": " in name:
         raise ValueError(f"header name {name!r} must be non-empty, one line, without ': '")
-    text = str(value).encode("unicode_escape").decode("utf-8")
-    return f"{_COMMENT}\t{name}: {text}"
+    return f"{_COMMENT}\t{name}: {_escape_header_value(str(value))}"
+
+
+def _escape_header_value(text: str) -> str:
+    """Escape as pymeasure does (``unicode_escape``) only what would break the line: control
+    characters and backslashes; printable non-ASCII stays as it is, UTF-8 (``mm²``, not
+    ``mm\\xb2``: pymeasure's ``Results.load`` reads header values back unescaped)."""
+    return "".join(
+        ch if ch.isprintable() and ch != "\\" else ch.encode("unicode_escape").decode("ascii")
+        for ch in text)
 
 
 def _procedure_metadata_lines(procedure: Procedure) -> list[str]:
