@@ -36,6 +36,7 @@ from labctl.events import EventStream
 from labctl.opened_station import open_station
 from labctl.planning import plan, plan_step
 from labctl.progress import Progress
+from labctl.registry.parameters import automatic_parameters
 from labctl.registry.procedures import (
     AnalysisContext,
     PlannedMeasurement,
@@ -466,7 +467,7 @@ class Runner:
             self.events.publish(
                 "measurement_start", index=index, label=label, measurement=measurement,
                 path=path, procedure=procedure, columns=list(procedure.DATA_COLUMNS),
-                metadata=self._metadata(measurement))
+                metadata=self._metadata(measurement, procedure))
 
         thread = ProcedureThread(
             procedure, on_started,
@@ -494,8 +495,10 @@ class Runner:
         status = "aborted" if self.stop_event.is_set() else "ok"
         self._record(measurement, path, procedure, started, status=status)
 
-    def _metadata(self, measurement: PlannedMeasurement) -> dict[str, Any]:
-        """The CSV header's run metadata (beside the procedure's own)."""
+    def _metadata(self, measurement: PlannedMeasurement, procedure: Any) -> dict[str, Any]:
+        """The CSV header's run metadata (beside the procedure's own), with the parameters
+        whose value stands for "automatic" (``Compliance current: 0 A`` is the derived
+        compliance, not zero)."""
         assert self.state is not None
         metadata: dict[str, Any] = {
             "Run id": self.state.run_id, "Step": measurement.step,
@@ -505,6 +508,9 @@ class Runner:
             metadata[f"Reference {name}"] = used
         for name, identity in self._identities.items():
             metadata[f"Instrument {name}"] = identity
+        automatic = automatic_parameters(procedure)
+        if automatic:
+            metadata["Automatic"] = ", ".join(automatic)
         return metadata
 
     # --- analysis and the result document --------------------------------------------------

@@ -150,7 +150,8 @@ def compliance_field(default: float | None = None) -> Any:
                      description="Current compliance (A).")
     return Field(None, gt=0, le=10, title="Compliance current",
                  description="Current compliance (A); None (0 in a procedure) = min(SMU "
-                 "limit, area × 50 mA/cm²), at least 10 mA.", json_schema_extra={"none_as": 0.0})
+                 "limit, area × 50 mA/cm²), at least 10 mA.",
+                 json_schema_extra={"none_as": 0.0, "automatic": True})
 
 
 def nplc_field() -> Any:

@@ -126,7 +126,7 @@ class JVStep(StepBase):
         description="Alternative to dwell_s: the wanted scan rate (V/s), >0…100 (0 in a "
         "procedure = use dwell_s); the dwell is derived from the SMU's timing. The achieved "
         "rate is always measured and recorded.",
-        json_schema_extra={"none_as": 0.0},
+        json_schema_extra={"none_as": 0.0, "automatic": True},
     )
     direction: Literal["reverse", "forward", "both"] = Field(
         "both",

@@ -32,8 +32,8 @@ from pymeasure.experiment import (
     Parameter,
 )
 
-__all__ = ["UNIT_SUFFIXES", "field_units", "parameter_for_field", "parameters_from",
-           "parameters_from_model"]
+__all__ = ["UNIT_SUFFIXES", "automatic_parameters", "field_units", "parameter_for_field",
+           "parameters_from", "parameters_from_model"]
 
 #: Field-name suffix -> pint-parsable unit, longest first (``_pct_per_s`` before ``_s``).
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -158,3 +158,20 @@ def parameters_from(model: type[BaseModel], *, exclude: Iterable[str] = ()
         return cls
 
     return decorate
+
+
+def automatic_parameters(procedure: Any) -> list[str]:
+    """Labels of the procedure's parameters whose value is the number that means "automatic"
+    (a step field with ``json_schema_extra={"none_as": 0.0, "automatic": True}``), e.g.
+    ``["Scan rate", "Compliance current"]``."""
+    model = getattr(type(procedure), "STEP_MODEL", None)
+    if model is None:
+        return []
+    parameters = procedure.parameter_objects()
+    labels = []
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if extra.get("automatic") and name in parameters:
+            if getattr(procedure, name, None) == extra["none_as"]:
+                labels.append(parameters[name].name)
+    return labels

@@ -115,3 +115,12 @@ def test_the_csv_header_labels_stay_what_they_were() -> None:
     assert labels["area_cm2"] == "Area" and labels["dwell_s"] == "Dwell"
     assert labels["precondition_light_s"] == "Light soak"
     assert labels["compliance_a"] == "Compliance current" and labels["nplc"] == "NPLC"
+
+
+def test_the_header_says_which_zeros_mean_automatic() -> None:
+    from labctl.registry.parameters import automatic_parameters
+
+    procedure = JVProcedure()
+    assert sorted(automatic_parameters(procedure)) == ["Compliance current", "Scan rate"]
+    procedure.compliance_a = 0.02
+    assert "Compliance current" not in automatic_parameters(procedure)
