@@ -1,0 +1,266 @@
+"""Bad input of every kind is exit 2 with one line naming file:line: field, before anything
+is opened: through ``labctl validate`` and ``labctl run`` alike.
+
+The station is a real (not simulated) bench whose resources exist on no bus, and
+``open_station`` is replaced by a trap: a run that got as far as opening an instrument fails
+the test.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import labctl.opened_station
+import labctl.runner
+from labctl import cli, yamlio
+from labctl.sim import bench as sim_bench
+
+STATION_TEXT = """\
+station: nowhere
+simulated: false
+instruments:
+  smu:        {driver: keithley2400, resource: "ASRL/dev/ttyLABCTL_NONE0::INSTR"}
+  ref_smu:    {driver: keithley2450, resource: "ASRL/dev/ttyLABCTL_NONE1::INSTR"}
+  lamp:       {driver: newport69907, resource: "ASRL/dev/ttyLABCTL_NONE2::INSTR"}
+  shutter:    {driver: thorlabs_sc10, resource: "ASRL/dev/ttyLABCTL_NONE3::INSTR"}
+  wheel_a:    {driver: thorlabs_fw102c, resource: "ASRL/dev/ttyLABCTL_NONE4::INSTR",
+               od: [0, 0.5, 1, 2, 3, 4]}
+  photodiode: {driver: smu_photodiode, smu: ref_smu, responsivity_a_per_w: 0.45, area_mm2: 13}
+simulation:
+  device:
+    kind: solar_cell
+    area_cm2: 0.09
+    jph_ma_cm2: 19.8
+    j0_ma_cm2: 1.0e-12
+    ideality: 1.5
+    rs_ohm_cm2: 3.0
+    rsh_ohm_cm2: 3000
+    temperature_k: 298.15
+  light: {irradiance_mw_cm2: 100}
+"""
+
+SEQUENCE_TEXT = """\
+sample:
+  id: QD-1
+  area_cm2: 0.09
+  operator: lab
+steps:
+  - jv:
+      start_v: 1.3
+      stop_v: -0.1
+      step_v: 0.01
+      direction: both
+  - jv_steady:
+      points: 10
+"""
+
+
+class OpenedAnInstrument(AssertionError):
+    """Raised by the trap that replaces open_station."""
+
+
+@pytest.fixture(autouse=True)
+def _no_opening(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    opened: list[Any] = []
+
+    def trap(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        raise OpenedAnInstrument("an instrument was opened")
+
+    monkeypatch.setattr(labctl.runner, "open_station", trap)
+    monkeypatch.setattr(labctl.opened_station, "open_station", trap)
+    return opened
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], *,
+                     sequence: Path | None = None, station: Path | None = None,
+                     where: str | None = None, needle: str = "") -> str:
+    """``validate`` and ``run`` both exit 2 with one line starting ``labctl CMD: <where>``,
+    containing ``needle``, no traceback, nothing opened, no results folder."""
+    sequence = sequence or _write(tmp_path / "seq.yaml", SEQUENCE_TEXT)
+    station = station or _write(tmp_path / "station.yaml", STATION_TEXT)
+    lines = []
+    for command in ("validate", "run"):
+        argv = [command, str(sequence), "--station", str(station)]
+        if command == "run":
+            argv += ["--out", str(tmp_path / "results")]
+        code, out, err = _cli(argv, capsys)
+        assert code == 2, (command, err)
+        assert out == "" or command == "validate"
+        err_lines = err.strip().splitlines()
+        assert len(err_lines) == 1, err
+        assert "Traceback" not in err
+        assert err_lines[0].startswith(f"labctl {command}: {where}"), err_lines[0]
+        assert needle in err_lines[0], err_lines[0]
+        lines.append(err_lines[0])
+    assert not (tmp_path / "results").exists()
+    assert not sim_bench._benches
+    return lines[0]
+
+
+def test_the_good_files_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT)
+    station = _write(tmp_path / "station.yaml", STATION_TEXT)
+    code, out, err = _cli(["validate", str(sequence), "--station", str(station)], capsys)
+    assert code == 0, err
+    assert "every role the steps need is present" in out
+
+
+# --- 1. encodings, binary files, files that cannot be read ------------------------------------
+
+LATIN = SEQUENCE_TEXT.replace("operator: lab", "operator: Müller")
+
+
+@pytest.mark.parametrize(("content", "where", "needle"), [
+    (LATIN.encode("latin-1"), "{f}:4: ", "save it as UTF-8"),
+    (LATIN.replace("Müller", "“Müller”").encode("cp1252"), "{f}:4: ", "0x93"),
+    (LATIN.encode("utf-16"), "{f}:1: ", "UTF-16"),
+    (LATIN.encode("utf-32"), "{f}:1: ", "UTF-32"),
+    (SEQUENCE_TEXT.replace("lab", "l\0ab").encode(), "{f}:4: ", "binary file"),
+    (random.Random(7).randbytes(3000), "{f}:", "binary"),
+    (bytes(b | 0x80 for b in random.Random(8).randbytes(3000)), "{f}:1: ", "UTF-8"),
+    (b"\x7fELF\x02\x01\x01" + bytes(500), "{f}:1: ", "binary file"),
+    (SEQUENCE_TEXT.replace("lab", "l\x07ab").encode(), "{f}:4: ", "U+0007"),
+    (b"", "{f}:1: ", "empty"),
+    (b"  \n# only a comment\n", "{f}:1: ", "empty"),
+])
+def test_a_sequence_that_is_not_utf8_text_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        content: bytes, where: str, needle: str) -> None:
+    sequence = _write(tmp_path / "bad.yaml", content)
+    assert_bad_input(tmp_path, capsys, sequence=sequence,
+                     where=where.format(f=sequence), needle=needle)
+
+
+def test_utf8_with_a_byte_order_mark_is_fine(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    sequence = _write(tmp_path / "seq.yaml", b"\xef\xbb\xbf" + LATIN.encode())
+    station = _write(tmp_path / "station.yaml", b"\xef\xbb\xbf" + STATION_TEXT.encode())
+    code, _, err = _cli(["validate", str(sequence), "--station", str(station)], capsys)
+    assert code == 0, err
+
+
+def test_a_station_in_latin1_is_exit_2(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    text = STATION_TEXT.replace("station: nowhere", "station: Büro")
+    station = _write(tmp_path / "st.yaml", text.encode("latin-1"))
+    assert_bad_input(tmp_path, capsys, station=station, where=f"{station}:1: ",
+                     needle="not UTF-8 text: byte 10 (0xfc, 'ü' in Latin-1")
+
+
+def test_a_directory_or_a_device_is_exit_2(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "dir.yaml"
+    folder.mkdir()
+    assert_bad_input(tmp_path, capsys, sequence=folder, where=f"{folder}: ",
+                     needle="is a directory")
+    if Path("/dev/zero").exists():
+        assert_bad_input(tmp_path, capsys, station=Path("/dev/zero"), where="/dev/zero: ",
+                         needle="not a regular file")
+
+
+def test_a_huge_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio, "MAX_FILE_BYTES", 100)
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT)
+    assert_bad_input(tmp_path, capsys, sequence=sequence, where=f"{sequence}: ",
+                     needle="too large")
+
+
+def test_an_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT)
+    if os.geteuid() != 0:  # root reads anything: then the read itself is refused below
+        sequence.chmod(0)
+        try:
+            assert_bad_input(tmp_path, capsys, sequence=sequence, where=f"{sequence}: ",
+                             needle="permission denied")
+        finally:
+            sequence.chmod(0o644)
+
+    def refuse(path: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(yamlio, "_read_bytes", refuse)
+    assert_bad_input(tmp_path, capsys, sequence=sequence, where=f"{sequence}: ",
+                     needle="permission denied")
+
+
+def test_a_missing_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.yaml"
+    assert_bad_input(tmp_path, capsys, station=missing, where=f"{missing}: ",
+                     needle="no such file")
+
+
+# --- 2. numbers that do not fit a float64 -------------------------------------------------
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "needle"), [
+    ("area_cm2: 0.09", "area_cm2: 1e400", 3, "sample.area_cm2", "does not fit a 64-bit float"),
+    ("area_cm2: 0.09", "area_cm2: -1.5e999", 3, "sample.area_cm2", "does not fit"),
+    ("area_cm2: 0.09", "area_cm2: 1e-400", 3, "sample.area_cm2", "too small"),
+    ("points: 10", "points: " + "9" * 5000, 12, "steps[1].jv_steady.points",
+     "an integer of 5000 digits"),
+    ("step_v: 0.01", "step_v: " + "1" * 400, 9, "steps[0].jv.step_v", "400 digits"),
+    ("area_cm2: 0.09", "area_cm2: .nan", 3, "sample.area_cm2", "finite"),
+    ("stop_v: -0.1", "stop_v: -.inf", 8, "steps[0].jv.stop_v", "finite"),
+    ("id: QD-1", "id: " + "7" * 5000, 2, "sample.id", "5000 digits"),
+])
+def test_a_number_that_does_not_fit_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, line: int, field: str, needle: str) -> None:
+    assert old in SEQUENCE_TEXT
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT.replace(old, new))
+    assert_bad_input(tmp_path, capsys, sequence=sequence,
+                     where=f"{sequence}:{line}: {field}: ", needle=needle)
+
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "needle"), [
+    ("rs_ohm_cm2: 3.0", "rs_ohm_cm2: " + "1" * 5000, 18, "simulation.device.rs_ohm_cm2",
+     "5000 digits"),
+    ("rs_ohm_cm2: 3.0", "rs_ohm_cm2: 1e309", 18, "simulation.device.rs_ohm_cm2",
+     "does not fit"),
+    ("area_mm2: 13", "area_mm2: 13e99999", 10, "instruments.photodiode.area_mm2",
+     "does not fit"),
+    ("od: [0, 0.5,", "od: [0, 5e500,", 9, "instruments.wheel_a.od[1]", "does not fit"),
+])
+def test_a_station_number_that_does_not_fit_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, line: int, field: str, needle: str) -> None:
+    assert old in STATION_TEXT
+    station = _write(tmp_path / "st.yaml", STATION_TEXT.replace(old, new))
+    assert_bad_input(tmp_path, capsys, station=station,
+                     where=f"{station}:{line}: {field}: ", needle=needle)
+
+
+def test_a_huge_integer_key_is_exit_2(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT + "? " + "9" * 5000 + "\n: 1\n")
+    assert_bad_input(tmp_path, capsys, sequence=sequence, where=f"{sequence}:13: ",
+                     needle="5000 digits")
+
+
+def test_the_loaded_data_is_unchanged_by_the_checks(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.yaml", "a: 1e308\nb: 0x1F\nc: .inf\nd: 1_000\ne: 0.0\n")
+    data, _ = yamlio.load_yaml(path)
+    assert data == {"a": 1e308, "b": 31, "c": float("inf"), "d": 1000, "e": 0.0}
+    assert yaml.safe_load("a: 1") == {"a": 1}
