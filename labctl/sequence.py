@@ -35,6 +35,12 @@ from pydantic import (
 from labctl.models import StrictModel, Text
 from labctl.registry.procedures import StepTiming, procedure_plugin, procedure_plugins
 from labctl.station.config import DEFAULT_DUT_SMU, StationConfig
+from labctl.station.simulation import (
+    MAX_AREA_CM2,
+    MAX_TEMPERATURE_K,
+    MIN_AREA_CM2,
+    MIN_TEMPERATURE_K,
+)
 from labctl.steps import StepBase, StepReference, format_duration
 from labctl.yamlio import (
     FileBacked,
@@ -78,16 +84,18 @@ class Sample(StrictModel):
         description="Sample id, used in file names: letters, digits, '-', '_' and '.'.",
     )
     area_cm2: float = Field(
-        gt=0, le=1000, title="Area",
-        description="Measurement (mask) area used for current density (cm²)."
+        ge=MIN_AREA_CM2, le=MAX_AREA_CM2, title="Area",
+        description="Measurement (mask) area used for current density (cm²), 1e-4…1000 (a "
+        "100 µm × 100 µm microcell to a mini-module).",
     )
     operator: Text = Field("", description="Who ran the measurement.")
     atmosphere: Text | None = Field(None, description="e.g. 'N2', 'ambient air'.")
     humidity_pct: float | None = Field(
-        None, ge=0, le=100, description="Relative humidity (percent)."
+        None, ge=0, le=100, description="Relative humidity (percent), 0…100."
     )
     temperature_k: float | None = Field(
-        None, gt=0, le=500, description="Sample temperature, if known (K)."
+        None, ge=MIN_TEMPERATURE_K, le=MAX_TEMPERATURE_K,
+        description="Sample temperature, if known (K), 4…500.",
     )
     preconditioning: Text | None = Field(
         None, description="Preconditioning applied before the sequence (light soak, bias...)."

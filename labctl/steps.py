@@ -147,9 +147,9 @@ def compliance_field(default: float | None = None) -> Any:
     """``compliance_a``: the current compliance (None = derived from the sample area)."""
     if default is not None:
         return Field(default, gt=0, le=10, title="Compliance current",
-                     description="Current compliance (A).")
+                     description="Current compliance (A), >0…10.")
     return Field(None, gt=0, le=10, title="Compliance current",
-                 description="Current compliance (A); None (0 in a procedure) = min(SMU "
+                 description="Current compliance (A), >0…10; None (0 in a procedure) = min(SMU "
                  "limit, area × 50 mA/cm²), at least 10 mA.", json_schema_extra={"none_as": 0.0})
 
 

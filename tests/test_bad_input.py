@@ -264,3 +264,84 @@ def test_the_loaded_data_is_unchanged_by_the_checks(tmp_path: Path) -> None:
     data, _ = yamlio.load_yaml(path)
     assert data == {"a": 1e308, "b": 31, "c": float("inf"), "d": 1000, "e": 0.0}
     assert yaml.safe_load("a: 1") == {"a": 1}
+
+
+# --- 3. physically sensible ranges, steps that can give a result ------------------------------
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "needle"), [
+    ("rs_ohm_cm2: 3.0", "rs_ohm_cm2: 1e300", 18, "simulation.device.rs_ohm_cm2", "≤ 1000"),
+    ("rsh_ohm_cm2: 3000", "rsh_ohm_cm2: 0.01", 19, "simulation.device.rsh_ohm_cm2", "≥ 1"),
+    ("j0_ma_cm2: 1.0e-12", "j0_ma_cm2: 0", 16, "simulation.device.j0_ma_cm2", "≥ 1e-40"),
+    ("jph_ma_cm2: 19.8\n    j0_ma_cm2: 1.0e-12", "jph_ma_cm2: 0.1\n    j0_ma_cm2: 0.5", 16,
+     "simulation.device.j0_ma_cm2", "below jph_ma_cm2"),
+    ("ideality: 1.5", "ideality: 11", 17, "simulation.device.ideality", "≤ 10"),
+    ("temperature_k: 298.15", "temperature_k: 1", 20, "simulation.device.temperature_k", "≥ 4"),
+    ("temperature_k: 298.15", "temperature_k: 600", 20, "simulation.device.temperature_k",
+     "≤ 500"),
+    ("area_cm2: 0.09", "area_cm2: 1e-9", 14, "simulation.device.area_cm2", "≥ 0.0001"),
+    ("irradiance_mw_cm2: 100}", "irradiance_mw_cm2: 1e5}", 21,
+     "simulation.light.irradiance_mw_cm2", "≤ 1000"),
+    ("responsivity_a_per_w: 0.45", "responsivity_a_per_w: 45", 10,
+     "instruments.photodiode.responsivity_a_per_w", "≤ 1"),
+    ("od: [0, 0.5,", "od: [0, 50,", 9, "instruments.wheel_a.od[1]", "≤ 10"),
+    ("ideality: 1.5", "ideality: 1.5\n    burn_in_tau_h: 1e9", 18,
+     "simulation.device.burn_in_tau_h", "≤ 100000"),
+])
+def test_a_station_value_out_of_range_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, line: int, field: str, needle: str) -> None:
+    assert old in STATION_TEXT
+    station = _write(tmp_path / "st.yaml", STATION_TEXT.replace(old, new, 1))
+    assert_bad_input(tmp_path, capsys, station=station,
+                     where=f"{station}:{line}: {field}: ", needle=needle)
+
+
+SCLC_STATION = STATION_TEXT.split("simulation:")[0] + """\
+simulation:
+  device: {kind: single_carrier, thickness_nm: 500, mobility_cm2_vs: 1e-3}
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "field", "needle"), [
+    ("thickness_nm: 500", "thickness_nm: 0.01", "thickness_nm", "≥ 1"),
+    ("mobility_cm2_vs: 1e-3", "mobility_cm2_vs: 1e9", "mobility_cm2_vs", "≤ 100000"),
+    ("mobility_cm2_vs: 1e-3", "trap_density_cm3: 1e30", "trap_density_cm3", "≤ 1e+22"),
+    ("mobility_cm2_vs: 1e-3", "eps_r: 0.5", "eps_r", "≥ 1"),
+])
+def test_a_single_carrier_device_out_of_range_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, field: str, needle: str) -> None:
+    station = _write(tmp_path / "st.yaml", SCLC_STATION.replace(old, new))
+    assert_bad_input(tmp_path, capsys, station=station,
+                     where=f"{station}:12: simulation.device.{field}: ", needle=needle)
+
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "needle"), [
+    ("area_cm2: 0.09", "area_cm2: 5000", 3, "sample.area_cm2", "≤ 1000"),
+    ("operator: lab", "operator: lab\n  temperature_k: 2", 5, "sample.temperature_k", "≥ 4"),
+    ("points: 10", "points: 5", 12, "steps[1].jv_steady.points",
+     "must be ≥ 7 (got 5): the analysis fits Jsc"),
+    ("points: 10", "points: 3", 12, "steps[1].jv_steady.points", "every metric is NaN"),
+    ("step_v: 0.01", "step_v: 5", 9, "steps[0].jv.step_v", "≤ 1"),
+    ("points: 10", "points: 10\n      max_hold_s: 1e9", 13, "steps[1].jv_steady.max_hold_s",
+     "≤ 86400"),
+    ("  - jv_steady:\n      points: 10\n", "  - mpp: {duration_h: 1e6}\n", 11,
+     "steps[1].mpp.duration_h", "≤ 100000"),
+    ("  - jv_steady:\n      points: 10\n",
+     "  - sclc: {thickness_nm: 1e12, eps_r: 30}\n", 11, "steps[1].sclc.thickness_nm",
+     "≤ 10000000"),
+])
+def test_a_step_out_of_range_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, line: int, field: str, needle: str) -> None:
+    assert old in SEQUENCE_TEXT
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT.replace(old, new))
+    assert_bad_input(tmp_path, capsys, sequence=sequence,
+                     where=f"{sequence}:{line}: {field}: ", needle=needle)
+
+
+def test_seven_steady_points_validate(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT.replace("points: 10", "points: 7"))
+    station = _write(tmp_path / "station.yaml", STATION_TEXT)
+    assert _cli(["validate", str(sequence), "--station", str(station)], capsys)[0] == 0
