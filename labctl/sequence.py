@@ -55,6 +55,7 @@ from labctl.yamlio import (
 __all__ = [
     "Sample",
     "Sequence",
+    "bias_guard_problem",
     "check_against_station",
     "describe",
     "estimate_duration_s",
@@ -101,6 +102,19 @@ class Sample(StrictModel):
         None, description="Preconditioning applied before the sequence (light soak, bias...)."
     )
     notes: Text | None = Field(None, description="Free text.")
+    max_reverse_v: float | None = Field(
+        None, ge=0, le=210, title="Largest reverse bias",
+        description="Largest reverse bias the sample may see (V, a magnitude, 0…210): no step "
+        "may apply a voltage below −max_reverse_v. Reverse bias is a negative voltage: labctl "
+        "sources V on the cell's positive (Voc) contact, so forward bias (where the cell "
+        "delivers power and Voc lies) is positive and reverse bias negative. None = no guard.",
+    )
+    max_forward_v: float | None = Field(
+        None, ge=0, le=210, title="Largest forward bias",
+        description="Largest forward bias the sample may see (V, 0…210): no step may apply a "
+        "voltage above +max_forward_v (a J-V end, a preconditioning bias, the voltage "
+        "compliance of a Voc hold). None = no guard.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -150,6 +164,15 @@ class Sequence(StrictModel, FileBacked):
     @model_validator(mode="after")
     def _keep_source(self, info: ValidationInfo) -> Self:
         self._keep_file(info.context)
+        return self
+
+    @model_validator(mode="after")
+    def _within_bias_guards(self) -> Self:
+        for index, step in enumerate(self.steps):
+            problem = bias_guard_problem(step, self.sample)
+            if problem is not None:
+                reason, at = problem
+                raise located_error(reason, ("steps", index, step.procedure, *at))
         return self
 
     @model_validator(mode="after")
@@ -295,10 +318,33 @@ def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Pro
     return None
 
 
-def limits_problem(step: StepBase, station: StationConfig) -> Problem:
-    """Why the step's voltages or compliance lie outside its SMU's envelope (with the field,
-    relative to the step), or None. The runner checks a step again once the values it takes
-    from earlier steps are known."""
+def bias_guard_problem(step: StepBase, sample: Sample | None) -> Problem:
+    """Why a voltage the step applies lies beyond the sample's ``max_reverse_v`` (below
+    −max_reverse_v) or ``max_forward_v`` (above +max_forward_v), with the field; or None."""
+    if sample is None or (sample.max_reverse_v is None and sample.max_forward_v is None):
+        return None
+    voltages = (list(step.bias_voltages_v().items())
+                or [("", v) for v in step.step_voltages_v()])  # a plug-in's own voltages
+    for field, voltage_v in voltages:
+        at = (field,) if field else ()
+        if sample.max_forward_v is not None and voltage_v > sample.max_forward_v:
+            return (f"{voltage_v:g} V is beyond the sample's forward-bias guard "
+                    f"(sample.max_forward_v: {sample.max_forward_v:g} V)", at)
+        if sample.max_reverse_v is not None and voltage_v < -sample.max_reverse_v:
+            return (f"{voltage_v:g} V is beyond the sample's reverse-bias guard "
+                    f"(sample.max_reverse_v: {sample.max_reverse_v:g} V, i.e. not below "
+                    f"{-sample.max_reverse_v:g} V)", at)
+    return None
+
+
+def limits_problem(step: StepBase, station: StationConfig,
+                   sample: Sample | None = None) -> Problem:
+    """Why the step's voltages or compliance lie outside its SMU's envelope or the sample's
+    bias guards (with the field, relative to the step), or None. The runner checks a step
+    again once the values it takes from earlier steps are known."""
+    guard = bias_guard_problem(step, sample)
+    if guard is not None:
+        return guard
     smu_name = getattr(step, "smu", None) or DEFAULT_DUT_SMU
     limits = station.smu_limits(smu_name)
     driver = station.instruments[smu_name].driver

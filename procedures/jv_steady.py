@@ -312,8 +312,13 @@ class JVSteadyStep(StepBase):
         """Hold time assumed per point by the run-time estimate."""
         return min(self.max_hold_s, max(self.min_hold_s, 2 * self.settle_window_s))
 
-    def step_voltages_v(self) -> list[float]:
-        return [v for v in (self.start_v, self.stop_v) if isinstance(v, float)]
+    def bias_voltages_v(self) -> dict[str, float]:
+        """start_v and stop_v where known, and voc_compliance_v: the I = 0 hold may drive
+        the voltage up to it (with the default start_v the first bias is 2 % above Voc)."""
+        known = {name: value for name, value in (("start_v", self.start_v),
+                                                  ("stop_v", self.stop_v))
+                 if isinstance(value, float)}
+        return {**known, "voc_compliance_v": self.voc_compliance_v}
 
 
 @parameters_from(JVSteadyStep, exclude={"smu"})

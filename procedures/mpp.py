@@ -103,8 +103,8 @@ class MPPStep(StepBase):
             return self.duration_h * 3600.0
         return float(self.duration_s if self.duration_s is not None else 300.0)
 
-    def step_voltages_v(self) -> list[float]:
-        return [self.start_v] if isinstance(self.start_v, float) else []
+    def bias_voltages_v(self) -> dict[str, float]:
+        return {"start_v": self.start_v} if isinstance(self.start_v, float) else {}
 
 
 def _estimate_duration_s(step: MPPStep, timing: StepTiming) -> float:

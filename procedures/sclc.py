@@ -136,8 +136,8 @@ class SCLCStep(StepBase):
         """``["forward", "reverse"]`` for ``both``."""
         return ["forward", "reverse"] if self.direction == "both" else ["forward"]
 
-    def step_voltages_v(self) -> list[float]:
-        return [self.start_v, self.stop_v]
+    def bias_voltages_v(self) -> dict[str, float]:
+        return {"start_v": self.start_v, "stop_v": self.stop_v}
 
 
 def _estimate_duration_s(step: SCLCStep, timing: StepTiming) -> float:

@@ -345,3 +345,68 @@ def test_seven_steady_points_validate(tmp_path: Path,
     sequence = _write(tmp_path / "seq.yaml", SEQUENCE_TEXT.replace("points: 10", "points: 7"))
     station = _write(tmp_path / "station.yaml", STATION_TEXT)
     assert _cli(["validate", str(sequence), "--station", str(station)], capsys)[0] == 0
+
+
+# --- 4. per-sample bias guards --------------------------------------------------------------
+
+GUARDED = SEQUENCE_TEXT.replace("operator: lab", "operator: lab\n  max_reverse_v: 0.1\n"
+                                "  max_forward_v: 1.5")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "needle"), [
+    ("stop_v: -0.1", "stop_v: -0.2", 10, "steps[0].jv.stop_v", "-0.2 V is beyond the sample's "
+     "reverse-bias guard (sample.max_reverse_v: 0.1 V"),
+    ("start_v: 1.3", "start_v: 1.6", 9, "steps[0].jv.start_v", "forward-bias guard"),
+    ("direction: both", "direction: both\n      precondition_bias_v: -1\n"
+     "      precondition_bias_s: 5", 13, "steps[0].jv.precondition_bias_v", "reverse-bias"),
+    ("points: 10", "points: 10\n      voc_compliance_v: 3", 15,
+     "steps[1].jv_steady.voc_compliance_v", "forward-bias guard"),
+    ("points: 10", "points: 10\n      stop_v: -1\n      voc_compliance_v: 1.4", 15,
+     "steps[1].jv_steady.stop_v", "reverse-bias guard"),
+])
+def test_a_step_beyond_the_bias_guards_is_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, line: int, field: str, needle: str) -> None:
+    # jv_steady's voc_compliance_v defaults to 3 V: within the guard it must be lowered
+    text = GUARDED.replace("points: 10", "points: 10\n      voc_compliance_v: 1.4", 1)
+    if "voc_compliance_v" in new:
+        text = GUARDED
+    sequence = _write(tmp_path / "seq.yaml", text.replace(old, new))
+    assert_bad_input(tmp_path, capsys, sequence=sequence,
+                     where=f"{sequence}:{line}: {field}: ", needle=needle)
+
+
+def test_steps_within_the_guards_validate(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    text = GUARDED.replace("points: 10", "points: 10\n      voc_compliance_v: 1.4")
+    sequence = _write(tmp_path / "seq.yaml", text)
+    station = _write(tmp_path / "station.yaml", STATION_TEXT)
+    code, _, err = _cli(["validate", str(sequence), "--station", str(station)], capsys)
+    assert code == 0, err
+
+
+def test_a_negative_guard_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sequence = _write(tmp_path / "seq.yaml", GUARDED.replace("max_reverse_v: 0.1",
+                                                             "max_reverse_v: -1"))
+    assert_bad_input(tmp_path, capsys, sequence=sequence,
+                     where=f"{sequence}:5: sample.max_reverse_v: ", needle="≥ 0")
+
+
+def test_a_resolved_reference_is_checked_against_the_guards(tmp_path: Path) -> None:
+    """A value taken from an earlier step (here the J-V's Voc as the mpp start) is checked
+    against the guards once known: the runner calls limits_problem with the sample."""
+    sequence = _write(tmp_path / "seq.yaml", """\
+sample: {id: G-1, area_cm2: 0.09, max_forward_v: 1.0, max_reverse_v: 0.2}
+steps:
+  - jv: {start_v: 1.0, stop_v: -0.1, step_v: 0.02, direction: reverse, light: false}
+  - mpp: {duration_s: 20, log_interval_s: 5, algorithm: fixed_voltage, light: false,
+          start_v: {from_step: 0, metric: voc_v}}
+""")
+    from labctl.sequence import bias_guard_problem, load_sequence
+    loaded = load_sequence(sequence)
+    resolved = loaded.steps[1].resolved({"start_v": 1.1})
+    assert bias_guard_problem(resolved, loaded.sample) == (
+        "1.1 V is beyond the sample's forward-bias guard (sample.max_forward_v: 1 V)",
+        ("start_v",))
+    assert bias_guard_problem(loaded.steps[1].resolved({"start_v": 0.9}), loaded.sample) is None
+    assert bias_guard_problem(loaded.steps[1], loaded.sample) is None  # unknown until run
