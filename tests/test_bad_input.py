@@ -410,3 +410,63 @@ steps:
         ("start_v",))
     assert bias_guard_problem(loaded.steps[1].resolved({"start_v": 0.9}), loaded.sample) is None
     assert bias_guard_problem(loaded.steps[1], loaded.sample) is None  # unknown until run
+
+
+# --- 5. fuzz: mutated files never give a traceback or an exit other than 0 or 2 ------------
+
+_TOKENS = ["1e400", "9" * 5000, ".nan", "-.inf", "0", "-1", "1e300", "{", "}", "[", ":", "- ",
+           "&a", "*a", "!!binary", "!!python/object:os.system", "null", "true", "'", '"',
+           "ü", "\t", "points: 2", "0x7fffffffffffffffffff", "1:30", "2026-01-01"]
+
+
+def _mutate(rng: random.Random, text: str) -> bytes:
+    raw = bytearray(text.encode("utf-8"))
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.randrange(6)
+        at = rng.randrange(len(raw) + 1)
+        if kind == 0 and raw:          # flip a byte
+            raw[min(at, len(raw) - 1)] = rng.randrange(256)
+        elif kind == 1:                # insert a token
+            raw[at:at] = rng.choice(_TOKENS).encode("utf-8")
+        elif kind == 2 and raw:        # delete a run
+            del raw[at:at + rng.randint(1, 20)]
+        elif kind == 3:                # replace a number
+            lines = raw.decode("utf-8", "replace").splitlines(keepends=True)
+            index = rng.randrange(len(lines))
+            lines[index] = "".join(rng.choice(_TOKENS) if ch.isdigit() and rng.random() < 0.3
+                                   else ch for ch in lines[index])
+            raw = bytearray("".join(lines).encode("utf-8"))
+        elif kind == 4:                # duplicate a line
+            lines = raw.split(b"\n")
+            index = rng.randrange(len(lines))
+            lines.insert(index, lines[index])
+            raw = bytearray(b"\n".join(lines))
+        else:                          # re-encode
+            raw = bytearray(raw.decode("utf-8", "replace").encode(
+                rng.choice(["latin-1", "utf-16", "cp1252"]), "replace"))
+    return bytes(raw)
+
+
+def test_mutated_files_never_give_a_traceback(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(20261201)
+    good_sequence = _write(tmp_path / "good-seq.yaml", SEQUENCE_TEXT)
+    good_station = _write(tmp_path / "good-st.yaml", STATION_TEXT)
+    codes = {0: 0, 2: 0}
+    for index in range(200):
+        mutated = tmp_path / f"m{index}.yaml"
+        if index % 2:
+            mutated.write_bytes(_mutate(rng, STATION_TEXT))
+            sequence, station = good_sequence, mutated
+        else:
+            mutated.write_bytes(_mutate(rng, SEQUENCE_TEXT))
+            sequence, station = mutated, good_station
+        code, _, err = _cli(["validate", str(sequence), "--station", str(station)], capsys)
+        assert code in (0, 2), (index, err)
+        assert "Traceback" not in err
+        if code == 2:
+            assert len(err.strip().splitlines()) == 1, (index, err)
+            assert str(mutated) in err, (index, err)
+        codes[code] += 1
+    assert codes[2] > 100  # most mutations are bad input, some stay valid
+    assert not sim_bench._benches
