@@ -424,7 +424,7 @@ class Runner:
         except ValueError as exc:
             raise RunFailed(f"step {measurement.step}: {taken} is not a valid value: "
                             f"{error_line(exc, with_type=False, limit=200)}") from None
-        problem = limits_problem(resolved, self.station)
+        problem = limits_problem(resolved, self.station, self.sequence.sample)
         if problem is not None:
             raise RunFailed(f"step {measurement.step}: with {taken}: {problem[0]}")
         for planned in plan_step(self.sequence, self.station, measurement.step, resolved):

@@ -35,6 +35,12 @@ from pydantic import (
 from labctl.models import StrictModel, Text
 from labctl.registry.procedures import StepTiming, procedure_plugin, procedure_plugins
 from labctl.station.config import DEFAULT_DUT_SMU, StationConfig
+from labctl.station.simulation import (
+    MAX_AREA_CM2,
+    MAX_TEMPERATURE_K,
+    MIN_AREA_CM2,
+    MIN_TEMPERATURE_K,
+)
 from labctl.steps import StepBase, StepReference, format_duration
 from labctl.yamlio import (
     FileBacked,
@@ -49,6 +55,7 @@ from labctl.yamlio import (
 __all__ = [
     "Sample",
     "Sequence",
+    "bias_guard_problem",
     "check_against_station",
     "describe",
     "estimate_duration_s",
@@ -78,21 +85,36 @@ class Sample(StrictModel):
         description="Sample id, used in file names: letters, digits, '-', '_' and '.'.",
     )
     area_cm2: float = Field(
-        gt=0, le=1000, title="Area",
-        description="Measurement (mask) area used for current density (cm²)."
+        ge=MIN_AREA_CM2, le=MAX_AREA_CM2, title="Area",
+        description="Measurement (mask) area used for current density (cm²), 1e-4…1000 (a "
+        "100 µm × 100 µm microcell to a mini-module).",
     )
     operator: Text = Field("", description="Who ran the measurement.")
     atmosphere: Text | None = Field(None, description="e.g. 'N2', 'ambient air'.")
     humidity_pct: float | None = Field(
-        None, ge=0, le=100, description="Relative humidity (percent)."
+        None, ge=0, le=100, description="Relative humidity (percent), 0…100."
     )
     temperature_k: float | None = Field(
-        None, gt=0, le=500, description="Sample temperature, if known (K)."
+        None, ge=MIN_TEMPERATURE_K, le=MAX_TEMPERATURE_K,
+        description="Sample temperature, if known (K), 4…500.",
     )
     preconditioning: Text | None = Field(
         None, description="Preconditioning applied before the sequence (light soak, bias...)."
     )
     notes: Text | None = Field(None, description="Free text.")
+    max_reverse_v: float | None = Field(
+        None, ge=0, le=210, title="Largest reverse bias",
+        description="Largest reverse bias the sample may see (V, a magnitude, 0…210): no step "
+        "may apply a voltage below −max_reverse_v. Reverse bias is a negative voltage: labctl "
+        "sources V on the cell's positive (Voc) contact, so forward bias (where the cell "
+        "delivers power and Voc lies) is positive and reverse bias negative. None = no guard.",
+    )
+    max_forward_v: float | None = Field(
+        None, ge=0, le=210, title="Largest forward bias",
+        description="Largest forward bias the sample may see (V, 0…210): no step may apply a "
+        "voltage above +max_forward_v (a J-V end, a preconditioning bias, the voltage "
+        "compliance of a Voc hold). None = no guard.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -142,6 +164,15 @@ class Sequence(StrictModel, FileBacked):
     @model_validator(mode="after")
     def _keep_source(self, info: ValidationInfo) -> Self:
         self._keep_file(info.context)
+        return self
+
+    @model_validator(mode="after")
+    def _within_bias_guards(self) -> Self:
+        for index, step in enumerate(self.steps):
+            problem = bias_guard_problem(step, self.sample)
+            if problem is not None:
+                reason, at = problem
+                raise located_error(reason, ("steps", index, step.procedure, *at))
         return self
 
     @model_validator(mode="after")
@@ -287,10 +318,33 @@ def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Pro
     return None
 
 
-def limits_problem(step: StepBase, station: StationConfig) -> Problem:
-    """Why the step's voltages or compliance lie outside its SMU's envelope (with the field,
-    relative to the step), or None. The runner checks a step again once the values it takes
-    from earlier steps are known."""
+def bias_guard_problem(step: StepBase, sample: Sample | None) -> Problem:
+    """Why a voltage the step applies lies beyond the sample's ``max_reverse_v`` (below
+    −max_reverse_v) or ``max_forward_v`` (above +max_forward_v), with the field; or None."""
+    if sample is None or (sample.max_reverse_v is None and sample.max_forward_v is None):
+        return None
+    voltages = (list(step.bias_voltages_v().items())
+                or [("", v) for v in step.step_voltages_v()])  # a plug-in's own voltages
+    for field, voltage_v in voltages:
+        at = (field,) if field else ()
+        if sample.max_forward_v is not None and voltage_v > sample.max_forward_v:
+            return (f"{voltage_v:g} V is beyond the sample's forward-bias guard "
+                    f"(sample.max_forward_v: {sample.max_forward_v:g} V)", at)
+        if sample.max_reverse_v is not None and voltage_v < -sample.max_reverse_v:
+            return (f"{voltage_v:g} V is beyond the sample's reverse-bias guard "
+                    f"(sample.max_reverse_v: {sample.max_reverse_v:g} V, i.e. not below "
+                    f"{-sample.max_reverse_v:g} V)", at)
+    return None
+
+
+def limits_problem(step: StepBase, station: StationConfig,
+                   sample: Sample | None = None) -> Problem:
+    """Why the step's voltages or compliance lie outside its SMU's envelope or the sample's
+    bias guards (with the field, relative to the step), or None. The runner checks a step
+    again once the values it takes from earlier steps are known."""
+    guard = bias_guard_problem(step, sample)
+    if guard is not None:
+        return guard
     smu_name = getattr(step, "smu", None) or DEFAULT_DUT_SMU
     limits = station.smu_limits(smu_name)
     driver = station.instruments[smu_name].driver

@@ -95,9 +95,15 @@ class StepBase(StrictModel):
             return {} if params is None else params
         return data
 
+    def bias_voltages_v(self) -> dict[str, float]:
+        """Voltages the step may apply to the device that are known before it runs, by the
+        field that gives each (for the SMU's limits and the sample's bias guards)."""
+        return {}
+
     def step_voltages_v(self) -> list[float]:
-        """Voltages the step will source that are known before it runs (for limit checks)."""
-        return []
+        """Voltages the step will source that are known before it runs (for limit checks);
+        those of :meth:`bias_voltages_v` unless a plug-in says otherwise."""
+        return list(self.bias_voltages_v().values())
 
     def references(self) -> dict[str, StepReference]:
         """The fields whose value comes from an earlier step, by field name."""
@@ -147,9 +153,9 @@ def compliance_field(default: float | None = None) -> Any:
     """``compliance_a``: the current compliance (None = derived from the sample area)."""
     if default is not None:
         return Field(default, gt=0, le=10, title="Compliance current",
-                     description="Current compliance (A).")
+                     description="Current compliance (A), >0…10.")
     return Field(None, gt=0, le=10, title="Compliance current",
-                 description="Current compliance (A); None (0 in a procedure) = min(SMU "
+                 description="Current compliance (A), >0…10; None (0 in a procedure) = min(SMU "
                  "limit, area × 50 mA/cm²), at least 10 mA.",
                  json_schema_extra={"none_as": 0.0, "automatic": True})
 

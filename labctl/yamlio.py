@@ -22,6 +22,7 @@ a precise key (for example the ``smu`` key of a photodiode that names a missing 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import types
@@ -223,8 +224,41 @@ _LineLoader.yaml_implicit_resolvers = _make_resolvers()
 _MAX_WALK_NODES = 1_000_000
 
 
-def _record_lines(loader: _LineLoader, root: yaml.Node) -> LineMap:
-    """Walk the composed node tree and note the line of every key and item."""
+#: Most digits of an integer: a float64 holds at most about 1.8e308 (309 digits), and every
+#: labctl number must fit one (Python itself refuses to read more than 4300).
+MAX_INT_DIGITS = 309
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT64_MAX = "about 1.8e308"
+
+
+def _number_problem(node: yaml.Node) -> str | None:
+    """Why a numeric scalar cannot be a float64 (too many digits, overflow, underflow)."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag not in (_INT_TAG, _FLOAT_TAG):
+        return None
+    text = str(node.value).replace("_", "")
+    shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]}"
+    if node.tag == _INT_TAG:
+        digits = sum(ch.isalnum() for ch in text)
+        if digits > MAX_INT_DIGITS:
+            return (f"an integer of {digits} digits ({shown}) does not fit a 64-bit number "
+                    f"(at most {MAX_INT_DIGITS} digits, {_FLOAT64_MAX})")
+        return None
+    if ":" in text or text.lower().lstrip("+-") in (".inf", ".nan"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if math.isinf(value):
+        return f"{shown} does not fit a 64-bit float (largest magnitude {_FLOAT64_MAX})"
+    if value == 0.0 and any(ch in "123456789" for ch in text.lower().split("e")[0]):
+        return f"{shown} is too small for a 64-bit float (it would be read as 0)"
+    return None
+
+
+def _record_lines(loader: _LineLoader, root: yaml.Node, file: str = "") -> LineMap:
+    """Walk the composed node tree and note the line of every key and item; a number that
+    does not fit a float64 is an InputError naming its line and field."""
     lines: dict[PathKey, int] = {(): root.start_mark.line + 1}
     budget = [_MAX_WALK_NODES]
 
@@ -232,11 +266,20 @@ def _record_lines(loader: _LineLoader, root: yaml.Node) -> LineMap:
         budget[0] -= 1
         if budget[0] < 0 or id(node) in on_path:  # alias bombs and recursive aliases
             return
+        problem = _number_problem(node)
+        if problem is not None:
+            raise InputError(problem, file=file, line=node.start_mark.line + 1,
+                             field=format_field(path) or None)
         inner = on_path | {id(node)}
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG:
                     continue
+                problem = _number_problem(key_node)
+                if problem is not None:
+                    raise InputError(f"key: {problem}", file=file,
+                                     line=key_node.start_mark.line + 1,
+                                     field=format_field(path) or None)
                 try:
                     key = loader.construct_object(key_node, deep=True)
                     hash(key)
@@ -282,32 +325,133 @@ def _type_name(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def load_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], LineMap]:
-    """Load a YAML file safely; return its data and the line of every key and item.
+#: Largest configuration file read (bytes): a lab file is a few kB; anything this large is
+#: the wrong file (a data file, an image, a device node).
+MAX_FILE_BYTES = 10_000_000
+_SAVE_AS_UTF8 = "save it as UTF-8 (in most editors: Save As..., Encoding: UTF-8)"
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: Byte-order marks of the encodings that are not UTF-8, longest first.
+_OTHER_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
+#: Characters YAML does not allow in a document (PyYAML's Reader.NON_PRINTABLE).
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]"
+)
 
-    Raises:
-        InputError: missing or unreadable file, YAML syntax error (with its line), duplicate
-            key (at the line of the second one), or a top level that is not a mapping.
-    """
-    file = str(path)
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes (a seam for tests that cannot make a file unreadable as root)."""
+    return path.read_bytes()
+
+
+def _read_file(file: str, path: Path) -> bytes:
+    """The bytes of a regular file of sensible size, or an InputError saying why not."""
     try:
-        raw = Path(path).read_bytes()
+        info = path.stat()
+        if path.is_dir():
+            raise InputError("is a directory, not a YAML file", file=file)
+        if not path.is_file():
+            raise InputError("is not a regular file (a device or a pipe?)", file=file)
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError(f"is {info.st_size} bytes, too large for a configuration file "
+                             f"(at most {MAX_FILE_BYTES}): is it the right file?", file=file)
+        return _read_bytes(path)
     except FileNotFoundError:
         raise InputError("no such file", file=file) from None
     except IsADirectoryError:
         raise InputError("is a directory, not a YAML file", file=file) from None
+    except PermissionError:
+        raise InputError("cannot be read: permission denied (check the file's permissions)",
+                         file=file) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
 
-    loader = _LineLoader(raw)
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _decode(file: str, raw: bytes) -> str:
+    """The text of a YAML file: UTF-8 (a leading byte-order mark is dropped); any other
+    encoding, a NUL byte or a control character is an InputError with its line and byte."""
+    for bom, name in _OTHER_BOMS:
+        if raw.startswith(bom):
+            raise InputError(f"the file is {name} text (it starts with a {name} byte-order "
+                             f"mark); labctl reads UTF-8: {_SAVE_AS_UTF8}", file=file, line=1)
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM):]
+    nul = raw.find(b"\x00")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if 0 <= nul < exc.start:
+            raise _binary_error(file, raw, nul) from None
+        bad = raw[exc.start:exc.start + 1]
+        guess = ""
+        try:
+            guess = f", {raw[exc.start:exc.end].decode('cp1252')!r} in Latin-1/Windows-1252"
+        except UnicodeDecodeError:
+            pass
+        if raw.count(b"\x00") or _looks_binary(raw):
+            raise _binary_error(file, raw, exc.start) from None
+        raise InputError(
+            f"not UTF-8 text: byte {exc.start} (0x{bad.hex()}{guess}) cannot be decoded; "
+            f"{_SAVE_AS_UTF8}",
+            file=file, line=_line_of(raw, exc.start)) from None
+    if nul >= 0:
+        raise _binary_error(file, raw, nul)
+    found = _NON_PRINTABLE.search(text)
+    if found is not None:
+        offset = len(text[:found.start()].encode("utf-8"))
+        if _looks_binary(raw):
+            raise _binary_error(file, raw, offset)
+        raise InputError(
+            f"control character U+{ord(found.group()):04X} at byte {offset} is not allowed "
+            "in a YAML file (delete it)", file=file, line=_line_of(raw, offset))
+    return text
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """More than 10 % of the first 4 kB are control bytes (not tab, CR, LF)."""
+    head = raw[:4096]
+    controls = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+    return controls > len(head) // 10
+
+
+def _binary_error(file: str, raw: bytes, offset: int) -> InputError:
+    return InputError(
+        f"a binary file, not YAML text (byte {offset} is 0x{raw[offset:offset + 1].hex()}): "
+        "is it the right file?", file=file, line=_line_of(raw, offset))
+
+
+def load_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], LineMap]:
+    """Load a YAML file safely; return its data and the line of every key and item.
+
+    Raises:
+        InputError: missing, unreadable or binary file, text that is not UTF-8 (the line and
+            byte where decoding failed), YAML syntax error (with its line), duplicate key (at
+            the line of the second one), a number that does not fit a float64 (its line and
+            field), or a top level that is not a mapping.
+    """
+    file = str(path)
+    text = _decode(file, _read_file(file, Path(path)))
+    if not text.strip():
+        raise InputError("the file is empty (expected a mapping of keys)", file=file, line=1)
+    loader = _LineLoader(text)
     try:
         root = loader.get_single_node()
+        lines = _record_lines(loader, root, file) if root is not None else LineMap()
         data = loader.construct_document(root) if root is not None else None
-        lines = _record_lines(loader, root) if root is not None else LineMap()
     except yaml.YAMLError as exc:
         raise _yaml_error(file, exc) from None
     except RecursionError:
         raise InputError("YAML nesting is too deep", file=file) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value PyYAML cannot build
+        raise InputError(f"a value cannot be read: {fold(str(exc), 120)}", file=file) from None
     finally:
         loader.dispose()
 

@@ -39,8 +39,9 @@ class IntensityVocStep(StepBase):
     min_sun: float = Field(
         1e-3, gt=0, lt=1, description="Lowest intensity (suns, 1 sun = 100 mW/cm²), >0…<1."
     )
-    max_sun: float = Field(1.0, gt=0, le=10, description="Highest intensity (suns), ≤10.")
-    points_per_decade: int = Field(5, ge=1, le=20, description="Intensity levels per decade.")
+    max_sun: float = Field(1.0, gt=0, le=10, description="Highest intensity (suns), >0…10.")
+    points_per_decade: int = Field(5, ge=1, le=20,
+                                   description="Intensity levels per decade, 1…20.")
     settle_s: float = Field(
         5.0, ge=0, le=3600, description="Wait for Voc to settle at each level (s), 0…3600."
     )

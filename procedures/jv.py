@@ -215,9 +215,10 @@ class JVStep(StepBase):
         return source_delay_for_scan_rate_s(timing.smu_model, self.step_v, self.scan_rate_v_s,
                                             self.nplc, timing.line_frequency_hz)
 
-    def step_voltages_v(self) -> list[float]:
-        extra = [self.precondition_bias_v] if self.precondition_bias_v is not None else []
-        return [self.start_v, self.stop_v, *extra]
+    def bias_voltages_v(self) -> dict[str, float]:
+        extra = ({"precondition_bias_v": self.precondition_bias_v}
+                 if self.precondition_bias_v is not None else {})
+        return {"start_v": self.start_v, "stop_v": self.stop_v, **extra}
 
 
 

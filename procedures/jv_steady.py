@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pymeasure.experiment import (
     Parameter,
 )
@@ -231,8 +231,10 @@ class JVSteadyStep(StepBase):
 
     procedure: ClassVar[str] = "jv_steady"
 
-    points: int = Field(10, ge=3, le=200, title="Points",
-                        description="Number of held biases (the Voc hold not counted), 3…200.")
+    points: int = Field(10, ge=MIN_COARSE_POINTS, le=200, title="Points",
+                        description="Number of held biases (the Voc hold not counted), 7…200: "
+                        "the Jsc fit of the analysis needs three biases at V ≤ Vmpp/2, which "
+                        "seven evenly spaced from Voc to 0 V give.")
     start_v: ReferableVoltage | None = Field(
         None, title="Start voltage",
         description="First bias (V); None (Voc in a procedure) = 2 % above the Voc found by "
@@ -247,25 +249,27 @@ class JVSteadyStep(StepBase):
     )
     settle_tolerance_pct_per_s: float = Field(
         0.1, gt=0, le=100, title="Settling tolerance",
-        description="A hold ends when |dJ/dt|/|J| over the window is below this (percent per s).",
+        description="A hold ends when |dJ/dt|/|J| over the window is below this (percent per "
+        "s), >0…100.",
     )
     settle_window_s: float = Field(
         2.0, gt=0, le=3600, title="Settling window",
-        description="Sliding window the drift is fitted over (s).",
+        description="Sliding window the drift is fitted over (s), >0…3600.",
     )
     max_hold_s: float = Field(
         60.0, gt=0, le=86400, title="Maximum hold",
-        description="Longest hold per bias (s); recorded if reached.",
+        description="Longest hold per bias (s), >0…86400; recorded if reached.",
     )
     min_hold_s: float = Field(1.0, ge=0, le=86400, title="Minimum hold",
-                              description="Shortest hold per bias (s).")
+                              description="Shortest hold per bias (s), 0…86400.")
     reading_interval_s: float = Field(
         0.25, ge=0, le=60, title="Reading interval",
-        description="Wait between readings of a hold, on top of the reading itself (s).",
+        description="Wait between readings of a hold, on top of the reading itself (s), "
+        "0…60.",
     )
     voc_compliance_v: float = Field(
         3.0, ge=0.1, le=210, title="Voc compliance voltage",
-        description="Voltage limit during the I = 0 hold (V).",
+        description="Voltage limit during the I = 0 hold (V), 0.1…210.",
     )
     light: bool = light_field()
     irradiance_mw_cm2: Irradiance = irradiance_field()
@@ -273,6 +277,21 @@ class JVSteadyStep(StepBase):
     nplc: Nplc = nplc_field()
     four_wire: bool = four_wire_field()
     smu: str | None = smu_field()
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _enough_for_the_analysis(cls, value: Any) -> Any:
+        # analyze_jv fits Jsc with a quadratic through the biases at V <= Vmpp/2 (3 of them at
+        # least); the coarse biases are evenly spaced from 1.02 Voc to 0 V, and 7 of them put
+        # the third at 0.34 Voc, below Vmpp/2 for any cell with Vmpp > 0.68 Voc. With 3-5
+        # points every metric is NaN.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < \
+                MIN_COARSE_POINTS:
+            raise ValueError(
+                f"must be ≥ {MIN_COARSE_POINTS} (got {value}): the analysis fits Jsc through "
+                f"three biases at V ≤ Vmpp/2, which {MIN_COARSE_POINTS} evenly spaced biases "
+                "from Voc to 0 V give; with fewer every metric is NaN")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -293,8 +312,13 @@ class JVSteadyStep(StepBase):
         """Hold time assumed per point by the run-time estimate."""
         return min(self.max_hold_s, max(self.min_hold_s, 2 * self.settle_window_s))
 
-    def step_voltages_v(self) -> list[float]:
-        return [v for v in (self.start_v, self.stop_v) if isinstance(v, float)]
+    def bias_voltages_v(self) -> dict[str, float]:
+        """start_v and stop_v where known, and voc_compliance_v: the I = 0 hold may drive
+        the voltage up to it (with the default start_v the first bias is 2 % above Voc)."""
+        known = {name: value for name, value in (("start_v", self.start_v),
+                                                  ("stop_v", self.stop_v))
+                 if isinstance(value, float)}
+        return {**known, "voc_compliance_v": self.voc_compliance_v}
 
 
 @parameters_from(JVSteadyStep, exclude={"smu"})

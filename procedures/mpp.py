@@ -42,10 +42,12 @@ class MPPStep(StepBase):
         None,
         gt=0,
         le=3.6e8,
-        description="Tracking time (s); default 300 unless duration_h is given.",
+        description="Tracking time (s), >0…3.6e8 (1e5 h); default 300 unless duration_h is "
+        "given.",
     )
     duration_h: float | None = Field(
-        None, gt=0, le=1e5, description="Tracking time in hours (alternative to duration_s)."
+        None, gt=0, le=1e5,
+        description="Tracking time in hours (alternative to duration_s), >0…1e5."
     )
     algorithm: Literal["default", "perturb_observe", "gradient", "fixed_voltage"] = Field(
         "default",
@@ -63,7 +65,7 @@ class MPPStep(StepBase):
         0.5, ge=0, le=3600, description="Delay after each voltage change (s), 0…3600."
     )
     log_interval_s: float = Field(
-        10.0, gt=0, le=86400, description="Interval between logged points (s)."
+        10.0, gt=0, le=86400, description="Interval between logged points (s), >0…86400."
     )
     irradiance_mw_cm2: Irradiance = irradiance_field()
     light: bool = Field(
@@ -101,8 +103,8 @@ class MPPStep(StepBase):
             return self.duration_h * 3600.0
         return float(self.duration_s if self.duration_s is not None else 300.0)
 
-    def step_voltages_v(self) -> list[float]:
-        return [self.start_v] if isinstance(self.start_v, float) else []
+    def bias_voltages_v(self) -> dict[str, float]:
+        return {"start_v": self.start_v} if isinstance(self.start_v, float) else {}
 
 
 def _estimate_duration_s(step: MPPStep, timing: StepTiming) -> float:

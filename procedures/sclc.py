@@ -45,7 +45,8 @@ class SCLCStep(StepBase):
         None,
         ge=1,
         le=100,
-        description="Log spacing: points per decade of |V| (default 20 unless step_v is given).",
+        description="Log spacing: points per decade of |V|, 1…100 (default 20 unless step_v "
+        "is given).",
     )
     step_v: float | None = Field(
         None, ge=1e-4, le=10, description="Linear spacing instead of log: step (V), 1e-4…10."
@@ -54,18 +55,19 @@ class SCLCStep(StepBase):
         1e-3,
         gt=0,
         le=10,
-        description="Lowest |V| of a log sweep when start_v is 0 (V).",
+        description="Lowest |V| of a log sweep when start_v is 0 (V), >0…10.",
     )
     dwell_s: float = Field(0.05, ge=0, le=100, description="Source delay per point (s), 0…100.")
-    thickness_nm: float = Field(gt=0, le=1e7, description="Active-layer thickness L (nm).")
-    eps_r: float = Field(gt=0, le=1000, description="Relative permittivity εr.")
+    thickness_nm: float = Field(ge=1, le=1e7,
+                                description="Active-layer thickness L (nm), 1…1e7 (1 cm).")
+    eps_r: float = Field(ge=1, le=1e4, description="Relative permittivity εr, 1…1e4.")
     temperature_k: float = Field(
-        298.15, gt=0, le=500, description="Device temperature for the analysis (K)."
+        298.15, ge=4, le=500, description="Device temperature for the analysis (K), 4…500."
     )
     direction: Literal["both", "forward"] = Field(
         "both", description="forward (start to stop) or both (forward, then back)."
     )
-    compliance_a: Compliance = Field(0.1, description="Current compliance (A).")
+    compliance_a: Compliance = Field(0.1, description="Current compliance (A), >0…10.")
     nplc: Nplc = nplc_field()
     smu: str | None = smu_field()
 
@@ -134,8 +136,8 @@ class SCLCStep(StepBase):
         """``["forward", "reverse"]`` for ``both``."""
         return ["forward", "reverse"] if self.direction == "both" else ["forward"]
 
-    def step_voltages_v(self) -> list[float]:
-        return [self.start_v, self.stop_v]
+    def bias_voltages_v(self) -> dict[str, float]:
+        return {"start_v": self.start_v, "stop_v": self.stop_v}
 
 
 def _estimate_duration_s(step: SCLCStep, timing: StepTiming) -> float:

@@ -421,7 +421,7 @@ BAD_SEQUENCES = [
         edit("area_cm2: 0.09", "area_cm2: 0"),
         1,
         "sample.area_cm2",
-        "must be > 0 (got 0)",
+        "must be ≥ 0.0001 (got 0)",
     ),
     (
         "unknown top-level key",

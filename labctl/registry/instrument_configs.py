@@ -87,7 +87,7 @@ class VisaInstrumentConfig(InstrumentConfig):
         description="VISA resource name, e.g. GPIB0::24::INSTR, ASRL3::INSTR or COM3."
     )
     timeout_ms: int | None = Field(
-        None, ge=100, le=600_000, description="VISA timeout override (ms)."
+        None, ge=100, le=600_000, description="VISA timeout override (ms), 100…600000."
     )
 
     @field_validator("resource")
@@ -161,7 +161,7 @@ OpticalDensity = Annotated[float, Field(ge=0, le=10)]
 class _FilterWheelConfig(VisaInstrumentConfig):
     slots: ClassVar[int] = 6
     od: list[OpticalDensity] = Field(
-        description="Optical density of each slot, slot 1 first (0 = open)."
+        description="Optical density of each slot, slot 1 first (0 = open), 0…10."
     )
 
     @field_validator("od")
@@ -194,7 +194,8 @@ class ThorlabsPM100Config(VisaInstrumentConfig):
 
     driver: Literal["thorlabs_pm100"]
     wavelength_nm: float = Field(
-        520.0, ge=400, le=1100, description="Correction wavelength of the sensor head (nm)."
+        520.0, ge=400, le=1100,
+        description="Correction wavelength of the sensor head (nm), 400…1100."
     )
 
     def driver_options(self) -> dict[str, Any]:
@@ -206,15 +207,20 @@ class SmuPhotodiodeConfig(InstrumentConfig):
 
     driver: Literal["smu_photodiode"]
     smu: str = Field(description="Name of the station SMU that reads the photodiode.")
+    # R = QE·λ/(1239.8 nm·V): a Si diode with QE = 1 gives 0.89 A/W at 1100 nm, its
+    # longest working wavelength, so no photodiode read at 0 V exceeds 1 A/W.
     responsivity_a_per_w: float = Field(
-        gt=0, le=10, description="Responsivity at the working wavelength/spectrum (A/W)."
+        gt=0, le=1, description="Responsivity at the working wavelength/spectrum (A/W), "
+        ">0…1 (QE·λ/1239.8 nm: 0.89 A/W at 1100 nm for a perfect Si diode)."
     )
-    area_mm2: float = Field(gt=0, le=1e5, description="Active area of the photodiode (mm²).")
+    # 1e4 mm² (10 cm × 10 cm) is larger than any Si photodiode sold
+    area_mm2: float = Field(gt=0, le=1e4,
+                            description="Active area of the photodiode (mm²), >0…1e4.")
     one_sun_current_a: float | None = Field(
         None,
         gt=0,
         le=10,
-        description="Photodiode current at 100 mW/cm² (1-sun calibration, A); "
+        description="Photodiode current at 100 mW/cm² (1-sun calibration, A), >0…10; "
         "None = use responsivity and area.",
     )
 

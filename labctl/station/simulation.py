@@ -25,6 +25,11 @@ from labctl.models import InstrumentName, StrictModel
 from labctl.yamlio import located_error
 
 __all__ = [
+    "MAX_AREA_CM2",
+    "MAX_DURATION_H",
+    "MAX_TEMPERATURE_K",
+    "MIN_AREA_CM2",
+    "MIN_TEMPERATURE_K",
     "Device",
     "LightSim",
     "NoiseSim",
@@ -33,6 +38,14 @@ __all__ = [
     "SingleCarrierDevice",
     "SolarCellDevice",
 ]
+
+
+#: Smallest and largest device area (cm²): a 100 µm × 100 µm microcell, a mini-module.
+MIN_AREA_CM2, MAX_AREA_CM2 = 1e-4, 1000.0
+#: Temperature range of a device or sensor (K): liquid helium to a hot stress test.
+MIN_TEMPERATURE_K, MAX_TEMPERATURE_K = 4.0, 500.0
+#: Longest duration of anything (h): 1e5 h is 11 years.
+MAX_DURATION_H = 1e5
 
 
 class _DeviceModel(StrictModel):
@@ -53,26 +66,40 @@ class SolarCellDevice(_DeviceModel):
     """
 
     kind: Literal["solar_cell"] = Field("solar_cell", description="Device type.")
+    # Ranges: what a solar cell on a characterization bench can be. Wider values are typing
+    # errors (1e300 for 3.0) that would give a meaningless run (a PCE of 3.5e-298).
     area_cm2: float = Field(
-        0.09, gt=0, le=1000, description="Device area that sets the delivered current (cm²)."
+        0.09, ge=MIN_AREA_CM2, le=MAX_AREA_CM2,
+        description="Device area that sets the delivered current (cm²), 1e-4…1000 (a "
+        "100 µm × 100 µm microcell to a mini-module).",
     )
     jph_ma_cm2: float = Field(
-        19.8, ge=0, le=100, description="Photocurrent density at 100 mW/cm² (mA/cm²)."
+        19.8, ge=0, le=100, description="Photocurrent density at 100 mW/cm² (mA/cm²), 0…100 "
+        "(the Shockley-Queisser limit of any single junction at 1 sun is about 70)."
     )
     j0_ma_cm2: float = Field(
-        1.0e-12, gt=0, lt=1, description="Diode saturation current density (mA/cm²)."
+        1.0e-12, ge=1e-40, lt=1,
+        description="Diode saturation current density (mA/cm²), 1e-40…<1 and below "
+        "jph_ma_cm2 (else the cell has almost no open-circuit voltage).",
     )
-    ideality: float = Field(1.5, ge=0.5, le=10, description="Diode ideality factor.")
+    ideality: float = Field(1.5, ge=0.5, le=10, description="Diode ideality factor, 0.5…10.")
+    # 1000 Ω·cm²: a 20 mA/cm² cell would lose 20 V across it; already at 100 Ω·cm² its fill
+    # factor is near 0.25 (the J-V is a straight line), so larger values are no solar cell.
     rs_ohm_cm2: float = Field(
-        3.0, ge=0, le=1e6, description="Series resistance (Ω·cm²); 0 for none."
+        3.0, ge=0, le=1000, description="Series resistance (Ω·cm²), 0…1000; 0 for none."
     )
+    # 1 Ω·cm²: the shunt would carry Jph at 20 mV, a short circuit rather than a cell.
     rsh_ohm_cm2: float = Field(
         3000.0,
-        gt=0,
+        ge=1,
         allow_inf_nan=True,
-        description="Shunt resistance (Ω·cm²); .inf for no shunt.",
+        description="Shunt resistance (Ω·cm²), ≥ 1; .inf for no shunt.",
     )
-    temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
+    temperature_k: float = Field(
+        298.15, ge=MIN_TEMPERATURE_K, le=MAX_TEMPERATURE_K,
+        description="Device temperature (K), 4…500 (liquid helium to well above any "
+        "cell's operating or stress temperature).",
+    )
     ion_tau_s: float = Field(
         5.0,
         ge=0,
@@ -93,7 +120,8 @@ class SolarCellDevice(_DeviceModel):
         "light (0-1)."
     )
     burn_in_tau_h: float = Field(
-        100.0, gt=0, description="Burn-in (and dark-recovery) time constant (h of 1-sun light)."
+        100.0, gt=0, le=MAX_DURATION_H,
+        description="Burn-in (and dark-recovery) time constant (h of 1-sun light), >0…1e5.",
     )
     loss_pct_per_1000h: float = Field(
         0.0, ge=0, le=100,
@@ -107,8 +135,18 @@ class SolarCellDevice(_DeviceModel):
     @classmethod
     def _not_nan(cls, value: float) -> float:
         if math.isnan(value):
-            raise ValueError("must be a number > 0 or .inf")
+            raise ValueError("must be a number ≥ 1 or .inf")
         return value
+
+    @model_validator(mode="after")
+    def _diode_below_photocurrent(self) -> Self:
+        if self.jph_ma_cm2 > 0 and self.j0_ma_cm2 >= self.jph_ma_cm2:
+            raise located_error(
+                f"must be below jph_ma_cm2 ({self.jph_ma_cm2:g}): with J0 ≥ Jph the "
+                "open-circuit voltage n·kT/q·ln(Jph/J0 + 1) is below 18 mV·n, no solar cell",
+                ("j0_ma_cm2",),
+            )
+        return self
 
 
 class SingleCarrierDevice(_DeviceModel):
@@ -120,21 +158,28 @@ class SingleCarrierDevice(_DeviceModel):
     """
 
     kind: Literal["single_carrier"] = Field("single_carrier", description="Device type.")
-    area_cm2: float = Field(0.09, gt=0, le=1000, description="Device area (cm²).")
+    area_cm2: float = Field(0.09, ge=MIN_AREA_CM2, le=MAX_AREA_CM2,
+                            description="Device area (cm²), 1e-4…1000.")
+    # 1 nm (a monolayer) to 1 cm (a bulk single crystal: SCLC is measured on mm crystals).
     thickness_nm: float = Field(
-        500.0, gt=0, le=1e6, description="Active-layer thickness L (nm)."
+        500.0, ge=1, le=1e7, description="Active-layer thickness L (nm), 1…1e7."
     )
-    eps_r: float = Field(30.0, gt=0, le=1e4, description="Relative permittivity εr.")
+    eps_r: float = Field(30.0, ge=1, le=1e4,
+                         description="Relative permittivity εr, 1 (vacuum)…1e4.")
+    # 1e-12 (the slowest disordered organics) to 1e5 cm²/V·s (above any bulk semiconductor).
     mobility_cm2_vs: float = Field(
-        1e-3, gt=0, le=1e5, description="Carrier mobility (cm²/V·s)."
+        1e-3, ge=1e-12, le=1e5, description="Carrier mobility (cm²/V·s), 1e-12…1e5."
     )
+    # 1e22 cm⁻³ is about the density of atoms in a solid: no more traps than atoms.
     trap_density_cm3: float = Field(
-        1e16, ge=0, le=1e22, description="Trap density N_trap (cm⁻³); 0 for none."
+        1e16, ge=0, le=1e22, description="Trap density N_trap (cm⁻³), 0…1e22; 0 for none."
     )
     conductivity_s_cm: float = Field(
-        1e-9, ge=0, le=1e6, description="Ohmic conductivity at low bias (S/cm)."
+        1e-9, ge=0, le=1e6, description="Ohmic conductivity at low bias (S/cm), 0…1e6 (a "
+        "metal)."
     )
-    temperature_k: float = Field(298.15, gt=0, le=500, description="Device temperature (K).")
+    temperature_k: float = Field(298.15, ge=MIN_TEMPERATURE_K, le=MAX_TEMPERATURE_K,
+                                 description="Device temperature (K), 4…500.")
 
     @model_validator(mode="after")
     def _conducts_when_trapped(self) -> Self:
@@ -154,12 +199,15 @@ class PhotodiodeSim(_DeviceModel):
     (docs/simulation.md §5)."""
 
     dark_current_a: float = Field(
-        1e-9, ge=0, le=1e-3, description="Dark current, read at 0 V in the dark too (A)."
+        1e-9, ge=0, le=1e-3, description="Dark current, read at 0 V in the dark too (A), "
+        "0…1e-3."
     )
     saturation_current_a: float = Field(
-        1e-11, gt=0, le=1e-3, description="Diode saturation current I0, forward bias only (A)."
+        1e-11, gt=0, le=1e-3, description="Diode saturation current I0, forward bias only "
+        "(A), >0…1e-3."
     )
-    temperature_k: float = Field(298.15, gt=0, le=500, description="Photodiode temperature (K).")
+    temperature_k: float = Field(298.15, ge=MIN_TEMPERATURE_K, le=MAX_TEMPERATURE_K,
+                                 description="Photodiode temperature (K), 4…500.")
 
 
 class NoiseSim(_DeviceModel):
@@ -179,7 +227,9 @@ class NoiseSim(_DeviceModel):
     cycle of the bench (its reset) starts the same sequence again.
     """
 
-    seed: int = Field(0, ge=0, description="Seed of the noise generators (same seed, same noise).")
+    seed: int = Field(0, ge=0, le=2**63 - 1,
+                      description="Seed of the noise generators (same seed, same noise), "
+                      "0…2⁶³−1.")
     current_rel: float = Field(
         2e-5, ge=0, le=0.1, description="Current noise at 1 NPLC as a fraction of the reading."
     )
@@ -236,16 +286,21 @@ class LightSim(StrictModel):
         100.0,
         ge=0,
         le=1000,
-        description="Irradiance of an open, lit source at the device (mW/cm²).",
+        description="Irradiance of an open, lit source at the device (mW/cm²), 0…1000 "
+        "(10 suns).",
     )
     drift_pct_per_h: float = Field(
-        0.0, ge=-100, le=100, description="Slow drift of the lamp output (percent per hour)."
+        0.0, ge=-100, le=100,
+        description="Slow drift of the lamp output (percent per hour), −100…100.",
     )
+    # an arc lamp settles in about 30 min (a time constant of 5-10 min); 2 h is generous
     warmup_tau_s: float = Field(
-        300.0, ge=0, description="Arc-lamp warm-up time constant after ignition (s)."
+        300.0, ge=0, le=7200,
+        description="Arc-lamp warm-up time constant after ignition (s), 0…7200.",
     )
     relative_start: float = Field(
-        0.8, ge=0, le=1, description="Output just after ignition, relative to the warm value."
+        0.8, ge=0, le=1,
+        description="Output just after ignition, relative to the warm value, 0…1.",
     )
 
 

@@ -76,7 +76,7 @@ def test_every_bias_settles_and_the_steady_pce_is_the_true_one(
 
 def test_voc_hold_finds_the_steady_state_voc(run_procedure: Callable[..., Any],
                                              ion_station: Path) -> None:
-    run = run_procedure(JVSteadyProcedure, ion_station, area_cm2=AREA_CM2, points=3)
+    run = run_procedure(JVSteadyProcedure, ion_station, area_cm2=AREA_CM2, points=7)
     first_settled = next(r for r in run.rows if r["Settled"] == 1)
     assert first_settled["Current (A)"] == pytest.approx(0.0, abs=1e-12)  # the I = 0 hold
     # residual of a 0.1 %/s criterion with tau = 2 s: ~ tau * 0.1 %/s * Voc ~ 2 mV
