@@ -147,7 +147,25 @@ class LabsimVisaLibrary(SimVisaLibrary):
             return super().write(session, data)
 
     def clear(self, session: Any) -> constants.StatusCode:
-        """Device clear: drop pending input and output, as viClear does."""
+        """Device clear, as viClear sends it (SDC on GPIB, INITIATE_CLEAR on USBTMC): the
+        device's own ``device_clear()`` when it has one (the 2400 aborts an ``:INIT`` and
+        what it held, 2400 manual p. 11-13), else pending input and output are dropped."""
+        sess = self.sessions.get(session)
+        device = getattr(sess, "device", None)
+        if device is None:
+            return constants.StatusCode.error_invalid_object
+        with self.bench.lock:
+            device_clear = getattr(device, "device_clear", None)
+            if callable(device_clear):
+                device_clear()
+            else:
+                device._output_buffers.clear()
+                device._input_buffer = bytearray()
+        return constants.StatusCode.success
+
+    def flush(self, session: Any, mask: Any) -> constants.StatusCode:
+        """viFlush discards the buffers (what the device sent, what it has not parsed); unlike
+        viClear it sends nothing to the device, so a running ``:INIT`` goes on."""
         sess = self.sessions.get(session)
         device = getattr(sess, "device", None)
         if device is None:
@@ -156,6 +174,3 @@ class LabsimVisaLibrary(SimVisaLibrary):
             device._output_buffers.clear()
             device._input_buffer = bytearray()
         return constants.StatusCode.success
-
-    def flush(self, session: Any, mask: Any) -> constants.StatusCode:
-        return self.clear(session)
