@@ -1001,8 +1001,11 @@ class Keithley2450Emulator(SmuEmulator):
     def _trac_min(self, args: list[str]) -> str:
         return self._statistic(args, np.min)
 
-    # ⚠ :TRAC:STAT:PK2Pk? is not emulated: labctl.sim.scpi's header parser takes no digit
-    # inside a mnemonic.
+    @command(":TRACe:STATistics:PK2Pk", query=True)
+    def _trac_pk2pk(self, args: list[str]) -> str:
+        """The peak-to-peak value of the buffer's readings (2450 reference manual,
+        2450-901-01 Rev. B, p. 6-122)."""
+        return self._statistic(args, np.ptp)
 
     @command(":TRACe:STATistics:STDDev", query=True)
     def _trac_stddev(self, args: list[str]) -> str:

@@ -46,8 +46,6 @@ from labctl.sim.scpi import (
     ILLEGAL_VALUE,
     MISSING_PARAMETER,
     SETTINGS_CONFLICT,
-    CommandTable,
-    ScpiDevice,
     command,
     error,
     nr3,
@@ -165,19 +163,6 @@ class Keithley2400Emulator(SmuEmulator):
 
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},{self.serial_number},{self.firmware}"
-
-    @classmethod
-    def table(cls) -> CommandTable:
-        """The command table, with the bare ``CALCulate`` mnemonic known so that ``CALC3``
-        (a numeric suffix on a node only written with one) resolves."""
-        table = ScpiDevice._tables.get(cls)
-        if table is not None:
-            return table
-        table = super().table()
-        if "CALC" not in table._long_to_short:
-            table.add(":CALCulate", "_calc3_form_q", query=True)
-            table._handlers.pop((("CALC",), True), None)  # no handler: a bare CALC is -113
-        return table
 
     # --- state ---------------------------------------------------------------------------
     def reset(self) -> None:

@@ -148,18 +148,28 @@ class _Node:
     short: str
     long: str
     optional: bool
+    suffix: str = ""   # a numeric suffix the pattern writes (``CALCulate3`` -> "3"; "1" -> "")
+
+
+#: A mnemonic of a pattern: letters, digits inside the word (``PK2Pk``), a trailing numeric
+#: suffix (``CALCulate3``), an optional ``?``.
+_PATTERN_WORD = re.compile(r"(\[)?:?([A-Za-z*][A-Za-z0-9]*?)([0-9]*)(\??)(\])?(?=[:\[\]?]|$)")
+#: A header token: the mnemonic and its numeric suffix (``CALC3``, ``SOUR2``, ``PK2P``).
+_TOKEN = re.compile(r"([A-Z][A-Z0-9]*?)(\d*)")
 
 
 def _parse_pattern(pattern: str) -> list[_Node]:
-    """``[:SOURce]:VOLTage[:LEVel]`` -> nodes with short form (capitals) and long form."""
+    """``[:SOURce]:VOLTage[:LEVel]`` -> nodes with short form (capitals) and long form; a
+    trailing number is the node's numeric suffix, a digit inside the word is part of it."""
     nodes: list[_Node] = []
-    for match in re.finditer(r"(\[)?:?([A-Za-z*]+[0-9]*\??)(\])?", pattern):
-        word = match.group(2).rstrip("?")
+    for match in _PATTERN_WORD.finditer(pattern):
+        word, suffix = match.group(2), match.group(3)
         if word.startswith("*"):
             nodes.append(_Node(word.upper(), word.upper(), False))
             continue
         short = "".join(c for c in word if c.isupper() or c.isdigit())
-        nodes.append(_Node(short, word.upper(), bool(match.group(1))))
+        nodes.append(_Node(short, word.upper(), bool(match.group(1)),
+                           "" if suffix == "1" else suffix))
     return nodes
 
 
@@ -169,26 +179,38 @@ class CommandTable:
     def __init__(self) -> None:
         self._handlers: dict[tuple[tuple[str, ...], bool], str] = {}
         self._long_to_short: dict[str, str] = {}
+        self._normal: dict[str, tuple[str, ...] | None] = {}
 
     def add(self, pattern: str, handler_name: str, *, query: bool) -> None:
         nodes = _parse_pattern(pattern)
         for node in nodes:
             self._long_to_short[node.long] = node.short
             self._long_to_short[node.short] = node.short
+        self._normal.clear()
         optional = [i for i, n in enumerate(nodes) if n.optional]
         for keep in itertools.product((True, False), repeat=len(optional)):
             dropped = {i for i, k in zip(optional, keep, strict=True) if not k}
-            key = tuple(n.short for i, n in enumerate(nodes) if i not in dropped)
+            key = tuple(n.short + n.suffix for i, n in enumerate(nodes) if i not in dropped)
             self._handlers[(key, query)] = handler_name
 
     def normalise(self, header: str) -> tuple[str, ...] | None:
         """Header text -> tuple of short mnemonics, or None if a mnemonic is unknown."""
+        try:
+            return self._normal[header]
+        except KeyError:
+            pass
+        normal = self._normalise(header)
+        if len(self._normal) < 4096:  # the headers a client sends are few; bound the cache
+            self._normal[header] = normal
+        return normal
+
+    def _normalise(self, header: str) -> tuple[str, ...] | None:
         out: list[str] = []
         for token in header.strip(":").upper().split(":"):
             if token.startswith("*"):
                 out.append(token)
                 continue
-            match = re.fullmatch(r"([A-Z]+)(\d*)", token)
+            match = _TOKEN.fullmatch(token)
             if not match:
                 return None
             word, suffix = match.groups()
