@@ -337,7 +337,7 @@ class Keithley2400Emulator(SmuEmulator):
         most significant byte first ⚠, SWAPped the reverse)."""
         columns = [ELEMENTS.index(e) for e in self.form_elements]
         if self.data_format == "ASC":
-            return ",".join(nr3(row[i]) for row in rows for i in columns)
+            return ",".join([nr3(row[i]) for row in rows for i in columns])
         values = [row[i] for row in rows for i in columns]
         dtype = ">f4" if self.byte_order == "NORM" else "<f4"
         self._binary_replies.append(b"#0" + np.asarray(values, dtype=dtype).tobytes())

@@ -111,6 +111,8 @@ def unquote(text: str) -> str:
 
 def split_outside_quotes(text: str, separator: str) -> list[str]:
     """Split on ``separator`` except inside '…' or "…"."""
+    if "'" not in text and '"' not in text:
+        return text.split(separator)
     parts: list[str] = []
     current: list[str] = []
     quote: str | None = None
@@ -224,10 +226,13 @@ class CommandTable:
 
     def lookup(self, header: str, query: bool) -> str | None:
         """Name of the emulator method handling ``header``, or None."""
-        key = self.normalise(header)
-        if key is None:
+        return self.handler(self.normalise(header), query)
+
+    def handler(self, normal: tuple[str, ...] | None, query: bool) -> str | None:
+        """Name of the emulator method handling a normalised header, or None."""
+        if normal is None:
             return None
-        return self._handlers.get((key, query))
+        return self._handlers.get((normal, query))
 
 
 def command(pattern: str, *, query: bool = False) -> Callable[[Handler], Handler]:
@@ -362,6 +367,7 @@ class ScpiDevice(Device):
             self.occupy(self.message_overhead_s)
         replies: list[str] = []
         path: tuple[str, ...] = ()
+        table = self.table()
         for unit in split_outside_quotes(text, ";"):
             unit = unit.strip()
             if not unit:
@@ -371,9 +377,8 @@ class ScpiDevice(Device):
             header = header.rstrip("?")
             if not header.startswith((":", "*")) and path:
                 header = ":".join(path) + ":" + header
-            table = self.table()
-            handler_name = table.lookup(header, is_query)
             normal = table.normalise(header)
+            handler_name = table.handler(normal, is_query)
             if normal and not header.startswith("*"):
                 path = normal[:-1]
             if handler_name is None:
