@@ -122,6 +122,13 @@ class SmuLimits:
     :param max_source_delay_s: Longest source delay, in seconds.
     :param max_sweep_points: Largest number of points of a linear sweep.
     :param max_list_points: Largest number of points of a list sweep.
+    :param current_ranges_a: The current ranges (source and measure) as the manual names
+        them, ascending, in amperes (the "100 uA range" is 1e-4).
+    :param voltage_ranges_v: The voltage ranges (source and measure), ascending, in volts.
+    :param resistance_ranges_ohm: The ohms measurement ranges, ascending, in ohms.
+    :param range_query_factor: What a range query reads back, as a multiple of the range: the
+        2400 and 2420 read the full scale, 105 % of the range (``:SENS:CURR:RANG?`` on the
+        100 uA range reads 1.05E-04); the 2450 reads the range itself.
     """
 
     max_voltage_v: float
@@ -135,6 +142,15 @@ class SmuLimits:
     max_source_delay_s: float = 999.9999
     max_sweep_points: int = 2500
     max_list_points: int = 2500
+    current_ranges_a: tuple[float, ...] = ()
+    voltage_ranges_v: tuple[float, ...] = ()
+    resistance_ranges_ohm: tuple[float, ...] = ()
+    range_query_factor: float = 1.0
+
+    def range_readings(self, ranges: tuple[float, ...]) -> tuple[float, ...]:
+        """What a range query reads for each of ``ranges`` (one of this model's tables):
+        each range times :attr:`range_query_factor`, to 6 significant digits."""
+        return tuple(float(f"{r * self.range_query_factor:.6g}") for r in ranges)
 
     def max_current_at_a(self, voltage_v: float) -> float:
         """The largest current magnitude (amperes) allowed together with a voltage of
@@ -257,6 +273,12 @@ KEITHLEY_2400_LIMITS = SmuLimits(
     high_current_max_voltage_v=21.0,
     high_voltage_max_current_a=0.105,
     envelope_note="1 A range only up to 21 V, 200 V range limited to 105 mA",
+    # Ranges: 1 uA-1 A, 200 mV-200 V, 20 ohm-200 Mohm; a range query reads the full scale,
+    # 105 % of the range (2400 manual pp. 18-63, 18-64, 18-75; *RST reads 1.05E-04 A, 21 V).
+    current_ranges_a=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    voltage_ranges_v=(0.2, 2.0, 20.0, 200.0),
+    resistance_ranges_ohm=(20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8),
+    range_query_factor=1.05,
 )
 #: Keithley 2420 (same manual and pages: 3 A range only up to 21 V, 60 V range to 1.05 A).
 KEITHLEY_2420_LIMITS = SmuLimits(
@@ -266,6 +288,11 @@ KEITHLEY_2420_LIMITS = SmuLimits(
     high_current_max_voltage_v=21.0,
     high_voltage_max_current_a=1.05,
     envelope_note="3 A range only up to 21 V, 60 V range limited to 1.05 A",
+    # Ranges: 10 uA-3 A, 200 mV-60 V (2420 specifications); the ohms ranges are the 2400's ⚠.
+    current_ranges_a=(1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0),
+    voltage_ranges_v=(0.2, 2.0, 20.0, 60.0),
+    resistance_ranges_ohm=(20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8),
+    range_query_factor=1.05,
 )
 #: Keithley 2450 (Model 2450 SourceMeter Reference Manual, pp. 387, 391, 395-400).
 KEITHLEY_2450_LIMITS = SmuLimits(
@@ -279,6 +306,13 @@ KEITHLEY_2450_LIMITS = SmuLimits(
     # Linear sweeps accept up to 1e6 points, but defbuffer1 holds 100 000 readings by default.
     max_sweep_points=100_000,
     max_list_points=2500,
+    # Ranges: 10 nA-1 A, 20 mV-200 V (2450 reference manual, :SOUR:<f>:RANG, :SENS:<f>:RANG:
+    # "When you read this setting, you see the positive full-scale value", the range itself);
+    # the ohms ranges 20 ohm-200 Mohm are the 2450 datasheet's ⚠.
+    current_ranges_a=(1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    voltage_ranges_v=(0.02, 0.2, 2.0, 20.0, 200.0),
+    resistance_ranges_ohm=(20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8),
+    range_query_factor=1.0,
 )
 
 

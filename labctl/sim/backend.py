@@ -50,7 +50,12 @@ def _timeout_s(sess: Any) -> float:
 def read_end(sess: Any, buffers: deque[bytearray], count: int
              ) -> tuple[int, constants.StatusCode] | None:
     """Bytes a viRead of ``count`` takes from ``buffers`` and its status, or None if the
-    bytes there cannot end the read (it would wait for more)."""
+    bytes there cannot end the read (it would wait for more).
+
+    The read ends at the first byte that is the END indicator (status success), the enabled
+    termination character (success_termination_character_read) or the ``count``-th byte
+    (success_max_count_read); on one byte that is several, that order decides. Each reply is
+    searched with ``bytes.find``, not byte by byte."""
     termchar = sess.get_attribute(_Attr.termchar)[0]
     termchar_enabled = bool(sess.get_attribute(_Attr.termchar_enabled)[0])
     suppress_end = bool(sess.get_attribute(_Attr.suppress_end_enabled)[0])
@@ -62,22 +67,36 @@ def read_end(sess: Any, buffers: deque[bytearray], count: int
         last_bit_mask = 1 << (data_bits - 1)
     taken = 0
     for buffer in buffers:
-        for index, byte in enumerate(buffer):
-            taken += 1
-            is_termchar = byte == termchar
-            if is_asrl:
-                end = ((end_in == constants.SerialTermination.termination_char and is_termchar)
-                       or (end_in == constants.SerialTermination.last_bit
-                           and bool(byte & last_bit_mask)))
-            else:
-                end = index == len(buffer) - 1
-            if end and not suppress_end:
-                return taken, constants.StatusCode.success
-            if is_termchar and termchar_enabled:
-                return taken, constants.StatusCode.success_termination_character_read
-            if taken == count:
-                return taken, constants.StatusCode.success_max_count_read
+        size = len(buffer)
+        at, status = size, None  # the first byte that ends the read, in this buffer
+        if not suppress_end:
+            end = _end_index(buffer, is_asrl, end_in, termchar, last_bit_mask)
+            if 0 <= end < at:
+                at, status = end, constants.StatusCode.success
+        if termchar_enabled and termchar is not None:
+            found = buffer.find(termchar, 0, at)  # before the END byte: END wins on a tie
+            if found >= 0:
+                at, status = found, constants.StatusCode.success_termination_character_read
+        if count > taken and count - taken - 1 < at:
+            at, status = count - taken - 1, constants.StatusCode.success_max_count_read
+        if status is not None:
+            return taken + at + 1, status
+        taken += size
     return None
+
+
+def _end_index(buffer: bytearray, is_asrl: bool, end_in: Any, termchar: int | None,
+               last_bit_mask: int | None) -> int:
+    """Index of the first byte of ``buffer`` carrying the END indicator, -1 if none: the
+    last byte of a reply (GPIB EOI, USBTMC EOM); on a serial port the termination character
+    or a byte with the last data bit set, per ``VI_ATTR_ASRL_END_IN``."""
+    if not is_asrl:
+        return len(buffer) - 1
+    if end_in == constants.SerialTermination.termination_char:
+        return buffer.find(termchar) if termchar is not None else -1
+    if end_in == constants.SerialTermination.last_bit and last_bit_mask:
+        return next((i for i, byte in enumerate(buffer) if byte & last_bit_mask), -1)
+    return -1
 
 
 def take_bytes(buffers: deque[bytearray], length: int) -> bytes:
@@ -147,7 +166,25 @@ class LabsimVisaLibrary(SimVisaLibrary):
             return super().write(session, data)
 
     def clear(self, session: Any) -> constants.StatusCode:
-        """Device clear: drop pending input and output, as viClear does."""
+        """Device clear, as viClear sends it (SDC on GPIB, INITIATE_CLEAR on USBTMC): the
+        device's own ``device_clear()`` when it has one (the 2400 aborts an ``:INIT`` and
+        what it held, 2400 manual p. 11-13), else pending input and output are dropped."""
+        sess = self.sessions.get(session)
+        device = getattr(sess, "device", None)
+        if device is None:
+            return constants.StatusCode.error_invalid_object
+        with self.bench.lock:
+            device_clear = getattr(device, "device_clear", None)
+            if callable(device_clear):
+                device_clear()
+            else:
+                device._output_buffers.clear()
+                device._input_buffer = bytearray()
+        return constants.StatusCode.success
+
+    def flush(self, session: Any, mask: Any) -> constants.StatusCode:
+        """viFlush discards the buffers (what the device sent, what it has not parsed); unlike
+        viClear it sends nothing to the device, so a running ``:INIT`` goes on."""
         sess = self.sessions.get(session)
         device = getattr(sess, "device", None)
         if device is None:
@@ -156,6 +193,3 @@ class LabsimVisaLibrary(SimVisaLibrary):
             device._output_buffers.clear()
             device._input_buffer = bytearray()
         return constants.StatusCode.success
-
-    def flush(self, session: Any, mask: Any) -> constants.StatusCode:
-        return self.clear(session)

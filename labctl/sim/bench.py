@@ -73,16 +73,6 @@ def device_model(config: SolarCellDevice | SingleCarrierDevice) -> physics.Devic
     return physics.SolarCell(config)
 
 
-#: Measurement ranges by SMU driver: current [A], voltage [V], ascending (Keithley 2400 and
-#: 2420 manuals, specifications; 2450 reference manual, specifications).
-SMU_RANGES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "keithley2400": ((1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), (0.2, 2.0, 20.0, 200.0)),
-    "keithley2420": ((1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0), (0.2, 2.0, 20.0, 60.0)),
-    "keithley2450": ((1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
-                     (0.02, 0.2, 2.0, 20.0, 200.0)),
-}
-
-
 def _nplc(emulator: Any, function: str) -> float:
     nplc = getattr(emulator, "nplc", 1.0)
     return float(nplc.get(function, 1.0) if isinstance(nplc, dict) else nplc)
@@ -94,13 +84,14 @@ def _fixed_range(emulator: Any, function: str) -> float | None:
     return None if auto else float(emulator.sense_range[function])
 
 
-def smu_measurement_settings(emulator: Any, driver: str) -> MeasurementSettings:
-    """What an SMU emulator's present settings mean for the noise of its readings."""
-    currents_a, voltages_v = SMU_RANGES.get(driver, SMU_RANGES["keithley2400"])
+def smu_measurement_settings(emulator: Any) -> MeasurementSettings:
+    """What an SMU emulator's present settings mean for the noise of its readings; its
+    ranges are the model's (``emulator.limits``, the one copy in :mod:`instruments.smu`)."""
+    limits = emulator.limits
     return MeasurementSettings(
         current_range_a=_fixed_range(emulator, "CURR"),
         voltage_range_v=_fixed_range(emulator, "VOLT"),
-        current_ranges_a=currents_a, voltage_ranges_v=voltages_v,
+        current_ranges_a=limits.current_ranges_a, voltage_ranges_v=limits.voltage_ranges_v,
         nplc_current=_nplc(emulator, "CURR"), nplc_voltage=_nplc(emulator, "VOLT"),
     )
 
@@ -158,10 +149,8 @@ class Bench:
         for name, dut in self.duts.items():
             if dut is None:
                 continue
-            driver = self.station.instruments[name].driver
-
-            def settings(name: str = name, driver: str = driver) -> MeasurementSettings:
-                return smu_measurement_settings(self.instruments.get(name), driver)
+            def settings(name: str = name) -> MeasurementSettings:
+                return smu_measurement_settings(self.instruments[name])
 
             self.duts[name] = physics.NoisyDevice(dut, noise, settings, stream=name)
 

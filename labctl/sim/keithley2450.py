@@ -27,7 +27,6 @@ import numpy as np
 
 from instruments.smu import KEITHLEY_2450_LIMITS
 from instruments.timing import MESSAGE_OVERHEAD_S, autodelay_2450_s, reading_time_s
-from labctl.sim.bench import SMU_RANGES
 from labctl.sim.scpi import (
     DATA_STALE,
     ILLEGAL_VALUE,
@@ -58,15 +57,6 @@ _UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC", "RES": "Ohm"}
 _Method = Callable[..., "str | None"]
 #: Where a binary block goes in a reply (replaced by :meth:`Keithley2450Emulator._match`).
 _BLOCK_MARK = "\x00block\x00"
-
-#: Fixed source ranges, ascending (2450 reference manual, ``:SOUR:<f>:RANG``; TSP
-#: ``smu.source.range``: 20 mV-200 V and 10 nA-1 A); the measure ranges of V and I are the same.
-SOURCE_RANGES: dict[str, tuple[float, ...]] = {
-    "VOLT": SMU_RANGES["keithley2450"][1], "CURR": SMU_RANGES["keithley2450"][0]}
-#: Fixed measure ranges; resistance 20 ohm-200 Mohm ⚠ (the 2450 datasheet's ohms ranges).
-SENSE_RANGES: dict[str, tuple[float, ...]] = {
-    **SOURCE_RANGES, "RES": (20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8)}
-
 
 def fixed_range(value: float, ranges: tuple[float, ...]) -> float:
     """The lowest fixed range whose full scale holds ``value`` (the top range otherwise).
@@ -121,6 +111,14 @@ class Keithley2450Emulator(SmuEmulator):
 
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS,MODEL {self.model},{self.serial_number},{self.firmware}"
+
+    def ranges(self, function: str) -> tuple[float, ...]:
+        """The fixed ranges of ``function`` (VOLT, CURR, RES), ascending, from the model's
+        limits; source and measure ranges of V and I are the same (2450 reference manual,
+        ``:SOUR:<f>:RANG``, ``:SENS:<f>:RANG``; TSP ``smu.source.range``)."""
+        limits = self.limits
+        return {"VOLT": limits.voltage_ranges_v, "CURR": limits.current_ranges_a,
+                "RES": limits.resistance_ranges_ohm}[function]
 
     def format_error(self, code: int, message: str) -> str:
         # ⚠ ``code,"message;severity;timestamp"`` from the DMM6500 (docs/instruments.md §2);
@@ -492,7 +490,7 @@ class Keithley2450Emulator(SmuEmulator):
     def _set_range(self, function: str, args: list[str]) -> None:
         limit = self.max_voltage_v if function == "VOLT" else self.max_current_a
         value = parse_number(args[0], minimum=-limit, maximum=limit)
-        self.source_range[function] = fixed_range(value, SOURCE_RANGES[function])
+        self.source_range[function] = fixed_range(value, self.ranges(function))
         self.source_range_auto[function] = False
 
     def source_range_in_use(self, function: str) -> float:
@@ -500,7 +498,7 @@ class Keithley2450Emulator(SmuEmulator):
         read the range after the output level is set, the instrument returns the range that
         the instrument chose", 2450 reference manual, ``:SOUR:<f>:RANG:AUTO``)."""
         if self.source_range_auto[function]:
-            return fixed_range(self.level[function], SOURCE_RANGES[function])
+            return fixed_range(self.level[function], self.ranges(function))
         return self.source_range[function]
 
     def sense_range_in_use(self, function: str) -> float:
@@ -512,7 +510,7 @@ class Keithley2450Emulator(SmuEmulator):
             return self.source_range_in_use(function)
         last = self.last_reading.get(function)
         if self.sense_range_auto[function] and last is not None and abs(last) < 9e37:
-            return fixed_range(last, SENSE_RANGES[function])
+            return fixed_range(last, self.ranges(function))
         return self.sense_range[function]
 
     @command(":SOURce[1]:VOLTage:RANGe")
@@ -834,9 +832,11 @@ class Keithley2450Emulator(SmuEmulator):
         return "1" if self.remote_sense["VOLT"] else "0"
 
     def _set_sense_range(self, function: str, args: list[str]) -> None:
-        limit = {"CURR": self.max_current_a, "VOLT": self.max_voltage_v, "RES": 2.1e8}[function]
+        # 105 % of the top range, as the V and I limits (210 V, 1.05 A) are
+        limit = {"CURR": self.max_current_a, "VOLT": self.max_voltage_v,
+                 "RES": self.ranges("RES")[-1] * 1.05}[function]
         value = parse_number(args[0], minimum=-limit, maximum=limit)
-        self.sense_range[function] = fixed_range(value, SENSE_RANGES[function])
+        self.sense_range[function] = fixed_range(value, self.ranges(function))
         self.sense_range_auto[function] = False
 
     @command(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]")
@@ -1001,8 +1001,11 @@ class Keithley2450Emulator(SmuEmulator):
     def _trac_min(self, args: list[str]) -> str:
         return self._statistic(args, np.min)
 
-    # ⚠ :TRAC:STAT:PK2Pk? is not emulated: labctl.sim.scpi's header parser takes no digit
-    # inside a mnemonic.
+    @command(":TRACe:STATistics:PK2Pk", query=True)
+    def _trac_pk2pk(self, args: list[str]) -> str:
+        """The peak-to-peak value of the buffer's readings (2450 reference manual,
+        2450-901-01 Rev. B, p. 6-122)."""
+        return self._statistic(args, np.ptp)
 
     @command(":TRACe:STATistics:STDDev", query=True)
     def _trac_stddev(self, args: list[str]) -> str:

@@ -32,13 +32,14 @@ Replies and errors that neither docs/instruments.md nor the manual pages cited g
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 from pyvisa_sim.component import NoResponse
 
-from instruments.smu import KEITHLEY_2400_LIMITS, KEITHLEY_2420_LIMITS
+from instruments.smu import KEITHLEY_2400_LIMITS, KEITHLEY_2420_LIMITS, SmuLimits
 from instruments.timing import MESSAGE_OVERHEAD_S, sdm_cycle_2400_s
 from labctl.sim.scpi import (
     DATA_STALE,
@@ -46,8 +47,6 @@ from labctl.sim.scpi import (
     ILLEGAL_VALUE,
     MISSING_PARAMETER,
     SETTINGS_CONFLICT,
-    CommandTable,
-    ScpiDevice,
     command,
     error,
     nr3,
@@ -76,24 +75,15 @@ TRIGGER_IGNORED = (-211, "Trigger ignored")
 #: ``+803`` (docs/instruments.md §1.4, §1.9).
 NOT_PERMITTED_OUTPUT_OFF = (803, "Not permitted with OUTPUT off")
 
-#: Full-scale values of the measurement and source ranges, ascending: a range query returns
-#: the full scale of the range chosen, which is the lowest that accommodates the value sent
-#: (2400 manual pp. 18-63, 18-64, 18-75: ``:SENS:VOLT:RANG 0.05`` selects the 200 mV range;
-#: the *RST defaults read 1.05e-4 A, 21 V, 2.1e5 ohm; full scale is 105 % of the range).
-RANGES_2400 = {
-    "CURR": (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 1.05e-1, 1.05),
-    "VOLT": (0.21, 2.1, 21.0, 210.0),
-    "RES": (21.0, 210.0, 2.1e3, 2.1e4, 2.1e5, 2.1e6, 2.1e7, 2.1e8),
-}
-#: The 2420: 10 uA to 3 A, 200 mV to 60 V (2420 manual, specifications; the 200 MOhm ohms
-#: range is taken from the 2400 ⚠).
-RANGES_2420 = {
-    "CURR": (1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 1.05e-1, 1.05, 3.15),
-    "VOLT": (0.21, 2.1, 21.0, 63.0),
-    "RES": RANGES_2400["RES"],
-}
 #: Relative tolerance of a range choice (a value printed at full scale is on that range).
 RANGE_TOLERANCE = 1e-9
+
+
+@functools.cache
+def _full_scales(limits: SmuLimits) -> dict[str, tuple[float, ...]]:
+    return {"CURR": limits.range_readings(limits.current_ranges_a),
+            "VOLT": limits.range_readings(limits.voltage_ranges_v),
+            "RES": limits.range_readings(limits.resistance_ranges_ohm)}
 
 
 def range_for(ranges: tuple[float, ...], value: float) -> float:
@@ -156,7 +146,6 @@ class Keithley2400Emulator(SmuEmulator):
     model = "2400"
     # Beyond the limits (±210 V, ±1.05 A, above 21 V at most 105 mA): -222.
     limits = KEITHLEY_2400_LIMITS
-    ranges = RANGES_2400
     serial_number = "4126530"
     firmware = "C32   Oct  4 2010 14:20:11/A02  /S/K"
     #: GPIB transfer and parsing of one message [s]: point-by-point over GPIB is ~80
@@ -166,18 +155,13 @@ class Keithley2400Emulator(SmuEmulator):
     def identity(self) -> str:
         return f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},{self.serial_number},{self.firmware}"
 
-    @classmethod
-    def table(cls) -> CommandTable:
-        """The command table, with the bare ``CALCulate`` mnemonic known so that ``CALC3``
-        (a numeric suffix on a node only written with one) resolves."""
-        table = ScpiDevice._tables.get(cls)
-        if table is not None:
-            return table
-        table = super().table()
-        if "CALC" not in table._long_to_short:
-            table.add(":CALCulate", "_calc3_form_q", query=True)
-            table._handlers.pop((("CALC",), True), None)  # no handler: a bare CALC is -113
-        return table
+    @property
+    def ranges(self) -> dict[str, tuple[float, ...]]:
+        """Full scales of the source and measurement ranges by function, ascending, from the
+        model's limits: a range query returns the full scale of the range chosen, the lowest
+        that accommodates the value sent (2400 manual pp. 18-63, 18-64, 18-75:
+        ``:SENS:VOLT:RANG 0.05`` selects the 200 mV range and reads 0.21)."""
+        return _full_scales(self.limits)
 
     # --- state ---------------------------------------------------------------------------
     def reset(self) -> None:
@@ -353,7 +337,7 @@ class Keithley2400Emulator(SmuEmulator):
         most significant byte first ⚠, SWAPped the reverse)."""
         columns = [ELEMENTS.index(e) for e in self.form_elements]
         if self.data_format == "ASC":
-            return ",".join(nr3(row[i]) for row in rows for i in columns)
+            return ",".join([nr3(row[i]) for row in rows for i in columns])
         values = [row[i] for row in rows for i in columns]
         dtype = ">f4" if self.byte_order == "NORM" else "<f4"
         self._binary_replies.append(b"#0" + np.asarray(values, dtype=dtype).tobytes())
@@ -1505,5 +1489,4 @@ class Keithley2420Emulator(Keithley2400Emulator):
 
     model = "2420"
     limits = KEITHLEY_2420_LIMITS
-    ranges = RANGES_2420
     serial_number = "1234567"

@@ -111,6 +111,8 @@ def unquote(text: str) -> str:
 
 def split_outside_quotes(text: str, separator: str) -> list[str]:
     """Split on ``separator`` except inside '…' or "…"."""
+    if "'" not in text and '"' not in text:
+        return text.split(separator)
     parts: list[str] = []
     current: list[str] = []
     quote: str | None = None
@@ -148,18 +150,28 @@ class _Node:
     short: str
     long: str
     optional: bool
+    suffix: str = ""   # a numeric suffix the pattern writes (``CALCulate3`` -> "3"; "1" -> "")
+
+
+#: A mnemonic of a pattern: letters, digits inside the word (``PK2Pk``), a trailing numeric
+#: suffix (``CALCulate3``), an optional ``?``.
+_PATTERN_WORD = re.compile(r"(\[)?:?([A-Za-z*][A-Za-z0-9]*?)([0-9]*)(\??)(\])?(?=[:\[\]?]|$)")
+#: A header token: the mnemonic and its numeric suffix (``CALC3``, ``SOUR2``, ``PK2P``).
+_TOKEN = re.compile(r"([A-Z][A-Z0-9]*?)(\d*)")
 
 
 def _parse_pattern(pattern: str) -> list[_Node]:
-    """``[:SOURce]:VOLTage[:LEVel]`` -> nodes with short form (capitals) and long form."""
+    """``[:SOURce]:VOLTage[:LEVel]`` -> nodes with short form (capitals) and long form; a
+    trailing number is the node's numeric suffix, a digit inside the word is part of it."""
     nodes: list[_Node] = []
-    for match in re.finditer(r"(\[)?:?([A-Za-z*]+[0-9]*\??)(\])?", pattern):
-        word = match.group(2).rstrip("?")
+    for match in _PATTERN_WORD.finditer(pattern):
+        word, suffix = match.group(2), match.group(3)
         if word.startswith("*"):
             nodes.append(_Node(word.upper(), word.upper(), False))
             continue
         short = "".join(c for c in word if c.isupper() or c.isdigit())
-        nodes.append(_Node(short, word.upper(), bool(match.group(1))))
+        nodes.append(_Node(short, word.upper(), bool(match.group(1)),
+                           "" if suffix == "1" else suffix))
     return nodes
 
 
@@ -169,26 +181,38 @@ class CommandTable:
     def __init__(self) -> None:
         self._handlers: dict[tuple[tuple[str, ...], bool], str] = {}
         self._long_to_short: dict[str, str] = {}
+        self._normal: dict[str, tuple[str, ...] | None] = {}
 
     def add(self, pattern: str, handler_name: str, *, query: bool) -> None:
         nodes = _parse_pattern(pattern)
         for node in nodes:
             self._long_to_short[node.long] = node.short
             self._long_to_short[node.short] = node.short
+        self._normal.clear()
         optional = [i for i, n in enumerate(nodes) if n.optional]
         for keep in itertools.product((True, False), repeat=len(optional)):
             dropped = {i for i, k in zip(optional, keep, strict=True) if not k}
-            key = tuple(n.short for i, n in enumerate(nodes) if i not in dropped)
+            key = tuple(n.short + n.suffix for i, n in enumerate(nodes) if i not in dropped)
             self._handlers[(key, query)] = handler_name
 
     def normalise(self, header: str) -> tuple[str, ...] | None:
         """Header text -> tuple of short mnemonics, or None if a mnemonic is unknown."""
+        try:
+            return self._normal[header]
+        except KeyError:
+            pass
+        normal = self._normalise(header)
+        if len(self._normal) < 4096:  # the headers a client sends are few; bound the cache
+            self._normal[header] = normal
+        return normal
+
+    def _normalise(self, header: str) -> tuple[str, ...] | None:
         out: list[str] = []
         for token in header.strip(":").upper().split(":"):
             if token.startswith("*"):
                 out.append(token)
                 continue
-            match = re.fullmatch(r"([A-Z]+)(\d*)", token)
+            match = _TOKEN.fullmatch(token)
             if not match:
                 return None
             word, suffix = match.groups()
@@ -202,10 +226,13 @@ class CommandTable:
 
     def lookup(self, header: str, query: bool) -> str | None:
         """Name of the emulator method handling ``header``, or None."""
-        key = self.normalise(header)
-        if key is None:
+        return self.handler(self.normalise(header), query)
+
+    def handler(self, normal: tuple[str, ...] | None, query: bool) -> str | None:
+        """Name of the emulator method handling a normalised header, or None."""
+        if normal is None:
             return None
-        return self._handlers.get((key, query))
+        return self._handlers.get((normal, query))
 
 
 def command(pattern: str, *, query: bool = False) -> Callable[[Handler], Handler]:
@@ -340,6 +367,7 @@ class ScpiDevice(Device):
             self.occupy(self.message_overhead_s)
         replies: list[str] = []
         path: tuple[str, ...] = ()
+        table = self.table()
         for unit in split_outside_quotes(text, ";"):
             unit = unit.strip()
             if not unit:
@@ -349,9 +377,8 @@ class ScpiDevice(Device):
             header = header.rstrip("?")
             if not header.startswith((":", "*")) and path:
                 header = ":".join(path) + ":" + header
-            table = self.table()
-            handler_name = table.lookup(header, is_query)
             normal = table.normalise(header)
+            handler_name = table.handler(normal, is_query)
             if normal and not header.startswith("*"):
                 path = normal[:-1]
             if handler_name is None:

@@ -131,7 +131,7 @@ class SmuEngine:
                 j_a_cm2 = dut.staircase(voltage_v, settle_s, point_s, irradiance_mw_cm2)
                 current_a = -np.asarray(j_a_cm2, dtype=float) * dut.area_cm2
             clamped = np.abs(current_a) > compliance
-            if np.any(clamped):
+            if clamped.any():
                 current_a = np.where(clamped, np.sign(current_a) * compliance, current_a)
                 if dut is not None:
                     for k in np.flatnonzero(clamped):

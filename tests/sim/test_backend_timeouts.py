@@ -150,3 +150,18 @@ def test_hung_instrument_costs_virtual_time_only(rm: pyvisa.ResourceManager, ben
     virtual_s, wall_s = _timed_out_read(bench, meter.read)
     assert virtual_s == pytest.approx(TIMEOUT_MS / 1000.0)
     assert wall_s < WALL_BOUND_S
+
+
+def test_clear_of_a_device_without_device_clear_drops_its_reply(
+    rm: pyvisa.ResourceManager, bench: Bench
+) -> None:
+    """viClear on the PM100 (no device_clear of its own): the pending reply is dropped, so
+    the next read has nothing to end on and times out, in virtual time."""
+    meter = rm.open_resource(METER, timeout=TIMEOUT_MS, read_termination="\n",
+                             write_termination="\n")
+    meter.write("*IDN?")
+    meter.clear()
+    virtual_s, wall_s = _timed_out_read(bench, meter.read)
+    assert virtual_s == pytest.approx(TIMEOUT_MS / 1000.0)
+    assert wall_s < WALL_BOUND_S
+    assert meter.query("SYST:ERR?") == '0,"No error"'

@@ -285,6 +285,9 @@ def test_2450_trace_statistics_and_trace_trigger(smu_station: Path) -> None:
     assert float(k.query(":TRAC:STAT:MIN?")) == pytest.approx(-2.0)
     assert float(k.query(":TRAC:STAT:AVER?")) == pytest.approx(0.0, abs=1e-9)
     assert float(k.query(":TRAC:STAT:STDD?")) == pytest.approx(2.0)
+    assert float(k.query(":TRAC:STAT:PK2P?")) == pytest.approx(4.0)   # manual p. 6-122
+    assert float(k.query(':TRACe:STATistics:PK2Pk? "defbuffer1"')) == pytest.approx(4.0)
+    assert k.query(":SYST:ERR?") == NO_ERROR
 
 
 def test_2450_trg_and_format_commands(smu_station: Path) -> None:

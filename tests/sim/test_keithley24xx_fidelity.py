@@ -302,6 +302,10 @@ def test_device_clear_aborts_an_init_and_drops_what_was_held(smu_station: Path):
     emulator = bench_for(smu_station).instruments["smu"]
     smu.write(":SOUR:VOLT 0.1;:OUTP ON;:TRIG:COUN 50;:TRAC:FEED:CONT NEXT;:INIT")
     assert emulator.busy_until_s > emulator.now_s()
-    emulator.device_clear()
+    smu.clear()  # viClear: the backend calls the 2400's device_clear (SDC)
     assert emulator.busy_until_s <= emulator.now_s()
     assert smu.query(":TRAC:POIN:ACT?") == "0"
+    smu.write(":ARM:SOUR BUS;:INIT")
+    smu.write(":SOUR:VOLT 0.3")  # held while the trigger model waits for *TRG
+    smu.clear()
+    assert float(smu.query(":SOUR:VOLT?")) == pytest.approx(0.1)  # the held command dropped
