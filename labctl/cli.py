@@ -118,8 +118,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             shown = _headline(result["procedure"], metrics)
             print(f"  [{result['step']}] {result['procedure']}{direction}: {shown}")
         print(f"results: {folder}")
-        if summary["status"] != "ok":
-            _stderr(f"labctl run: {summary['status']}: {summary.get('error', '')}")
+    if summary["status"] != "ok":
+        _stderr(f"labctl run: {summary['status']}: {summary.get('error', '')}")
     return EXIT_OK if summary["status"] == "ok" else EXIT_FAILED
 
 
@@ -158,10 +158,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = []
     for path in args.files:
         try:
-            metrics, warnings = plugin.analyze(read_measurement(path), context)
+            measurement = read_measurement(path)
+            metrics, warnings = plugin.analyze(measurement, context)
         except (OSError, ValueError) as exc:  # a file that is not such a measurement
             raise UsageError(str(exc) or repr(exc), file=str(path)) from None
-        out.append({"file": str(path), "metrics": dict(metrics), "warnings": list(warnings)})
+        out.append({"file": str(path), "metrics": dict(metrics),
+                    "warnings": [*measurement.warnings, *warnings]})
     if args.json:
         _print_json(out)
     else:

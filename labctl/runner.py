@@ -16,6 +16,7 @@ the exit status is recorded in the summary (``ok``, ``failed`` or ``aborted``).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -357,8 +358,10 @@ class Runner:
             self.state.warnings.extend(self.events.take_failures())
             self._write_summary()
         except Exception as exc:  # the summary returned still says what happened
-            log.error("cannot write %s: %s", self.state.folder / "summary.json", exc)
-            self._fail("failed", f"cannot write summary.json: {error_line(exc)}")
+            full = " (the disk is full)" if disk_full(exc) else ""
+            print(f"labctl: cannot write {self.state.folder / 'summary.json'}{full}: "
+                  f"{error_line(exc)}; it may still say \"running\"", file=sys.stderr)
+            self._fail("failed", f"cannot write summary.json{full}: {error_line(exc)}")
 
     def _run_all(self, station: Any) -> None:
         """The measurements not yet done; the run's status and error in ``self.state``."""
@@ -464,11 +467,11 @@ class Runner:
             except Exception as exc:  # the CSV writer could not close its file
                 thread.error = thread.error or exc
         if thread.error is not None:
-            self._record(measurement, path, procedure, started, status="failed",
-                         error=error_line(thread.error))
+            error = _failure_line(thread.error, path)
+            self._record(measurement, path, procedure, started, status="failed", error=error)
             where = f", {measurement.direction}" if measurement.direction else ""
             raise RunFailed(f"{measurement.procedure} (step {measurement.step}{where}) "
-                            f"failed: {error_line(thread.error)}") from thread.error
+                            f"failed: {error}") from thread.error
         status = "aborted" if self.stop_event.is_set() else "ok"
         self._record(measurement, path, procedure, started, status=status)
 
@@ -533,8 +536,9 @@ class Runner:
             return {}, []
         try:
             context = AnalysisContext(parameters=measurement.parameters, details=details)
-            metrics, warnings = plugin.analyze(read_measurement(path), context)
-            return dict(metrics), list(warnings)
+            data = read_measurement(path)
+            metrics, warnings = plugin.analyze(data, context)
+            return dict(metrics), [*data.warnings, *warnings]
         except Exception as exc:
             return {}, [f"analysis failed: {error_line(exc)}"]
 
@@ -542,6 +546,26 @@ class Runner:
         assert self.state is not None
         return [StepResult(r, self.state.folder / r["file"]) for r in self.state.results
                 if r["step"] == step]
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says the disk is full."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC,
+                                                       getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _failure_line(exc: BaseException, path: Path) -> str:
+    """One line for a failed measurement; a full disk is named as such."""
+    if disk_full(exc):
+        return (f"the disk is full: cannot write {path.name} ({error_line(exc)}); the rows "
+                "written before are on disk; free some space and resume the run (--resume)")
+    return error_line(exc)
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,9 @@ class CsvSubscriber:
     """Writes each measurement to its pymeasure-format CSV, one flushed row at a time.
 
     ``measurement_start`` opens the file (the header holds the procedure's parameters and
-    metadata, written once); each ``row`` is appended; ``measurement_end`` closes it."""
+    metadata, written once); each ``row`` is appended whole (one write, its newline
+    included); ``measurement_end`` closes it, after the end marker ``#End: complete`` when
+    the measurement ended ``ok``."""
 
     name = "CSV writer"
 
@@ -46,7 +48,10 @@ class CsvSubscriber:
             self._writer.append(document["row"])
         elif document.kind == "measurement_end" and self._writer is not None:
             writer, self._writer = self._writer, None
-            writer.close()
+            if document.get("status") == "ok":
+                writer.finish()  # the end marker: --resume does not measure it again
+            else:
+                writer.close()
 
 
 class SummarySubscriber:

@@ -337,7 +337,7 @@ def test_resume_after_a_crash_keeps_the_partial_file_and_continues_time(
     first, second = (folder / r["file"] for r in summary["results"])
     first_text = first.read_text()
     lines = second.read_text().splitlines(keepends=True)
-    header = sum(1 for line in lines if line.startswith("#")) + 1
+    header = sum(1 for line in lines[:-1] if line.startswith("#")) + 1  # not the end marker
     second.write_text("".join(lines[:header + 20]))           # 20 rows survived the crash
     crashed_at_s = read_measurement(second).columns["Time (s)"][-1]
     elapsed_s = float(np.nanmax(read_measurement(first).columns["Time (s)"]))

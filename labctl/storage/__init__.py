@@ -31,12 +31,13 @@ from labctl.storage.columns import (
 )
 from labctl.storage.csv_reader import (
     Measurement,
+    is_complete,
     jv_curve,
     mean_irradiance_mw_cm2,
     read_last_row,
     read_measurement,
 )
-from labctl.storage.csv_writer import CsvWriter
+from labctl.storage.csv_writer import END_MARKER, CsvWriter, truncate_torn_row
 from labctl.storage.paths import measurement_filename, run_folder, safe_name
 from labctl.storage.summary import to_json_compatible, write_summary
 
@@ -48,8 +49,10 @@ __all__ = [
     "VOLTAGE_COLUMNS",
     "Catalog",
     "CsvWriter",
+    "END_MARKER",
     "J_COLUMN",
     "Measurement",
+    "is_complete",
     "jv_curve",
     "mean_irradiance_mw_cm2",
     "measurement_filename",
@@ -58,5 +61,6 @@ __all__ = [
     "run_folder",
     "safe_name",
     "to_json_compatible",
+    "truncate_torn_row",
     "write_summary",
 ]
