@@ -199,6 +199,7 @@ class Runner:
         self.progress: Progress | None = None
         self._identities: dict[str, str] = {}
         self._run_start_clock_s = 0.0
+        self._lock: Any = None
 
     # --- folders and summary ---------------------------------------------------------------
     def plan_sha256(self) -> str:
@@ -218,6 +219,7 @@ class Runner:
         where = str(self.resume_dir)
         if not summary_path.is_file():
             raise InputError(f"no summary.json in {where}: not a labctl run folder", file=where)
+        self._lock_folder(self.resume_dir)
         try:
             previous = json.loads(summary_path.read_text(encoding="utf-8"))
             run_id = str(previous["run_id"])
@@ -238,6 +240,20 @@ class Runner:
         previous["results"] = results
         previous["run_id"] = run_id
         return previous
+
+    def _lock_folder(self, folder: Path) -> None:
+        """Hold the folder's lock while this process writes it (InputError: someone does)."""
+        from labctl.storage import FolderLocked, RunLock
+
+        lock = RunLock(folder)
+        try:
+            lock.acquire()
+        except FolderLocked as exc:
+            raise InputError(f"cannot resume: {exc}", file=str(folder)) from None
+        except OSError as exc:
+            raise InputError(f"cannot lock {lock.path}: {error_line(exc)}",
+                             file=str(folder)) from None
+        self._lock = lock
 
     def _start_state(self, previous: dict[str, Any] | None) -> RunState:
         from labctl.storage import read_last_row, run_folder
@@ -265,6 +281,7 @@ class Runner:
         except OSError as exc:
             raise InputError(f"cannot create the run folder: {error_line(exc)}",
                              file=str(self.out_dir)) from None
+        self._lock_folder(folder)
         return RunState(run_id=folder.name, folder=folder, sample=sample,
                         started=started.isoformat(timespec="seconds"))
 
@@ -306,9 +323,12 @@ class Runner:
         self.events.subscribe(CsvSubscriber(), critical=True)
         self.events.subscribe(self.progress)
         self.events.subscribe(FigureSubscriber(self.state.folder, self.sequence.sample.id))
+        state = self.state
         self.events.subscribe(CatalogSubscriber(
             self.out_dir / "catalog.sqlite",
-            {"run_id": self.state.run_id, "sample_id": self.sequence.sample.id}))
+            {"run_id": state.run_id, "sample_id": self.sequence.sample.id,
+             "folder": state.folder, "started": state.started or datetime.now(UTC)},
+            lambda: state.results))
         self.events.subscribe(SummarySubscriber(self._write_summary))
 
     # --- running -------------------------------------------------------------------------
@@ -346,8 +366,12 @@ class Runner:
                         station.close()
         finally:
             self.progress.close()
-            if self.state is not None:
-                self._end_run()
+            try:
+                if self.state is not None:
+                    self._end_run()
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
         return self.summary()
 
     def _end_run(self) -> None:
@@ -376,6 +400,8 @@ class Runner:
                     continue
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
+                if self._record_from_disk(measurement):
+                    continue
                 self._run_one(station, index, self._resolve(measurement))
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
@@ -430,6 +456,21 @@ class Runner:
                         "that measurement has no valid value of it")
 
     # --- one measurement -------------------------------------------------------------------
+    def _record_from_disk(self, measurement: PlannedMeasurement) -> bool:
+        """Record a measurement whose file is complete (it ends with the end marker: the
+        process died after it, before the summary recorded it) without measuring it again;
+        False when it has to be measured."""
+        from labctl.storage import is_complete
+
+        assert self.state is not None
+        path = self.state.folder / measurement.filename
+        if self.resume_dir is None or not is_complete(path):
+            return False
+        started = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        self._record(self._resolve(measurement), path, None, started, status="ok")
+        log.info("%s is complete on disk: recorded, not measured again", path.name)
+        return True
+
     def _run_one(self, station: Any, index: int, measurement: PlannedMeasurement) -> None:
         assert self.state is not None and self.progress is not None
         path = self.state.folder / measurement.filename
@@ -491,7 +532,8 @@ class Runner:
     # --- analysis and the result document --------------------------------------------------
     def _record(self, measurement: PlannedMeasurement, path: Path, procedure: Any,
                 started: datetime, *, status: str, error: str | None = None) -> None:
-        """Analyse the measurement and publish its result (summary, figure, catalog row).
+        """Analyse the measurement and publish its result (summary, figure, catalog row);
+        ``procedure`` None for a measurement recorded from its complete file on resume.
         Analysis and subscriber failures become warnings: they never lose the data or end
         the run."""
         assert self.state is not None
@@ -501,7 +543,10 @@ class Runner:
         record: dict[str, Any] = {
             "step": measurement.step, "procedure": measurement.procedure,
             "direction": measurement.direction, "file": path.name, "status": status,
-            "metrics": metrics, "warnings": warnings}
+            "metrics": metrics, "warnings": warnings,
+            "started": started.isoformat(timespec="milliseconds")}
+        if procedure is None:
+            warnings.append("recorded from its complete file on resume (not measured again)")
         if measurement.channel is not None:
             record["channel"] = measurement.channel
         if error:
