@@ -116,6 +116,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             metrics = result.get("metrics", {})
             direction = f" {result['direction']}" if result.get("direction") else ""
             shown = _headline(result["procedure"], metrics)
+            if result.get("no_valid_metrics"):
+                shown = "no valid metric (all NaN)"
+            if result.get("status", "ok") != "ok":
+                shown = f"{result['status']}" + (f": {shown}" if shown and not
+                                                 result.get("no_valid_metrics") else "")
             print(f"  [{result['step']}] {result['procedure']}{direction}: {shown}")
         print(f"results: {folder}")
     if summary["status"] != "ok":

@@ -406,11 +406,25 @@ class Runner:
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
             self.state.status = "ok"
+            self._check_metrics()
         except (RunAborted, KeyboardInterrupt) as exc:
             self._fail("aborted", str(exc) or "interrupted")
         except Exception as exc:
             self._fail("failed", error_line(exc))
             log.info("run failed: %s", exc)  # the summary and the CLI report it
+
+    def _check_metrics(self) -> None:
+        """A measurement with no valid metric fails the run unless its step allows it."""
+        assert self.state is not None
+        missing = [r for r in self.state.results if r.get("status") == "ok"
+                   and r.get("no_valid_metrics")
+                   and not self.sequence.steps[r["step"]].allow_no_metrics]
+        if missing:
+            names = ", ".join(f"step {r['step']} {r['procedure']}"
+                              + (f" {r['direction']}" if r.get("direction") else "")
+                              for r in missing)
+            self._fail("failed", f"no valid metric (all NaN) for {names}; the data is on "
+                       "disk (set allow_no_metrics: true on a step where that is expected)")
 
     # --- results passed between steps ------------------------------------------------------
     def _resolve(self, measurement: PlannedMeasurement) -> PlannedMeasurement:
@@ -547,6 +561,10 @@ class Runner:
             "started": started.isoformat(timespec="milliseconds")}
         if procedure is None:
             warnings.append("recorded from its complete file on resume (not measured again)")
+        plugin = procedure_plugin(measurement.procedure)
+        headline = {k: v for k, v in metrics.items() if k in plugin.headline_metrics}
+        if plugin.analyze is not None and not _any_valid(headline or metrics):
+            record["no_valid_metrics"] = True
         if measurement.channel is not None:
             record["channel"] = measurement.channel
         if error:
@@ -556,7 +574,6 @@ class Runner:
             record["details"] = {labels[k]: v for k, v in details.items()}
         self.state.results.append(record)
         step_results = self._step_results(measurement.step)
-        plugin = procedure_plugin(measurement.procedure)
         if plugin.finish_step is not None and status == "ok":
             try:
                 plugin.finish_step([r for r in step_results if r.record["status"] == "ok"])
@@ -591,6 +608,18 @@ class Runner:
         assert self.state is not None
         return [StepResult(r, self.state.folder / r["file"]) for r in self.state.results
                 if r["step"] == step]
+
+
+def _any_valid(metrics: dict[str, Any]) -> bool:
+    """True when at least one metric (of the plug-in's headline metrics, where it has them:
+    the irradiance alone is no result) is a finite number."""
+    for value in metrics.values():
+        try:
+            if math.isfinite(float(value)):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def disk_full(exc: BaseException | None) -> bool:

@@ -69,7 +69,8 @@ def test_the_value_is_taken_when_the_step_starts_and_written_in_the_header(
         tmp_path: Path, station: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "  - jv: {direction: reverse}\n"
                            "  - jv_steady: {points: 5, start_v: {from_step: 0, metric: voc_v},"
-                           " max_hold_s: 10}\n")
+                           " max_hold_s: 10,"
+                           " allow_no_metrics: true}\n")  # 5 points: no metric, allowed
     code = main(["run", str(path), "--station", str(station), "--out", str(tmp_path / "r"),
                  "--json", "--quiet"])
     summary = json.loads(capsys.readouterr().out)
