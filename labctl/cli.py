@@ -116,10 +116,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             metrics = result.get("metrics", {})
             direction = f" {result['direction']}" if result.get("direction") else ""
             shown = _headline(result["procedure"], metrics)
+            if result.get("no_valid_metrics"):
+                shown = "no valid metric (all NaN)"
+            if result.get("status", "ok") != "ok":
+                shown = f"{result['status']}" + (f": {shown}" if shown and not
+                                                 result.get("no_valid_metrics") else "")
             print(f"  [{result['step']}] {result['procedure']}{direction}: {shown}")
         print(f"results: {folder}")
-        if summary["status"] != "ok":
-            _stderr(f"labctl run: {summary['status']}: {summary.get('error', '')}")
+    if summary["status"] != "ok":
+        _stderr(f"labctl run: {summary['status']}: {summary.get('error', '')}")
     return EXIT_OK if summary["status"] == "ok" else EXIT_FAILED
 
 
@@ -146,6 +151,41 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+# --- labctl status --------------------------------------------------------------------------
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print what a run folder says from disk alone: ok, failed, aborted, interrupted or
+    running (a live process holds its lock); with --json, the status, pid and counts."""
+    from labctl.storage import locked_by, run_status
+
+    folder = Path(args.run_dir)
+    try:
+        status = run_status(folder)
+    except ValueError as exc:
+        raise UsageError(str(exc), file=str(folder)) from None
+    if not args.json:
+        print(status)
+        return EXIT_OK
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = {}
+    results = summary.get("results") or []
+    _print_json({"run_dir": str(folder), "status": status, "pid": locked_by(folder),
+                 "summary_status": summary.get("status"), "results": len(results),
+                 "error": summary.get("error")})
+    return EXIT_OK
+
+
+def _add_status_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    status = sub.add_parser("status", help="say whether a run folder is ok, failed, aborted, "
+                            "interrupted or running")
+    status.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    status.add_argument("--json", action="store_true",
+                        help="the status, the pid writing the folder and the summary's counts")
+    status.set_defaults(handler=cmd_status)
+
+
 # --- labctl analyze -------------------------------------------------------------------------
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -166,10 +206,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = []
     for path in args.files:
         try:
-            metrics, warnings = plugin.analyze(read_measurement(path), context)
+            measurement = read_measurement(path)
+            metrics, warnings = plugin.analyze(measurement, context)
         except (OSError, ValueError) as exc:  # a file that is not such a measurement
             raise UsageError(str(exc) or repr(exc), file=str(path)) from None
-        out.append({"file": str(path), "metrics": dict(metrics), "warnings": list(warnings)})
+        out.append({"file": str(path), "metrics": dict(metrics),
+                    "warnings": [*measurement.warnings, *warnings]})
     if args.json:
         _print_json(out)
     else:
@@ -282,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write every exchange with every instrument to traffic.log in the "
                      "run folder")
     run.set_defaults(handler=cmd_run)
+    _add_status_parser(sub)
 
     analyze = sub.add_parser("analyze", help="analyse measurement files")
     analyze.add_argument("kind", choices=analysis_kinds())

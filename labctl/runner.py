@@ -16,6 +16,7 @@ the exit status is recorded in the summary (``ok``, ``failed`` or ``aborted``).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -199,6 +200,7 @@ class Runner:
         self.progress: Progress | None = None
         self._identities: dict[str, str] = {}
         self._run_start_clock_s = 0.0
+        self._lock: Any = None
 
     # --- folders and summary ---------------------------------------------------------------
     def plan_sha256(self) -> str:
@@ -218,6 +220,7 @@ class Runner:
         where = str(self.resume_dir)
         if not summary_path.is_file():
             raise InputError(f"no summary.json in {where}: not a labctl run folder", file=where)
+        self._lock_folder(self.resume_dir)
         try:
             previous = json.loads(summary_path.read_text(encoding="utf-8"))
             run_id = str(previous["run_id"])
@@ -238,6 +241,20 @@ class Runner:
         previous["results"] = results
         previous["run_id"] = run_id
         return previous
+
+    def _lock_folder(self, folder: Path) -> None:
+        """Hold the folder's lock while this process writes it (InputError: someone does)."""
+        from labctl.storage import FolderLocked, RunLock
+
+        lock = RunLock(folder)
+        try:
+            lock.acquire()
+        except FolderLocked as exc:
+            raise InputError(f"cannot resume: {exc}", file=str(folder)) from None
+        except OSError as exc:
+            raise InputError(f"cannot lock {lock.path}: {error_line(exc)}",
+                             file=str(folder)) from None
+        self._lock = lock
 
     def _start_state(self, previous: dict[str, Any] | None) -> RunState:
         from labctl.storage import read_last_row, run_folder
@@ -265,6 +282,7 @@ class Runner:
         except OSError as exc:
             raise InputError(f"cannot create the run folder: {error_line(exc)}",
                              file=str(self.out_dir)) from None
+        self._lock_folder(folder)
         return RunState(run_id=folder.name, folder=folder, sample=sample,
                         started=started.isoformat(timespec="seconds"))
 
@@ -306,9 +324,12 @@ class Runner:
         self.events.subscribe(CsvSubscriber(), critical=True)
         self.events.subscribe(self.progress)
         self.events.subscribe(FigureSubscriber(self.state.folder, self.sequence.sample.id))
+        state = self.state
         self.events.subscribe(CatalogSubscriber(
             self.out_dir / "catalog.sqlite",
-            {"run_id": self.state.run_id, "sample_id": self.sequence.sample.id}))
+            {"run_id": state.run_id, "sample_id": self.sequence.sample.id,
+             "folder": state.folder, "started": state.started or datetime.now(UTC)},
+            lambda: state.results))
         self.events.subscribe(SummarySubscriber(self._write_summary))
 
     # --- running -------------------------------------------------------------------------
@@ -346,8 +367,12 @@ class Runner:
                         station.close()
         finally:
             self.progress.close()
-            if self.state is not None:
-                self._end_run()
+            try:
+                if self.state is not None:
+                    self._end_run()
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
         if self.state is not None:
             self._after_run()
         return self.summary()
@@ -380,8 +405,10 @@ class Runner:
             self.state.warnings.extend(self.events.take_failures())
             self._write_summary()
         except Exception as exc:  # the summary returned still says what happened
-            log.error("cannot write %s: %s", self.state.folder / "summary.json", exc)
-            self._fail("failed", f"cannot write summary.json: {error_line(exc)}")
+            full = " (the disk is full)" if disk_full(exc) else ""
+            print(f"labctl: cannot write {self.state.folder / 'summary.json'}{full}: "
+                  f"{error_line(exc)}; it may still say \"running\"", file=sys.stderr)
+            self._fail("failed", f"cannot write summary.json{full}: {error_line(exc)}")
 
     def _run_all(self, station: Any) -> None:
         """The measurements not yet done; the run's status and error in ``self.state``."""
@@ -396,15 +423,31 @@ class Runner:
                     continue
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
+                if self._record_from_disk(measurement):
+                    continue
                 self._run_one(station, index, self._resolve(measurement))
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
             self.state.status = "ok"
+            self._check_metrics()
         except (RunAborted, KeyboardInterrupt) as exc:
             self._fail("aborted", str(exc) or "interrupted")
         except Exception as exc:
             self._fail("failed", error_line(exc))
             log.info("run failed: %s", exc)  # the summary and the CLI report it
+
+    def _check_metrics(self) -> None:
+        """A measurement with no valid metric fails the run unless its step allows it."""
+        assert self.state is not None
+        missing = [r for r in self.state.results if r.get("status") == "ok"
+                   and r.get("no_valid_metrics")
+                   and not self.sequence.steps[r["step"]].allow_no_metrics]
+        if missing:
+            names = ", ".join(f"step {r['step']} {r['procedure']}"
+                              + (f" {r['direction']}" if r.get("direction") else "")
+                              for r in missing)
+            self._fail("failed", f"no valid metric (all NaN) for {names}; the data is on "
+                       "disk (set allow_no_metrics: true on a step where that is expected)")
 
     # --- results passed between steps ------------------------------------------------------
     def _resolve(self, measurement: PlannedMeasurement) -> PlannedMeasurement:
@@ -450,6 +493,21 @@ class Runner:
                         "that measurement has no valid value of it")
 
     # --- one measurement -------------------------------------------------------------------
+    def _record_from_disk(self, measurement: PlannedMeasurement) -> bool:
+        """Record a measurement whose file is complete (it ends with the end marker: the
+        process died after it, before the summary recorded it) without measuring it again;
+        False when it has to be measured."""
+        from labctl.storage import is_complete
+
+        assert self.state is not None
+        path = self.state.folder / measurement.filename
+        if self.resume_dir is None or not is_complete(path):
+            return False
+        started = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        self._record(self._resolve(measurement), path, None, started, status="ok")
+        log.info("%s is complete on disk: recorded, not measured again", path.name)
+        return True
+
     def _run_one(self, station: Any, index: int, measurement: PlannedMeasurement) -> None:
         assert self.state is not None and self.progress is not None
         path = self.state.folder / measurement.filename
@@ -487,11 +545,11 @@ class Runner:
             except Exception as exc:  # the CSV writer could not close its file
                 thread.error = thread.error or exc
         if thread.error is not None:
-            self._record(measurement, path, procedure, started, status="failed",
-                         error=error_line(thread.error))
+            error = _failure_line(thread.error, path)
+            self._record(measurement, path, procedure, started, status="failed", error=error)
             where = f", {measurement.direction}" if measurement.direction else ""
             raise RunFailed(f"{measurement.procedure} (step {measurement.step}{where}) "
-                            f"failed: {error_line(thread.error)}") from thread.error
+                            f"failed: {error}") from thread.error
         status = "aborted" if self.stop_event.is_set() else "ok"
         self._record(measurement, path, procedure, started, status=status)
 
@@ -516,7 +574,8 @@ class Runner:
     # --- analysis and the result document --------------------------------------------------
     def _record(self, measurement: PlannedMeasurement, path: Path, procedure: Any,
                 started: datetime, *, status: str, error: str | None = None) -> None:
-        """Analyse the measurement and publish its result (summary, figure, catalog row).
+        """Analyse the measurement and publish its result (summary, figure, catalog row);
+        ``procedure`` None for a measurement recorded from its complete file on resume.
         Analysis and subscriber failures become warnings: they never lose the data or end
         the run."""
         assert self.state is not None
@@ -526,7 +585,14 @@ class Runner:
         record: dict[str, Any] = {
             "step": measurement.step, "procedure": measurement.procedure,
             "direction": measurement.direction, "file": path.name, "status": status,
-            "metrics": metrics, "warnings": warnings}
+            "metrics": metrics, "warnings": warnings,
+            "started": started.isoformat(timespec="milliseconds")}
+        if procedure is None:
+            warnings.append("recorded from its complete file on resume (not measured again)")
+        plugin = procedure_plugin(measurement.procedure)
+        headline = {k: v for k, v in metrics.items() if k in plugin.headline_metrics}
+        if plugin.analyze is not None and not _any_valid(headline or metrics):
+            record["no_valid_metrics"] = True
         if measurement.channel is not None:
             record["channel"] = measurement.channel
         if error:
@@ -536,7 +602,6 @@ class Runner:
             record["details"] = {labels[k]: v for k, v in details.items()}
         self.state.results.append(record)
         step_results = self._step_results(measurement.step)
-        plugin = procedure_plugin(measurement.procedure)
         if plugin.finish_step is not None and status == "ok":
             try:
                 plugin.finish_step([r for r in step_results if r.record["status"] == "ok"])
@@ -561,8 +626,9 @@ class Runner:
             return {}, []
         try:
             context = AnalysisContext(parameters=measurement.parameters, details=details)
-            metrics, warnings = plugin.analyze(read_measurement(path), context)
-            return dict(metrics), list(warnings)
+            data = read_measurement(path)
+            metrics, warnings = plugin.analyze(data, context)
+            return dict(metrics), [*data.warnings, *warnings]
         except Exception as exc:
             return {}, [f"analysis failed: {error_line(exc)}"]
 
@@ -570,6 +636,38 @@ class Runner:
         assert self.state is not None
         return [StepResult(r, self.state.folder / r["file"]) for r in self.state.results
                 if r["step"] == step]
+
+
+def _any_valid(metrics: dict[str, Any]) -> bool:
+    """True when at least one metric (of the plug-in's headline metrics, where it has them:
+    the irradiance alone is no result) is a finite number."""
+    for value in metrics.values():
+        try:
+            if math.isfinite(float(value)):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says the disk is full."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC,
+                                                       getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _failure_line(exc: BaseException, path: Path) -> str:
+    """One line for a failed measurement; a full disk is named as such."""
+    if disk_full(exc):
+        return (f"the disk is full: cannot write {path.name} ({error_line(exc)}); the rows "
+                "written before are on disk; free some space and resume the run (--resume)")
+    return error_line(exc)
 
 
 def _plain(value: Any) -> Any:

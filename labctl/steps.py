@@ -83,6 +83,10 @@ class StepBase(StrictModel):
     """Common base of the step models. ``procedure`` is the step's name in the YAML."""
 
     procedure: ClassVar[str] = ""
+    allow_no_metrics: bool = Field(
+        default=False, title="Allow no metrics",
+        description="a measurement of this step with no valid metric (all NaN) does not "
+        "fail the run (exit 0); by default it does (exit 1)")
 
     @model_validator(mode="before")
     @classmethod

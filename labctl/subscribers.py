@@ -26,7 +26,9 @@ class CsvSubscriber:
     """Writes each measurement to its pymeasure-format CSV, one flushed row at a time.
 
     ``measurement_start`` opens the file (the header holds the procedure's parameters and
-    metadata, written once); each ``row`` is appended; ``measurement_end`` closes it."""
+    metadata, written once); each ``row`` is appended whole (one write, its newline
+    included); ``measurement_end`` closes it, after the end marker ``#End: complete`` when
+    the measurement ended ``ok``."""
 
     name = "CSV writer"
 
@@ -46,7 +48,10 @@ class CsvSubscriber:
             self._writer.append(document["row"])
         elif document.kind == "measurement_end" and self._writer is not None:
             writer, self._writer = self._writer, None
-            writer.close()
+            if document.get("status") == "ok":
+                writer.finish()  # the end marker: --resume does not measure it again
+            else:
+                writer.close()
 
 
 class SummarySubscriber:
@@ -90,23 +95,24 @@ class FigureSubscriber:
 
 
 class CatalogSubscriber:
-    """Adds one catalog row per recorded measurement."""
+    """Keeps the catalog's rows of the run equal to the summary's results: one row per
+    measurement, an aborted one replaced when it is measured again (at the run's start, on
+    each result and at its end, so a catalog that could not be written -- a full disk --
+    is made right by the next resume)."""
 
     name = "catalog row"
 
-    def __init__(self, catalog_path: Path, run: Mapping[str, Any]) -> None:
+    def __init__(self, catalog_path: Path, run: Mapping[str, Any],
+                 results: Callable[[], list[dict[str, Any]]]) -> None:
         self.catalog_path = catalog_path
         self.run = run
+        self._results = results
 
     def __call__(self, document: Document) -> None:
         from labctl.storage import Catalog
 
-        if document.kind != "result":
+        if document.kind not in ("run_start", "result", "run_end"):
             return
-        record = document["record"]
-        Catalog(self.catalog_path).add(
-            run_id=self.run["run_id"], sample_id=self.run["sample_id"], pixel=None,
-            channel=record.get("channel"), procedure=record["procedure"],
-            step=record["step"], direction=record.get("direction"),
-            started=document["started"], file=str(document["path"]),
-            status=record["status"], metrics=record.get("metrics", {}))
+        Catalog(self.catalog_path).replace_run(
+            run_id=self.run["run_id"], sample_id=self.run["sample_id"],
+            folder=self.run["folder"], records=self._results(), started=self.run["started"])

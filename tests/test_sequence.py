@@ -281,7 +281,7 @@ BAD_SEQUENCES = [
         edit("dwell_s: 0.01", "dwel_s: 0.01"),
         3,
         "steps[0].jv.dwel_s",
-        "unknown key 'dwel_s', did you mean 'dwell_s'? (expected one of: start_v",
+        "unknown key 'dwel_s', did you mean 'dwell_s'? (expected one of: allow_no_metrics, start_v",
     ),
     (
         "wrong type",

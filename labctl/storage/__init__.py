@@ -15,6 +15,8 @@ short (docs/contracts.md, "Results"; docs/architecture.md, "Long runs"):
 - :func:`read_measurement` reads those files, and plain CSV files with a header row.
 - :func:`write_summary` writes ``summary.json`` atomically, NaN and infinities as ``null``.
 - :class:`Catalog` keeps one row per measurement in ``catalog.sqlite``.
+- :class:`RunLock` locks a run folder for the live process that writes it; :func:`run_status`
+  tells ``running`` from ``interrupted`` from disk alone.
 
 No Qt and no instrument imports: this module is used headless and by the analysis CLI.
 """
@@ -31,12 +33,21 @@ from labctl.storage.columns import (
 )
 from labctl.storage.csv_reader import (
     Measurement,
+    is_complete,
     jv_curve,
     mean_irradiance_mw_cm2,
     read_last_row,
     read_measurement,
 )
-from labctl.storage.csv_writer import CsvWriter
+from labctl.storage.csv_writer import END_MARKER, CsvWriter, truncate_torn_row
+from labctl.storage.lock import (
+    LOCK_FILENAME,
+    RUN_STATUSES,
+    FolderLocked,
+    RunLock,
+    locked_by,
+    run_status,
+)
 from labctl.storage.paths import measurement_filename, run_folder, safe_name
 from labctl.storage.summary import to_json_compatible, write_summary
 
@@ -47,16 +58,25 @@ __all__ = [
     "SUMMARY_FILENAME",
     "VOLTAGE_COLUMNS",
     "Catalog",
+    "FolderLocked",
+    "LOCK_FILENAME",
+    "RUN_STATUSES",
+    "RunLock",
     "CsvWriter",
+    "END_MARKER",
     "J_COLUMN",
     "Measurement",
+    "is_complete",
     "jv_curve",
+    "locked_by",
     "mean_irradiance_mw_cm2",
     "measurement_filename",
     "read_last_row",
     "read_measurement",
     "run_folder",
+    "run_status",
     "safe_name",
     "to_json_compatible",
+    "truncate_torn_row",
     "write_summary",
 ]

@@ -161,6 +161,31 @@ class Catalog:
         assert row_id is not None
         return row_id
 
+    def replace_run(self, *, run_id: str, sample_id: str, folder: Path,
+                    records: list[Mapping[str, Any]], started: datetime | str) -> None:
+        """Make the catalog's rows of one run exactly ``records`` (the summary's results), in
+        one transaction: rows of measurements that were aborted and measured again, or of a
+        summary written after them, do not survive. Each record is a summary result
+        (``step``, ``procedure``, ``direction``, ``channel``, ``file`` relative to ``folder``,
+        ``status``, ``metrics``, ``started``; the run's ``started`` when it has none)."""
+        values = []
+        for record in records:
+            metrics = to_json_compatible(dict(record.get("metrics") or {}))
+            channel, direction = record.get("channel"), record.get("direction")
+            values.append((
+                str(run_id), str(sample_id), None,
+                None if channel is None else str(channel), str(record["procedure"]),
+                int(record["step"]), None if direction is None else str(direction),
+                _utc_iso(record.get("started") or started),
+                self._relative(Path(folder) / str(record["file"])), str(record["status"]),
+                json.dumps(metrics, allow_nan=False)))
+        with closing(self._connect()) as connection, connection:
+            connection.execute("DELETE FROM measurements WHERE run_id = ?", (str(run_id),))
+            connection.executemany(
+                "INSERT INTO measurements (run_id, sample_id, pixel, channel, procedure, step,"
+                " direction, started, file, status, metrics)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+
     def query(
         self,
         sample: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -22,7 +23,7 @@ from labctl.storage.columns import (
     J_COLUMN,
     VOLTAGE_COLUMNS,
 )
-from labctl.storage.csv_writer import _read_header
+from labctl.storage.csv_writer import END_MARKER, _last_line_start, _read_header, torn_row
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ class Measurement:
     metadata: dict[str, str] = field(default_factory=dict)
     procedure: str | None = None
     path: Path | None = None
+    #: What was ignored when reading (a torn last row), one line each.
+    warnings: list[str] = field(default_factory=list)
+    #: The file ends with the end marker of a measurement that finished normally.
+    complete: bool = False
 
     def __len__(self) -> int:
         """The number of rows."""
@@ -139,6 +144,10 @@ def read_measurement(path: Path) -> Measurement:
     column of the same quantity in another pint unit (``Voltage (mV)``) also gives the
     contract column, converted. Non-numeric cells become NaN. A file without ``Voltage (V)``
     or ``Voc (V)`` raises ``ValueError`` naming the file and the columns found.
+
+    A torn last row (no newline, or the wrong number of fields: the write was cut short) is
+    ignored, with a warning logged and kept in ``Measurement.warnings``; a last line
+    ``#End: complete`` sets ``Measurement.complete``.
     """
     path = Path(path)
     with open(path, encoding=_ENCODING, newline="") as handle:
@@ -146,9 +155,14 @@ def read_measurement(path: Path) -> Measurement:
     if column_row is None:
         raise ValueError(f"{path}: no column header row")
     procedure, parameters, metadata = _parse_comment_block(comments)
+    end_offset, complete, read_warnings = data_end(path, len(column_row.split(_DELIMITER)))
+    source: Path | io.StringIO = path
+    if end_offset is not None:
+        with open(path, "rb") as handle:
+            source = io.StringIO(handle.read(end_offset).decode(_ENCODING), newline="")
     try:
         frame = pd.read_csv(
-            path,
+            source,
             skiprows=len(comments),
             header=0,
             encoding=_ENCODING,
@@ -175,7 +189,42 @@ def read_measurement(path: Path) -> Measurement:
         metadata=metadata,
         procedure=procedure,
         path=path,
+        warnings=read_warnings,
+        complete=complete,
     )
+
+
+def data_end(path: Path, n_columns: int) -> tuple[int | None, bool, list[str]]:
+    """Where the data rows of a CSV end: ``(offset or None for the end of the file,
+    complete, warnings)``. A torn last row is left out with a warning; the end marker line
+    is left out and makes ``complete`` true."""
+    torn = torn_row(path, n_columns)
+    if torn is not None:
+        offset, text = torn
+        warning = (f"{Path(path).name}: ignored a torn last row {text[:60]!r} (cut short by a "
+                   "crash or a full disk)")
+        log.warning("%s", warning)
+        return offset, False, [warning]
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        start = _last_line_start(handle, size) if size else 0
+        handle.seek(start)
+        last = handle.read()
+    if last.rstrip(b"\r\n") == END_MARKER.encode(_ENCODING):
+        return start, True, []
+    return None, False, []
+
+
+def is_complete(path: Path) -> bool:
+    """True when a measurement CSV ends with the end marker (it finished normally)."""
+    try:
+        with open(path, encoding=_ENCODING, newline="") as handle:
+            _comments, column_row = _read_header(handle)
+        if column_row is None:
+            return False
+        return data_end(path, len(column_row.split(_DELIMITER)))[1]
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def jv_curve(
@@ -229,7 +278,8 @@ def read_last_row(path: Path) -> dict[str, float] | None:
     """Return the last complete data row of a CSV as ``{column: value}``, or None if none.
 
     Reads only the header and the tail of the file, so it is cheap on a file of millions of
-    rows (to continue ``Time (s)`` across a resume, say). Non-numeric cells are NaN.
+    rows (to continue ``Time (s)`` across a resume, say). Non-numeric cells are NaN; a torn
+    last row (another number of fields) is ignored with a warning.
     """
     path = Path(path)
     with open(path, encoding=_ENCODING, newline="") as handle:
@@ -256,7 +306,10 @@ def read_last_row(path: Path) -> dict[str, float] | None:
     candidates = [line for line in candidates if not line.startswith(_COMMENT)]
     if candidates and candidates[-1].strip() == column_row.strip():
         candidates = candidates[:-1]
-    if not candidates:
+    if candidates and len(candidates[-1].split(_DELIMITER)) != len(columns):
+        log.warning("%s: ignored a torn last row %r", path, candidates[-1][:60])
+        candidates = candidates[:-1]
+    if not candidates or candidates[-1].strip() == column_row.strip():
         return None
     cells = candidates[-1].split(_DELIMITER)
     row = {}

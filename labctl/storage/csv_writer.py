@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -9,7 +10,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 from pymeasure.experiment import Procedure, Results
@@ -22,6 +23,8 @@ from labctl.storage.columns import (
 )
 
 log = logging.getLogger(__name__)
+
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 # --------------------------------------------------------------------------------------------
 # CSV writer (pymeasure format, append-only)
@@ -121,6 +124,12 @@ def _read_header(handle: TextIO) -> tuple[list[str], str | None]:
     return comments, None
 
 
+#: The comment line a measurement that ended normally gets after its last row: the rule
+#: ``--resume`` uses to tell a complete file from an interrupted one (docs/contracts.md,
+#: "Results"). pymeasure's ``Results.load`` skips it as a comment.
+END_MARKER = f"{_COMMENT}End: complete"
+
+
 class CsvWriter:
     """Append-only writer of the pymeasure CSV format.
 
@@ -140,12 +149,18 @@ class CsvWriter:
         an entry overrides a procedure Metadata of the same display name.
     resume
         Continue an existing file: its header must have the same columns (else
-        ``ValueError``) and is not written again. A last line cut short by a crash is removed
-        (its numbers may be truncated). A missing or empty file is started afresh.
+        ``ValueError``) and is not written again. A torn last row (no newline, or the wrong
+        number of fields: a crash, a full disk) is removed with a warning. A missing or empty
+        file is started afresh.
     fsync_interval_s
         The longest time [s, real monotonic clock] between two ``os.fsync`` calls. Every row is
-        flushed to the operating system at once; the fsync that forces it onto the disk is
+        handed to the operating system at once; the fsync that forces it onto the disk is
         rate-limited because it costs milliseconds. ``0`` syncs every row.
+
+    A row is whole on disk or absent: each row goes out with its newline in one ``os.write``
+    on an unbuffered file, and a write that fails part-way (``ENOSPC``: the disk is full) is
+    cut back to the end of the previous row before the error is raised. :meth:`finish`
+    writes :data:`END_MARKER` after the last row of a measurement that ended normally.
 
     Each row is a dict ``{column: value}``; missing columns are written as ``nan``, unknown
     keys raise ``ValueError`` (pymeasure silently drops them). Floats are written with
@@ -178,23 +193,29 @@ class CsvWriter:
         existing = self.path.exists() and self.path.stat().st_size > 0
         if existing and not resume:
             raise FileExistsError(f"{self.path} exists; pass resume=True to append to it")
+        self._fd: int | None = None
         if existing:
             self._check_resumable()
-            self._file: TextIO | None = open(  # closed in close()
-                self.path, "a", encoding=_ENCODING, newline=""
-            )
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | _O_BINARY)
+            self._size = os.fstat(self._fd).st_size
         else:
             header = _pymeasure_header(procedure, metadata)
             header += _DELIMITER.join(self.columns) + _LINE_BREAK
-            mode = "w" if self.path.exists() else "x"  # an empty file left by a crash
-            self._file = open(  # closed in close()
-                self.path, mode, encoding=_ENCODING, newline=""
-            )
-            self._file.write(header)
+            flags = os.O_WRONLY | os.O_CREAT | _O_BINARY
+            # an empty file left by a crash is reused; any other existing file is not
+            flags |= os.O_TRUNC if self.path.exists() else os.O_EXCL
+            self._fd = os.open(self.path, flags, 0o644)
+            self._size = 0
+            try:
+                self._write_whole(header.encode(_ENCODING))
+            except BaseException:
+                os.close(self._fd)
+                self._fd = None
+                raise
         self._sync()
 
     def _check_resumable(self) -> None:
-        """Check the existing header's columns and drop a last line cut short by a crash."""
+        """Check the existing header's columns and drop a torn last row (with a warning)."""
         with open(self.path, encoding=_ENCODING, newline="") as handle:
             _comments, column_row = _read_header(handle)
         if column_row is None:
@@ -204,28 +225,7 @@ class CsvWriter:
             raise ValueError(
                 f"cannot resume {self.path}: its columns {found} differ from {self.columns}"
             )
-        with open(self.path, "rb+") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(size - 1)
-            if handle.read(1) == b"\n":
-                return
-            # Find the start of the incomplete last line and cut it off.
-            position = size
-            while position > 0:
-                step = min(4096, position)
-                handle.seek(position - step)
-                chunk = handle.read(step)
-                newline = chunk.rfind(b"\n")
-                if newline >= 0:
-                    cut = position - step + newline + 1
-                    break
-                position -= step
-            else:  # pragma: no cover - the header always ends with a newline
-                raise ValueError(f"{self.path} has no complete line")
-            handle.seek(cut)
-            dropped = handle.read()
-            log.warning("%s: removing incomplete last line %r before resuming", self.path, dropped)
-            handle.truncate(cut)
+        truncate_torn_row(self.path, len(self.columns))
 
     def _format(self, column: str, value: object) -> str:
         """Format one cell: exact repr for floats, integers as integers, ``nan`` for None."""
@@ -244,12 +244,36 @@ class CsvWriter:
             raise TypeError(f"column {column!r}: value {value!r} is not a number") from None
         return repr(number)
 
+    def _os_write(self, fd: int, data: bytes) -> int:
+        """``os.write`` (a seam: tests inject a full disk here)."""
+        return os.write(fd, data)
+
+    def _write_whole(self, data: bytes) -> None:
+        """Write ``data`` completely, or cut the file back to where it was and raise."""
+        assert self._fd is not None
+        done = 0
+        try:
+            while done < len(data):
+                written = self._os_write(self._fd, data[done:])
+                if written <= 0:  # pragma: no cover - os.write raises rather than return 0
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                done += written
+        except BaseException:
+            try:
+                if os.fstat(self._fd).st_size != self._size:
+                    os.ftruncate(self._fd, self._size)  # frees space: works on a full disk
+            except OSError as exc:  # pragma: no cover - the readers drop the torn row
+                log.error("%s: cannot remove a torn row: %s", self.path, exc)
+            raise
+        self._size += done
+
     def append(self, row: Mapping[str, object]) -> None:
-        """Append one row, flush it, and fsync when ``fsync_interval_s`` has passed.
+        """Append one row in one write, and fsync when ``fsync_interval_s`` has passed.
 
         Raises ``ValueError`` naming any key that is not a column, ``TypeError`` for a
-        non-numeric value, and ``ValueError`` when the writer is closed. Nothing is written
-        for a refused row.
+        non-numeric value, ``ValueError`` when the writer is closed, and ``OSError`` when the
+        row cannot be written (``errno.ENOSPC``: the disk is full). Nothing is left on disk of
+        a refused or failed row.
         """
         unknown = [key for key in row if key not in self._column_set]
         if unknown:
@@ -258,20 +282,18 @@ class CsvWriter:
             )
         line = _DELIMITER.join(self._format(c, row.get(c)) for c in self.columns) + _LINE_BREAK
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 raise ValueError(f"{self.path} is closed")
-            self._file.write(line)
-            self._file.flush()
+            self._write_whole(line.encode(_ENCODING))
             self.rows_written += 1
             if time.monotonic() - self._last_sync_s >= self.fsync_interval_s:
-                os.fsync(self._file.fileno())
+                os.fsync(self._fd)
                 self._last_sync_s = time.monotonic()
 
     def _sync(self) -> None:
-        """Flush and fsync now."""
-        assert self._file is not None
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """fsync now."""
+        assert self._fd is not None
+        os.fsync(self._fd)
         # The durability timer runs on the real monotonic clock, deliberately not on
         # labctl.clock: it bounds real data loss on a crash, whatever the measurement time.
         self._last_sync_s = time.monotonic()
@@ -279,18 +301,26 @@ class CsvWriter:
     @property
     def closed(self) -> bool:
         """True once :meth:`close` has run."""
-        return self._file is None
+        return self._fd is None
+
+    def finish(self) -> None:
+        """Mark the measurement complete (:data:`END_MARKER` after its last row) and close."""
+        with self._lock:
+            if self._fd is None:
+                raise ValueError(f"{self.path} is closed")
+            self._write_whole((END_MARKER + _LINE_BREAK).encode(_ENCODING))
+        self.close()
 
     def close(self) -> None:
-        """Flush, fsync and close the file. Calling it again does nothing."""
+        """fsync and close the file. Calling it again does nothing."""
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 return
             try:
                 self._sync()
             finally:
-                self._file.close()
-                self._file = None
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> CsvWriter:
         return self
@@ -308,3 +338,55 @@ class CsvWriter:
         return f"<CsvWriter {self.path} ({state}, {self.rows_written} rows written)>"
 
 
+def _last_line_start(handle: BinaryIO, size: int) -> int:
+    """The offset where the last line of a file of ``size`` bytes starts (after the newline
+    before it; 0 if none). A newline as the very last byte ends that last line."""
+    position = size - 1  # a final newline belongs to the last line
+    while position > 0:
+        step = min(4096, position)
+        handle.seek(position - step)
+        chunk = handle.read(step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return position - step + newline + 1
+        position -= step
+    return 0
+
+
+def torn_row(path: Path, n_columns: int) -> tuple[int, bytes] | None:
+    """``(offset, text)`` of a torn last row of a CSV, None when its last line is whole.
+
+    A last line is torn when it does not end with a newline (the write was cut short: power
+    loss, a full disk) or, as a data row, has another number of fields than ``n_columns``.
+    Comment lines (``#End: complete``) are whole when they end with a newline.
+    """
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        handle.seek(size - 1)
+        ends_with_newline = handle.read(1) == b"\n"
+        start = _last_line_start(handle, size)
+        handle.seek(start)
+        last = handle.read()
+    if not ends_with_newline:
+        return start, last
+    text = last.rstrip(b"\r\n")
+    if text.startswith(_COMMENT.encode()) or not text.strip():
+        return None
+    if text.count(_DELIMITER.encode()) + 1 != n_columns:
+        return start, last
+    return None
+
+
+def truncate_torn_row(path: Path, n_columns: int) -> bytes | None:
+    """Remove a torn last row of a CSV (with a warning); return what was removed."""
+    torn = torn_row(path, n_columns)
+    if torn is None:
+        return None
+    offset, text = torn
+    log.warning("%s: removing a torn last row %r (cut short by a crash or a full disk)",
+                path, text)
+    with open(path, "rb+") as handle:
+        handle.truncate(offset)
+    return text
