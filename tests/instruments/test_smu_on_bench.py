@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pvlib
@@ -43,6 +44,12 @@ def cells_station(write_station: Callable[..., Path]) -> Path:
         "smu": CELL, "smu2420": CELL, "ref_smu": CELL}})
 
 
+@pytest.fixture
+def cells(labsim_station: Any, cells_station: Path) -> Any:
+    """The same station through the fixtures labctl ships for labs (labctl.testing)."""
+    return labsim_station(cells_station)
+
+
 def sweep_jv(smu, start_v: float, stop_v: float, points: int, delay_s: float,
              nplc: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     result = smu.sweep_voltage_linear(start_v, stop_v, points, source_delay_s=delay_s,
@@ -51,12 +58,12 @@ def sweep_jv(smu, start_v: float, stop_v: float, points: int, delay_s: float,
 
 
 @pytest.mark.parametrize("name", ["smu", "smu2420", "ref_smu"])
-def test_hardware_sweep_matches_pvlib(cells_station: Path, name: str) -> None:
+def test_hardware_sweep_matches_pvlib(cells: Any, name: str) -> None:
     """Issue: Voc within 1 mV and Jsc within 0.1 % of pvlib's singlediode (10 mV grid)."""
-    with open_station(cells_station, simulated=True) as station:
-        smu = station.instruments[name]
-        voltage_v, j_ma_cm2 = sweep_jv(smu, 1.3, -0.1, 141, 0.01)
-        metrics, warnings = jv_metrics(voltage_v, j_ma_cm2)
+    smu = cells.instruments[name]
+    voltage_v, j_ma_cm2 = sweep_jv(smu, 1.3, -0.1, 141, 0.01)
+    metrics, warnings = jv_metrics(voltage_v, j_ma_cm2)
+    assert cells.faults.errors(name) == []
     expected = truth(CELL)
     assert metrics["voc_v"] == pytest.approx(expected["voc_v"], abs=1e-3)
     assert metrics["jsc_ma_cm2"] == pytest.approx(expected["jsc_ma_cm2"], rel=1e-3)
@@ -64,12 +71,20 @@ def test_hardware_sweep_matches_pvlib(cells_station: Path, name: str) -> None:
     assert voltage_v[0] == pytest.approx(1.3) and voltage_v[-1] == pytest.approx(-0.1)
 
 
-def test_drivers_are_the_models_the_station_names(cells_station: Path) -> None:
-    with open_station(cells_station, simulated=True) as station:
-        assert type(station.instruments["smu"]) is Keithley2400SMU
-        assert type(station.instruments["smu2420"]) is Keithley2420SMU
-        assert type(station.instruments["ref_smu"]) is Keithley2450SMU
-        assert "MODEL 2420" in station.instruments["smu2420"].identity
+def test_drivers_are_the_models_the_station_names(cells: Any) -> None:
+    assert type(cells.instruments["smu"]) is Keithley2400SMU
+    assert type(cells.instruments["smu2420"]) is Keithley2420SMU
+    assert type(cells.instruments["ref_smu"]) is Keithley2450SMU
+    assert "MODEL 2420" in cells.instruments["smu2420"].identity
+
+
+@pytest.mark.parametrize("name", ["smu", "ref_smu"])
+def test_the_fixtures_truth_is_pvlibs(cells: Any, name: str) -> None:
+    """What the plug-in's ``truth`` says of a cell agrees with pvlib's single diode."""
+    told, expected = cells.truth.cell(name, irradiance_mw_cm2=100.0), truth(CELL)
+    assert told.voc_v == pytest.approx(expected["voc_v"], rel=1e-6)
+    assert told.jsc_ma_cm2 == pytest.approx(expected["jsc_ma_cm2"], rel=1e-6)
+    assert told.pmax_mw_cm2 == pytest.approx(expected["pmax_mw_cm2"], rel=1e-6)
 
 
 @pytest.mark.parametrize("name", ["smu", "ref_smu"])
