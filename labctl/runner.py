@@ -341,11 +341,19 @@ class Runner:
         measured. Every other ending is recorded in the summary (``ok``, ``failed``,
         ``aborted``), after every instrument of the station was made safe.
         """
-        previous = self._previous_summary()
+        try:
+            previous = self._previous_summary()
+        except BaseException:
+            self._release_lock()   # bad input: the folder is not ours to keep locked
+            raise
         self.progress = Progress(len(self.measurements), enabled=self.show_progress)
         try:
             with _signals_stop(self.stop_event):
-                station = open_station(self.station, simulated=self.simulated)
+                try:
+                    station = open_station(self.station, simulated=self.simulated)
+                except BaseException:
+                    self._release_lock()
+                    raise
                 try:
                     self._run_start_clock_s = clock.now_s()
                     self.state = self._start_state(previous)
@@ -371,11 +379,15 @@ class Runner:
                 if self.state is not None:
                     self._end_run()
             finally:
-                if self._lock is not None:
-                    self._lock.release()
+                self._release_lock()
         if self.state is not None:
             self._after_run()
         return self.summary()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _after_run(self) -> None:
         """The station's ``notify_command`` (a run that did not end ok) and its idle lamp-off
