@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import error_line
+from labctl.guard import InstrumentFault, InstrumentGuard, guard_station
 from labctl.registry.instruments import OpenContext, instrument_entry
 from labctl.station.config import StationConfig, load_station
 from labctl.yamlio import InputError
 
 if TYPE_CHECKING:
     from instruments.roles import Attenuator, IrradianceSensor, LightSource, Shutter, SourceMeter
+
+class RecoveredFault(Exception):
+    """A transient instrument fault recovered by a retry (reported as a warning)."""
+
+    labctl_message = True
+
 
 class OpenError(InputError):
     """An instrument of the station could not be opened (named with its file and line)."""
@@ -50,6 +57,7 @@ class OpenStation:
         self.bench: Any | None = None
         self._visa_library: Any | None = None
         self._previous_clock = None
+        self.guards: dict[str, InstrumentGuard] = {}
         if self.simulated:
             import pyvisa
 
@@ -61,6 +69,7 @@ class OpenStation:
         try:
             for name in self._opening_order():
                 self.instruments[name] = self._open(name, config.instruments[name])
+            self.guards = guard_station(self)
         except BaseException:
             self.close()
             raise
@@ -129,7 +138,9 @@ class OpenStation:
         return out
 
     def make_safe(self) -> list[str]:
-        """Outputs off and shutter closed on every instrument; return what failed."""
+        """Outputs off and shutter closed on every instrument; return what failed. An SMU's
+        shutdown never raises, so its output is read back: one that does not answer is
+        listed (its output may still be on)."""
         failures: list[str] = []
         order = sorted(self.instruments.items(),
                        key=lambda item: 0 if self.role_of(item[0]) == "smu" else 1)
@@ -139,9 +150,37 @@ class OpenStation:
                 continue
             try:
                 shutdown()
+                self._confirm_output_off(name, inst)
             except Exception as exc:  # keep going: every other instrument must be made safe
-                failures.append(f"{name}: {error_line(exc, with_type=False)}")
+                failures.append(f"{name}: {self._short(exc)}")
         return failures
+
+    @staticmethod
+    def _short(exc: Exception) -> str:
+        if isinstance(exc, InstrumentFault):
+            return str(exc).split(": ", 1)[-1]
+        return error_line(exc, with_type=False)
+
+    def _confirm_output_off(self, name: str, inst: Any) -> None:
+        if self.role_of(name) != "smu" or not hasattr(type(inst), "output_enabled"):
+            return
+        try:
+            on = inst.output_enabled
+        except Exception as exc:
+            raise RuntimeError(f"output may still be on, it does not answer "
+                               f"({self._short(exc)})") from exc
+        if on:
+            raise RuntimeError("output still on after :OUTP OFF")
+
+    def watcher(self, document: Any) -> None:
+        """Event subscriber: each data row counts on the simulated bench (``at_row``); a
+        fault one retry recovered becomes a warning of the measurement (raised, the event
+        stream reports it)."""
+        if document.kind == "row" and self.bench is not None:
+            self.bench.row_written()
+        warnings = [w for guard in self.guards.values() for w in guard.take_warnings()]
+        if warnings:
+            raise RecoveredFault("; ".join(warnings))
 
     def close(self) -> None:
         from labctl import clock

@@ -363,6 +363,7 @@ class Runner:
                         install_traffic_log(station, self.state.folder / TRAFFIC_LOG_NAME,
                                             append=previous is not None)
                     self._subscribe()
+                    self.events.subscribe(station.watcher, name="instrument guard")
                     self._run_all(station)
                 finally:
                     try:

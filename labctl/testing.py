@@ -39,6 +39,7 @@ import pytest
 import yaml
 
 from labctl import clock
+from labctl.station.faults import FAMILY_KINDS, FAULT_KINDS
 
 if TYPE_CHECKING:
     from labctl.opened_station import OpenStation, Roles
@@ -62,10 +63,11 @@ __all__ = [
     "labsim_truth",
 ]
 
-#: The faults an emulator can be given (``ScpiDevice.fault``): ``"no_reply"`` executes
-#: commands but never answers a query (hung firmware), ``"dead"`` neither executes nor answers
-#: (cable pulled out). Either makes a read time out (in virtual time).
-FAULTS = ("no_reply", "dead")
+#: The faults an emulator can be given, the kinds of ``simulation.faults``
+#: (:data:`labctl.station.faults.FAULT_KINDS`: ``"no_reply"``, ``"dead"``, ``"error_reply"``,
+#: ``"garbage"``, ``"slow"`` on any instrument; ``"lamp_fault"``, ``"wheel_stuck"``,
+#: ``"shutter_stuck"``, ``"interlock"`` on their family; :mod:`labctl.sim.faults`).
+FAULTS = tuple(FAULT_KINDS)
 
 
 # --- what a test reads and moves ------------------------------------------------------------
@@ -120,17 +122,21 @@ class Faults:
             known = ", ".join(self._bench.instruments) or "none"
             raise KeyError(f"no simulated instrument {name!r} (instruments: {known})") from None
 
-    def inject(self, name: str, fault: str) -> None:
-        """Give an instrument a fault, one of :data:`FAULTS`."""
+    def inject(self, name: str, fault: str, *, once: bool = False) -> None:
+        """Give an instrument a fault now, one of :data:`FAULTS` (``once``: it heals after
+        one spoiled exchange); a family fault on another family is a ValueError."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; faults: {', '.join(FAULTS)}")
-        self.emulator(name).fault = fault
+        emulator = self.emulator(name)
+        if fault in FAMILY_KINDS and fault not in emulator.family_faults:
+            raise ValueError(f"{fault} is a fault of a {FAMILY_KINDS[fault]}, not of {name!r}")
+        emulator.start_fault(fault, once=once)
 
     def clear(self, name: str | None = None) -> None:
         """Heal one instrument (or all of them)."""
         names = [name] if name is not None else list(self._bench.instruments)
         for each in names:
-            self.emulator(each).fault = None
+            self.emulator(each).heal()
 
     @contextmanager
     def during(self, name: str, fault: str) -> Iterator[None]:

@@ -37,6 +37,8 @@ _Attr = constants.ResourceAttribute
 _INFINITE_TIMEOUT_MS = 0xFFFFFFFF
 #: Poll period of a read waiting for a reply on a real-time bench clock [s].
 _REAL_TIME_POLL_S = 0.01
+#: How long after a read's deadline a ``slow`` instrument's reply comes [s].
+SLOW_REPLY_LATE_S = 1.0
 
 
 def _timeout_s(sess: Any) -> float:
@@ -140,6 +142,7 @@ class LabsimVisaLibrary(SimVisaLibrary):
         clock = self.bench.clock
         timeout_s = _timeout_s(sess)
         deadline_s = clock.now_s() + timeout_s
+        self._slow_reply(device, deadline_s)
         busy_until_s = getattr(device, "busy_until_s", None)
         if busy_until_s is not None and busy_until_s > clock.now_s():
             if busy_until_s > deadline_s:
@@ -161,6 +164,27 @@ class LabsimVisaLibrary(SimVisaLibrary):
         clock.sleep_until(deadline_s)
         raise errors.VisaIOError(constants.VI_ERROR_TMO)
 
+    def _slow_reply(self, device: Any, deadline_s: float) -> None:
+        """Start the faults due; under a ``slow`` fault the reply this read waits for comes
+        :data:`SLOW_REPLY_LATE_S` after its deadline (:mod:`labctl.sim.faults`)."""
+        with self.bench.lock:
+            self.bench.faults.poll()
+            if getattr(device, "fault", None) != "slow":
+                return
+            if device._output_buffers or device.busy_until_s > self.bench.clock.now_s():
+                device.busy_until_s = max(device.busy_until_s, deadline_s + SLOW_REPLY_LATE_S)
+                device.spend_fault()
+
+    def open(self, session: Any, resource_name: str, *args: Any, **kwargs: Any) -> Any:
+        """viOpen; an instrument with the ``dead`` fault is not found on the bus."""
+        self.bench.faults.poll()
+        opened, status = super().open(session, resource_name, *args, **kwargs)
+        sess = self.sessions.get(opened)
+        if getattr(getattr(sess, "device", None), "fault", None) == "dead":
+            del self.sessions[opened]
+            raise errors.VisaIOError(constants.VI_ERROR_RSRC_NFOUND)
+        return opened, status
+
     def write(self, session: Any, data: bytes) -> tuple[int, constants.StatusCode]:
         with self.bench.lock:
             return super().write(session, data)
@@ -173,6 +197,8 @@ class LabsimVisaLibrary(SimVisaLibrary):
         device = getattr(sess, "device", None)
         if device is None:
             return constants.StatusCode.error_invalid_object
+        if getattr(device, "fault", None) == "dead":
+            raise errors.VisaIOError(constants.VI_ERROR_IO)
         with self.bench.lock:
             device_clear = getattr(device, "device_clear", None)
             if callable(device_clear):

@@ -29,6 +29,7 @@ from pyvisa_sim.devices import Devices
 
 from labctl.clock import RealClock, VirtualClock
 from labctl.sim import physics
+from labctl.sim.faults import FaultSchedule
 from labctl.sim.physics import MeasurementSettings
 from labctl.station import StationConfig, canonical_resource, load_station
 from labctl.station.simulation import NoiseSim, SingleCarrierDevice, SolarCellDevice
@@ -114,6 +115,8 @@ class Bench:
         self.instruments: dict[str, ScpiDevice] = {}
         #: Device model wired to each SMU (by instrument name); None = open leads.
         self.duts: dict[str, physics.DeviceModel | None] = {}
+        #: The faults of ``simulation.faults`` not started yet (:mod:`labctl.sim.faults`).
+        self.faults = FaultSchedule(self, sim.faults)
 
         photodiodes = station.photodiode_smus()
         for name in station.smu_names():
@@ -143,6 +146,13 @@ class Bench:
         if sim.pyvisa_sim:  # stored resolved (absolute) by the station validation
             self._add_pyvisa_sim_devices(Path(sim.pyvisa_sim))
         self._equilibrate_devices()
+        self.faults.check()
+        self.faults.arm()
+
+    def row_written(self) -> None:
+        """The run wrote one data row (the ``at_row`` of a fault counts them)."""
+        with self.lock:
+            self.faults.row_written()
 
     def _add_noise(self, noise: NoiseSim) -> None:
         """Wrap each SMU's device so that what the SMU reads from it carries noise."""
@@ -202,6 +212,7 @@ class Bench:
             for device in self.instruments.values():
                 device.power_on()
             self._equilibrate_devices()
+            self.faults.arm()
 
 
 _benches: dict[Path, Bench] = {}

@@ -96,9 +96,18 @@ class PicoEmulator(ScpiDevice):
                 return
             message = bytes(self._input_buffer[:end])
             del self._input_buffer[:end]
-            reply = self._handle(message)
-            if reply is not None:
-                self._output_buffers.append(bytearray(reply))
+            self.receive(message)
+
+    def garbage(self) -> bytes:
+        """Balanced braces around bytes that are no JSON (the driver's read ends, and fails)."""
+        return b"{\xfe\x8f#~}"
+
+    def _match(self, query: bytes) -> bytes | None:
+        if self.fault == "error_reply":
+            self.spend_fault()
+            self.traffic.append(query.decode("utf-8", errors="replace").strip())
+            return json.dumps({"cmd": None, "error": COMMAND_TYPE_INVALID}).encode("utf-8")
+        return self._handle(query)
 
     def _handle(self, message: bytes) -> bytes | None:
         text = message.decode("utf-8", errors="replace").strip()

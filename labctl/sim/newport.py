@@ -39,6 +39,7 @@ from labctl.sim.scpi import ScpiDevice
 # Status byte bits.
 STB_LAMP_ON = 0x80
 STB_POWER_MODE = 0x20
+STB_FAULT = 0x08
 STB_COMM = 0x04
 STB_LIMIT = 0x02
 STB_INTERLOCK_OK = 0x01
@@ -131,8 +132,26 @@ class Newport69907Emulator(ScpiDevice):
             limited = amps < s["current_preset_a"]
         return amps, volts, watts, limited
 
+    family_faults: tuple[str, ...] = ("lamp_fault",)
+
+    def on_fault(self, kind: str) -> None:
+        """``lamp_fault``: the lamp goes out at once (an arc that extinguished)."""
+        if kind == "lamp_fault":
+            self._extinguish(self.now_s())
+
+    def _extinguish(self, now_s: float) -> None:
+        if self.lamp.is_on(now_s):
+            if self._coupled():
+                self.bench.light_changing()
+            self.burn_hours = self.lamp_hours() - self.initial_lamp_hours
+            self._burn_since_s = None
+            self.lamp.stop(now_s)
+
     def status_byte(self) -> int:
         stb = STB_INTERLOCK_OK
+        if self.fault == "lamp_fault":
+            self.spend_fault()  # once: the fault bit is reported once, then START may relight
+            return stb | STB_FAULT | (STB_POWER_MODE if self.power_mode else 0)
         if self._lit():
             stb |= STB_LAMP_ON
             if self.output()[3]:
@@ -152,6 +171,10 @@ class Newport69907Emulator(ScpiDevice):
     def _match(self, query: bytes) -> bytes:
         text = query.decode("ascii", errors="replace").strip()
         self.traffic.append(text)
+        if self.fault == "error_reply":  # refused: the event register says so, and only that
+            self.spend_fault()
+            self.event_register |= ESR_EXECUTION_ERROR
+            return self._report_esr().encode("ascii")
         reply = self._query(text) if text.endswith("?") else None
         if reply is None:
             try:
@@ -188,6 +211,8 @@ class Newport69907Emulator(ScpiDevice):
         """Carry out a setter; False if the supply does not know it."""
         now_s = self.now_s()
         if text == "START":
+            if self.fault == "lamp_fault":
+                raise _ExecutionError  # the supply will not ignite while it reports a fault
             if not self.lamp.is_on(now_s):
                 if self._coupled():
                     self.bench.light_changing()
@@ -195,12 +220,7 @@ class Newport69907Emulator(ScpiDevice):
                 self._burn_since_s = now_s
             return True
         if text == "STOP":
-            if self.lamp.is_on(now_s):
-                if self._coupled():
-                    self.bench.light_changing()
-                self.burn_hours = self.lamp_hours() - self.initial_lamp_hours
-                self._burn_since_s = None
-                self.lamp.stop(now_s)
+            self._extinguish(now_s)
             return True
         if text == "RST":
             self.settings = dict(self.factory)

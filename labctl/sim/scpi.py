@@ -280,10 +280,16 @@ class ScpiDevice(Device):
         self.unhandled: list[str] = []
         #: Every message received (for tests and the run log).
         self.traffic: deque[str] = deque(maxlen=2000)
-        #: Fault injection for tests of the failure paths: None (healthy), "no_reply" (the
-        #: instrument executes commands but never answers a query, like a hung firmware) or
-        #: "dead" (it neither executes nor answers, like a cable pulled out).
+        #: The fault the instrument has now: None (healthy) or a kind of
+        #: :data:`labctl.station.faults.FAULT_KINDS` (``simulation.faults`` starts them through
+        #: :class:`labctl.sim.faults.FaultSchedule`; a test may set it directly). "no_reply"
+        #: executes commands but never answers (hung firmware), "dead" neither executes nor
+        #: answers and every VISA call to it fails (cable pulled out).
         self.fault: str | None = None
+        #: The fault heals after it spoiled one exchange (``once: true``).
+        self.fault_once = False
+        #: Messages received since power-on (the ``after_ops`` of a fault counts them).
+        self.op_count = 0
         self.power_on()
 
     # table built once per class from the decorated methods
@@ -305,6 +311,7 @@ class ScpiDevice(Device):
         self._output_buffers.clear()
         self._input_buffer = bytearray()
         self.fault = None
+        self.fault_once = False
         self.busy_until_s = 0.0
         self.reset()
 
@@ -341,6 +348,57 @@ class ScpiDevice(Device):
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{message}"' if code > 0 else f'{code},"{message}"'
 
+    # --- faults --------------------------------------------------------------------------
+    #: The error a command queues under an ``error_reply`` fault (SCPI instruments).
+    fault_error: tuple[int, str] = (-240, "Hardware error")
+    #: Kinds of fault this instrument's family has beside the ones every instrument has.
+    family_faults: tuple[str, ...] = ()
+
+    def start_fault(self, kind: str, *, once: bool = False) -> None:
+        """Give the instrument a fault now (``once``: it heals after one spoiled exchange)."""
+        self.fault = kind
+        self.fault_once = once
+        self.on_fault(kind)
+
+    def on_fault(self, kind: str) -> None:
+        """What a family fault does at once (the lamp goes dark, the interlock trips)."""
+
+    def heal(self) -> None:
+        """The fault is over (a ``once`` fault after its exchange, a test's ``clear``)."""
+        self.fault = None
+        self.fault_once = False
+
+    def spend_fault(self) -> None:
+        """A ``once`` fault did its harm: heal."""
+        if self.fault_once:
+            self.heal()
+
+    def garbage(self) -> bytes:
+        """A reply of bytes that parse as nothing (with the reply's usual ending)."""
+        return b"\xfe\x8f#~\x15" + self.reply_terminator
+
+    def deliver(self, response: bytes | Any) -> None:
+        """Put a reply in the output buffer as the present fault lets it through."""
+        if response is None or response is NoResponse:
+            return
+        if self.fault == "no_reply":
+            self.spend_fault()
+            return
+        if self.fault == "garbage":
+            self.spend_fault()
+            self._output_buffers.append(bytearray(self.garbage()))
+            return
+        self._output_buffers.append(bytearray(response) + self.reply_terminator)
+
+    def receive(self, message: bytes) -> None:
+        """One complete message: count it, start the faults due, answer it."""
+        self.bench.faults.poll(self)
+        self.op_count += 1
+        if self.fault == "dead":  # nothing is carried out; the test still sees it was sent
+            self.traffic.append(message.decode("ascii", errors="replace").strip())
+            return
+        self.deliver(self._match(message))
+
     # --- message handling ----------------------------------------------------------------
     def write(self, data: bytes) -> None:
         self._input_buffer.extend(data)
@@ -354,9 +412,19 @@ class ScpiDevice(Device):
             del self._input_buffer[: end + 1]
             if not message.strip():
                 continue
-            response = self._match(message)
-            if response is not None and response is not NoResponse:
-                self._output_buffers.append(bytearray(response) + self.reply_terminator)
+            self.receive(message)
+
+    def _error_reply(self, unit: str) -> bool:
+        """Under an ``error_reply`` fault: queue :attr:`fault_error` for a unit that is not
+        an error-queue query (those still answer, so the error can be read); True if so."""
+        if self.fault != "error_reply":
+            return False
+        header = unit.split(" ")[0].upper()
+        if header.startswith((":SYST:ERR", "SYST:ERR", ":SYSTEM:ERR", "*CLS", "*ESR")):
+            return False
+        self.push_error(*self.fault_error)
+        self.spend_fault()
+        return True
 
     def _match(self, query: bytes) -> bytes | Any:
         text = query.decode("ascii", errors="replace").strip()
@@ -370,7 +438,7 @@ class ScpiDevice(Device):
         table = self.table()
         for unit in split_outside_quotes(text, ";"):
             unit = unit.strip()
-            if not unit:
+            if not unit or self._error_reply(unit):
                 continue
             header, _, argtext = unit.partition(" ")
             is_query = header.endswith("?")
@@ -394,7 +462,7 @@ class ScpiDevice(Device):
                 continue
             if is_query and reply is not None:
                 replies.append(reply)
-        if not replies or self.fault == "no_reply":
+        if not replies:
             return NoResponse
         return ";".join(replies).encode("ascii")
 

@@ -191,6 +191,39 @@ class SmuEmulator(ScpiDevice):
     def max_current_a(self) -> float:
         return self.limits.max_current_a
 
+    family_faults: tuple[str, ...] = ("interlock",)
+    #: The error ``:OUTP ON`` queues while the interlock is open (2400 manual, error +802
+    #: "OUTPUT blocked by output enable" ⚠ the 2450's own code is not confirmed).
+    interlock_error: ClassVar[tuple[int, str]] = (802, "Output blocked by output enable")
+
+    @property
+    def output_on(self) -> bool:
+        """Whether the output is on; it cannot be switched on while the interlock is open."""
+        return self.__dict__.get("_output_on", False)
+
+    @output_on.setter
+    def output_on(self, value: bool) -> None:
+        if value and self.fault == "interlock":
+            self.push_error(*self.interlock_error)
+            value = False
+        self.__dict__["_output_on"] = bool(value)
+
+    def on_fault(self, kind: str) -> None:
+        """``interlock``: the interlock opens, a running sweep stops and the output turns off
+        (``once``: it closes again at once, so the output may be switched on again)."""
+        if kind != "interlock":
+            return
+        now_s = self.now_s()
+        self.engine.sync(now_s)
+        abort = getattr(self, "_abort_run", None) or getattr(self, "abort", None)
+        if abort is not None:
+            abort()
+        self.output_on = False
+        self._sync_engine()
+        self.push_error(*self.interlock_error)
+        if self.fault_once:
+            self.heal()
+
     #: The error a level/compliance pair beyond the combined envelope queues.
     envelope_error: ClassVar[tuple[int, str]] = OUT_OF_RANGE
 

@@ -118,10 +118,18 @@ class _TerminalEmulator(ScpiDevice):
         self.unhandled.append(text)
         return [CMD_NOT_DEFINED]
 
+    def garbage(self) -> bytes:
+        """Bytes that parse as nothing, then the prompt (the driver reads up to it)."""
+        return b"\xfe\x8f#~\x15\r" + self.prompt
+
     def _match(self, query: bytes) -> bytes:
         text = query.decode("ascii", errors="replace").strip()
         self.traffic.append(text)
-        lines = self.execute(text)
+        if self.fault == "error_reply":  # the command is refused with the protocol's error
+            self.spend_fault()
+            lines = [CMD_NOT_DEFINED]
+        else:
+            lines = self.execute(text)
         body = b"".join(line.encode("ascii") + b"\r" for line in lines)
         return text.encode("ascii", errors="replace") + b"\r" + body + self.prompt
 
@@ -187,9 +195,15 @@ class FW102CEmulator(_TerminalEmulator):
         actions: dict[str, Callable[[], str | None]] = {"save": lambda: None}
         return queries, setters, actions
 
+    family_faults: tuple[str, ...] = ("wheel_stuck",)
+
     def _set_position(self, argument: str) -> None:
         target = _int_argument(argument, range(1, self.position_count + 1))
         duration_s = self.move_duration_s(self.position, target)
+        if self.fault == "wheel_stuck" and target != self.position:
+            self.spend_fault()  # the motor stalls: the wheel stays, its position with it
+            self.occupy(duration_s)
+            return
         if target != self.position:
             self.bench.light_changing()
             self.position = target
@@ -258,9 +272,14 @@ class SC10Emulator(_TerminalEmulator):
         """Only the station's shutter (the first SC10) is in the beam."""
         return self.bench.station.shutter() == self.name
 
+    family_faults: tuple[str, ...] = ("shutter_stuck",)
+
     def _update_shutter(self) -> None:
         want_open = self.enabled and self.params["mode"] == 1 and not self.interlock_tripped
         if want_open == self.shutter_open:
+            return
+        if self.fault == "shutter_stuck":
+            self.spend_fault()  # the blades do not move; closed? tells where they are
             return
         if self._coupled():
             self.bench.light_changing()

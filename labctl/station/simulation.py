@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from labctl.models import InstrumentName, StrictModel
+from labctl.station.faults import FaultSpec
 from labctl.yamlio import located_error
 
 __all__ = [
@@ -336,6 +337,7 @@ class SimulationConfig(StrictModel):
         description="Measurement noise on the SMU readings: false/absent for none (readings "
         "exact), true for the defaults, or a mapping of NoiseSim fields (seed, levels).",
     )
+    faults: list[FaultSpec] = Field(default_factory=list, description="Injected faults.")
 
     @field_validator("pyvisa_sim")
     @classmethod

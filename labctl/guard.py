@@ -1,0 +1,124 @@
+"""Instrument errors named, and one retry after reconnecting.
+
+:func:`guard_station` wraps the adapter of every instrument of an opened station (as
+:mod:`labctl.traffic` wraps them to log the traffic): a VISA error, or a reply that is not text,
+becomes an :class:`InstrumentFault` whose one-line message names the instrument (station key,
+driver and resource) and the command it was sent. A reply that fails to come or to decode after
+a *query* (a command with ``?``: asking again changes nothing) is retried once after
+reconnecting -- the VISA session closed and reopened, then a device clear, which drops a late
+reply -- and, when that works, the run goes on with a warning naming the instrument. Commands
+that are not queries are never sent twice (a toggle such as the SC10's ``ens``, a sweep's
+``:INIT``); a driver may name more in a ``not_retried`` class attribute (command texts).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pyvisa import constants
+from pyvisa.errors import VisaIOError
+
+from labctl.errors import error_line
+
+__all__ = ["InstrumentFault", "InstrumentGuard", "guard_station"]
+
+
+class InstrumentFault(VisaIOError):
+    """An instrument failed; the message names it, the operation and why. A VisaIOError (its
+    ``error_code`` that of the VISA error, VI_ERROR_IO for a reply that was no text), so
+    code that catches VISA errors still catches it."""
+
+    labctl_message = True
+
+    def __init__(self, message: str, *, instrument: str, cause: BaseException) -> None:
+        Exception.__init__(self, message)
+        self.error_code = getattr(cause, "error_code", constants.VI_ERROR_IO)
+        # a traffic log compares VISA errors by these: the cause's own
+        self.abbreviation = getattr(cause, "abbreviation", "")
+        self.description = getattr(cause, "description", "")
+        self.instrument = instrument
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Exception, (str(self),))
+
+
+class InstrumentGuard:
+    """The adapter wrapper of one instrument (``name``: station key)."""
+
+    def __init__(self, name: str, instrument: Any, label: str) -> None:
+        self.name = name
+        self.label = label
+        self.instrument = instrument
+        self.adapter = instrument.adapter
+        self.last_command: str | None = None
+        self.warnings: list[str] = []
+        self.not_retried = frozenset(getattr(type(instrument), "not_retried", ()))
+        self._lock = threading.Lock()
+        self._write = self.adapter.write
+        self._read = self.adapter.read
+        self.adapter.write = self.write
+        self.adapter.read = self.read
+
+    def _fault(self, what: str, exc: BaseException) -> InstrumentFault:
+        return InstrumentFault(f"{self.label}: {what}: {error_line(exc)}", instrument=self.name,
+                               cause=exc)
+
+    def write(self, command: str, **kwargs: Any) -> None:
+        self.last_command = command
+        try:
+            self._write(command, **kwargs)
+        except VisaIOError as exc:
+            raise self._fault(f"sending {command!r}", exc) from exc
+
+    def _retryable(self) -> bool:
+        command = self.last_command or ""
+        return "?" in command and command not in self.not_retried
+
+    def read(self, **kwargs: Any) -> str:
+        try:
+            return self._read(**kwargs)
+        except (VisaIOError, UnicodeDecodeError) as exc:
+            command = self.last_command
+            if not self._retryable():
+                raise self._fault(f"reading the reply to {command!r}", exc) from exc
+            try:
+                self.reconnect()
+                self._write(command)
+                reply = self._read(**kwargs)
+            except (VisaIOError, UnicodeDecodeError) as again:
+                raise self._fault(f"reading the reply to {command!r} (again after "
+                                  f"reconnecting; first: {error_line(exc)})", again) from again
+            with self._lock:
+                self.warnings.append(f"{self.label}: {error_line(exc)} on {command!r}, "
+                                     "recovered by one retry after reconnecting")
+            return reply
+
+    def reconnect(self) -> None:
+        """Close and reopen the VISA session (timeout kept), then a device clear."""
+        connection = getattr(self.adapter, "connection", None)
+        if connection is None or not hasattr(connection, "open"):
+            return
+        timeout = connection.timeout
+        connection.close()
+        connection.open()
+        connection.timeout = timeout
+        connection.clear()
+
+    def take_warnings(self) -> list[str]:
+        with self._lock:
+            taken, self.warnings = self.warnings, []
+        return taken
+
+
+def guard_station(station: Any) -> dict[str, InstrumentGuard]:
+    """Guard every instrument of an opened station that talks through a VISA adapter."""
+    guards: dict[str, InstrumentGuard] = {}
+    for name, instrument in station.instruments.items():
+        adapter = getattr(instrument, "adapter", None)
+        if adapter is None or not hasattr(adapter, "read") or not hasattr(adapter, "write"):
+            continue
+        inst = station.config.instruments[name]
+        resource = getattr(inst, "resource", None) or "?"
+        guards[name] = InstrumentGuard(name, instrument, f"{name} ({inst.driver} at {resource})")
+    return guards
