@@ -30,7 +30,7 @@ from labctl.errors import error_line
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Document", "DocumentKind", "EventStream", "Subscriber"]
+__all__ = ["Document", "DocumentKind", "EventStream", "Notice", "Subscriber"]
 
 DocumentKind = Literal["run_start", "measurement_start", "row", "measurement_end", "result",
                        "run_end"]
@@ -51,6 +51,11 @@ class Document:
 
 
 Subscriber = Callable[[Document], None]
+
+
+class Notice(Exception):  # noqa: N818 - it is not an error: a subscriber's report
+    """Raised by a subscriber to put a warning (its message, as it is) into the measurement's
+    summary: e.g. an instrument fault that one retry recovered. Not a failure."""
 
 
 @dataclass
@@ -81,6 +86,8 @@ class EventStream:
         for subscription in self._subscriptions:
             try:
                 subscription.callback(document)
+            except Notice as notice:
+                self._failures.append(str(notice))
             except Exception as exc:
                 if subscription.critical:
                     raise
@@ -94,7 +101,7 @@ class EventStream:
             self._failures.append(f"{name} failed: {error_line(exc)}")
 
     def take_failures(self) -> list[str]:
-        """The failures reported since the last call (and forget them)."""
+        """The failures (and notices) reported since the last call (and forget them)."""
         failures, self._failures = self._failures, []
         self._failed_names.clear()
         return failures

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import error_line
+from labctl.events import Notice
 from labctl.guard import InstrumentFault, InstrumentGuard, guard_station
 from labctl.registry.instruments import OpenContext, instrument_entry
 from labctl.station.config import StationConfig, load_station
@@ -15,10 +16,8 @@ from labctl.yamlio import InputError
 if TYPE_CHECKING:
     from instruments.roles import Attenuator, IrradianceSensor, LightSource, Shutter, SourceMeter
 
-class RecoveredFault(Exception):
-    """A transient instrument fault recovered by a retry (reported as a warning)."""
-
-    labctl_message = True
+class RecoveredFault(Notice):
+    """A transient instrument fault recovered by a retry (a warning of the measurement)."""
 
 
 class OpenError(InputError):
