@@ -164,8 +164,11 @@ class Bench:
     # --- state across processes ----------------------------------------------------------
     def _wiring(self) -> dict[str, list[str]]:
         """Each instrument's driver and resource: what a state file must have been saved on."""
-        return {name: [inst.driver, canonical_resource(getattr(inst, "resource", None) or "")]
-                for name, inst in self.station.instruments.items()}
+        wiring: dict[str, list[str]] = {}
+        for name, inst in self.station.instruments.items():
+            resource = getattr(inst, "resource", None)
+            wiring[name] = [inst.driver, canonical_resource(resource) if resource else ""]
+        return wiring
 
     def save_state(self) -> dict[str, Any]:
         """What the bench keeps when the computer that drives it goes away: the clock, each

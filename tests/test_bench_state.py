@@ -1,0 +1,168 @@
+"""The simulated bench keeps its state across processes where the real bench would: a lamp
+that was lit stays lit and warm, the cell keeps its age and ion state, through the run
+folder's ``simulated_bench.json``; a new process is a new bench (``forget_benches``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from labctl.cli import main
+from labctl.runner import Runner
+from labctl.sim.bench import (
+    STATE_FILE_NAME,
+    BenchStateError,
+    bench_for,
+    forget_benches,
+    read_state_file,
+    write_state_file,
+)
+from labctl.storage import CsvWriter, read_measurement
+
+STEPS = [{"jv": {"direction": "reverse", "hardware_sweep": False, "step_v": 0.02}},
+         {"jv": {"direction": "forward", "hardware_sweep": False, "step_v": 0.02}}]
+ALL = ("smu", "ref_smu", "lamp", "shutter", "wheel_a", "wheel_b", "photodiode")
+#: The example lamp driver's warm-up (30 min) plus its ignition [s].
+WARMUP_S = 1800.0
+
+
+@pytest.fixture
+def station(example_station: Callable[..., Path]) -> Path:
+    return example_station(keep=ALL, ion_amplitude=0.1)
+
+
+def sequence(tmp_path: Path) -> Path:
+    path = tmp_path / "seq.yaml"
+    path.write_text(yaml.safe_dump({"sample": {"id": "S-1", "area_cm2": 0.09}, "steps": STEPS}))
+    return path
+
+
+def times_s(path: Path) -> np.ndarray:
+    return read_measurement(path).columns["Time (s)"]
+
+
+def aborted_run(tmp_path: Path, station: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A run stopped in its second measurement, the first one done; its folder."""
+    stop = threading.Event()
+    append = CsvWriter.append
+
+    def append_and_stop(self: CsvWriter, row: dict) -> None:
+        append(self, row)
+        if "forward" in str(self.path):
+            stop.set()
+
+    monkeypatch.setattr(CsvWriter, "append", append_and_stop)
+    summary = Runner(sequence(tmp_path), station, out_dir=tmp_path / "r", show_progress=False,
+                     stop_event=stop).run()
+    monkeypatch.undo()
+    assert [r["status"] for r in summary["results"]] == ["ok", "aborted"]
+    return tmp_path / "r" / summary["run_id"]
+
+
+def test_a_resumed_run_continues_with_the_lamp_warm_and_the_cell_as_it_was(
+        tmp_path: Path, station: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = aborted_run(tmp_path, station, monkeypatch)
+    first = times_s(folder / "s00_jv_reverse.csv")
+    assert first[0] >= WARMUP_S                   # the first run warmed the lamp up
+    live = bench_for(station)
+    cell_before = live.models["smu"].state_dict()
+    lamp_hours_before = live.instruments["lamp"].lamp_hours()
+    saved = read_state_file(folder / STATE_FILE_NAME)
+    assert saved["models"]["smu"] == cell_before   # the file holds the bench at run end
+    assert saved["instruments"]["lamp"]["lamp"]["stop_s"] is None   # the lamp burns on
+    last_on_disk_s = float(times_s(folder / "s01_jv_forward.csv")[-1])
+
+    forget_benches()                               # a new process: a new bench
+    fresh = bench_for(station)
+    assert fresh.models["smu"].state_dict() != cell_before
+    fresh.restore_state(saved)
+    assert fresh.models["smu"].state_dict() == cell_before   # ions, dose, burn-in back
+    assert fresh.clock.now_s() == saved["clock_s"]
+    assert fresh.instruments["lamp"].lamp.is_ignited(fresh.clock.now_s())
+    assert fresh.instruments["lamp"].lamp_hours() == pytest.approx(lamp_hours_before)
+
+    forget_benches()
+    summary = Runner(sequence(tmp_path), station, resume_dir=folder, show_progress=False).run()
+    assert summary["status"] == "ok", summary.get("error")
+    resumed = times_s(folder / "s01_jv_forward.csv")
+    # a measurement's start (shutter, settling) takes ~10 s on this bench, in one process
+    # or across a resume; not +1805 s: the lamp was warm
+    assert 0.0 <= resumed[0] - last_on_disk_s < 30.0
+    after = bench_for(station).models["smu"].state_dict()
+    assert after["light_dose_sun_h"] > cell_before["light_dose_sun_h"]   # it aged on
+    assert after["ion_memory_v"] != pytest.approx(0.0)
+
+
+def test_a_fresh_run_still_warms_the_lamp(tmp_path: Path, station: Path) -> None:
+    summary = Runner(sequence(tmp_path), station, out_dir=tmp_path / "r",
+                     show_progress=False).run()
+    folder = tmp_path / "r" / summary["run_id"]
+    assert times_s(folder / "s00_jv_reverse.csv")[0] >= WARMUP_S
+    forget_benches()                               # a new process, a new run folder
+    again = Runner(sequence(tmp_path), station, out_dir=tmp_path / "r2",
+                   show_progress=False).run()
+    assert times_s(tmp_path / "r2" / again["run_id"] / "s00_jv_reverse.csv")[0] >= WARMUP_S
+
+
+def test_a_resume_without_the_state_file_starts_the_bench_anew(
+        tmp_path: Path, station: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = aborted_run(tmp_path, station, monkeypatch)
+    last_on_disk_s = float(times_s(folder / "s01_jv_forward.csv")[-1])
+    (folder / STATE_FILE_NAME).unlink()
+    forget_benches()
+    summary = Runner(sequence(tmp_path), station, resume_dir=folder, show_progress=False).run()
+    assert summary["status"] == "ok"
+    assert times_s(folder / "s01_jv_forward.csv")[0] - last_on_disk_s >= WARMUP_S
+
+
+def test_a_state_file_of_another_station_is_refused(
+        tmp_path: Path, station: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = aborted_run(tmp_path, station, monkeypatch)
+    path = folder / STATE_FILE_NAME
+    state = read_state_file(path)
+    write_state_file(path, dict(state, station="bench-9"))
+    forget_benches()
+    capsys.readouterr()
+    code = main(["run", str(sequence(tmp_path)), "--station", str(station), "--resume",
+                 str(folder), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and STATE_FILE_NAME in err and "bench-9" in err
+    assert json.loads((folder / "summary.json").read_text())["status"] == "aborted"
+
+
+def test_check_state_names_what_differs(station: Path) -> None:
+    bench = bench_for(station)
+    state = bench.save_state()
+    bench.check_state(json.loads(json.dumps(state)))   # survives JSON unchanged
+    rewired = json.loads(json.dumps(state))
+    rewired["wiring"]["lamp"][1] = "ASRL9::INSTR"
+    with pytest.raises(BenchStateError, match="other instruments"):
+        bench.check_state(rewired)
+    with pytest.raises(BenchStateError, match="version"):
+        bench.check_state(dict(state, version=99))
+    with pytest.raises(BenchStateError, match="not a labctl"):
+        bench.check_state({"clock_s": 1.0})
+
+
+def test_wheels_and_shutter_keep_their_state(station: Path) -> None:
+    bench = bench_for(station)
+    bench.instruments["wheel_a"].position = 4
+    shutter = bench.instruments["shutter"]
+    shutter.enabled = shutter.shutter_open = True
+    bench.light.shutter_open = True
+    state = json.loads(json.dumps(bench.save_state()))
+    forget_benches()
+    fresh = bench_for(station)
+    assert fresh.instruments["wheel_a"].position == 1 and fresh.light.shutter_open is False
+    fresh.restore_state(state)
+    assert fresh.instruments["wheel_a"].position == 4
+    assert fresh.instruments["wheel_a"].transmission() == pytest.approx(10 ** -2)
+    assert fresh.light.shutter_open is True and fresh.instruments["shutter"].enabled
