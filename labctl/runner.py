@@ -413,7 +413,8 @@ class Runner:
             if bench.clock.now_s() <= float(state.get("clock_s", 0.0)):
                 bench.restore_state(state)
         except BenchStateError as exc:
-            raise InputError(f"cannot resume {self.resume_dir}: {STATE_FILE_NAME}: {exc}",
+            raise InputError(f"cannot resume with this simulated bench state: {exc} (remove "
+                             "the file to start the simulated bench anew)",
                              file=str(path)) from None
 
     def _save_bench(self, station: Any) -> None:

@@ -5,7 +5,12 @@ folder's ``simulated_bench.json``; a new process is a new bench (``forget_benche
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,3 +171,44 @@ def test_wheels_and_shutter_keep_their_state(station: Path) -> None:
     assert fresh.instruments["wheel_a"].position == 4
     assert fresh.instruments["wheel_a"].transmission() == pytest.approx(10 ** -2)
     assert fresh.light.shutter_open is True and fresh.instruments["shutter"].enabled
+
+
+def test_a_run_killed_after_its_first_measurement_resumes_with_the_lamp_warm(
+        tmp_path: Path, station: Path) -> None:
+    """SIGKILL, as a lab's night goes wrong: the state file of the first measurement's end
+    is what the resumed process starts from."""
+    from labctl.storage import is_complete
+
+    steps = [{"jv": {"direction": "both", "hardware_sweep": False, "step_v": 0.01}}] * 4
+    seq = tmp_path / "seq.yaml"
+    seq.write_text(yaml.safe_dump({"sample": {"id": "K-1", "area_cm2": 0.09}, "steps": steps}))
+    out = tmp_path / "r"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    process = subprocess.Popen([sys.executable, "-m", "labctl.cli", "run", str(seq),
+                                "--station", str(station), "--out", str(out), "--quiet"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60.0
+        first = None
+        while time.monotonic() < deadline and process.poll() is None:
+            found = list(out.glob("*/s00_jv_reverse.csv"))
+            if found and is_complete(found[0]) and (found[0].parent / STATE_FILE_NAME).exists():
+                first = found[0]
+                break
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert first is not None, "the run ended before its first measurement was complete"
+    folder = first.parent
+    assert json.loads((folder / "summary.json").read_text())["status"] == "running"
+    last_on_disk_s = max(float(times_s(path)[-1]) for path in folder.glob("*.csv")
+                         if len(read_measurement(path)))
+    saved_cell = read_state_file(folder / STATE_FILE_NAME)["models"]["smu"]
+    summary = Runner(seq, station, resume_dir=folder, show_progress=False).run()
+    assert summary["status"] == "ok", summary.get("error")
+    starts_s = sorted(float(times_s(folder / r["file"])[0]) for r in summary["results"])
+    resumed_s = min(s for s in starts_s if s > last_on_disk_s)
+    assert resumed_s - last_on_disk_s < 30.0        # not +1805 s: the lamp stayed warm
+    after = bench_for(station).models["smu"].state_dict()
+    assert after["light_dose_sun_h"] > saved_cell["light_dose_sun_h"] > 0.0
