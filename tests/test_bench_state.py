@@ -212,3 +212,43 @@ def test_a_run_killed_after_its_first_measurement_resumes_with_the_lamp_warm(
     assert resumed_s - last_on_disk_s < 30.0        # not +1805 s: the lamp stayed warm
     after = bench_for(station).models["smu"].state_dict()
     assert after["light_dose_sun_h"] > saved_cell["light_dose_sun_h"] > 0.0
+
+
+def test_the_models_give_back_their_state() -> None:
+    from labctl.sim import physics
+    from labctl.station.simulation import NoiseSim, SolarCellDevice
+
+    cell = physics.SolarCell(SolarCellDevice(burn_in_fraction=0.1, burn_in_tau_h=1.0))
+    cell.hold(0.9, 7200.0, 100.0)
+    twin = physics.SolarCell(cell.params)
+    twin.load_state(json.loads(json.dumps(cell.state_dict())))
+    assert twin.degradation_factor == cell.degradation_factor < 1.0
+    assert twin.ion_memory_v == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="solar-cell"):
+        twin.load_state({"ion_memory_v": 0.0})
+
+    lamp = physics.ArcLamp()
+    lamp.start(10.0)
+    other = physics.ArcLamp()
+    other.load_state(lamp.state_dict())
+    assert other.relative_output(400.0) == lamp.relative_output(400.0) > 0.8
+
+    noise = NoiseSim(seed=3)
+    noisy = physics.NoisyDevice(cell, noise, physics.MeasurementSettings, stream="smu")
+    noisy.current_density_a_cm2(0.5, 100.0)
+    state = json.loads(json.dumps(noisy.state_dict()))
+    expected = noisy.current_density_a_cm2(0.5, 100.0)
+    again = physics.NoisyDevice(cell, noise, physics.MeasurementSettings, stream="smu")
+    again.load_state(state)
+    assert again.current_density_a_cm2(0.5, 100.0) == expected   # the stream goes on
+    restarted = physics.NoisyDevice(cell, noise, physics.MeasurementSettings, stream="smu")
+    assert restarted.current_density_a_cm2(0.5, 100.0) != expected  # not from its start
+
+
+def test_a_real_clock_bench_counts_the_time_it_was_away(write_station: Callable[..., Path]
+                                                        ) -> None:
+    station = write_station(simulation={"clock": "real"})
+    bench = bench_for(station)
+    state = dict(bench.save_state(), clock_s=1000.0, wall_time_s=time.time() - 5.0)
+    bench.restore_state(state)
+    assert bench.clock.now_s() == pytest.approx(1005.0, abs=1.0)
