@@ -252,3 +252,22 @@ def test_a_real_clock_bench_counts_the_time_it_was_away(write_station: Callable[
     state = dict(bench.save_state(), clock_s=1000.0, wall_time_s=time.time() - 5.0)
     bench.restore_state(state)
     assert bench.clock.now_s() == pytest.approx(1005.0, abs=1.0)
+
+
+def test_faults_that_started_stay_started(write_station: Callable[..., Path]) -> None:
+    faults = [{"instrument": "smu", "kind": "garbage", "at_row": 3, "once": True},
+              {"instrument": "smu2420", "kind": "dead", "at_row": 5}]
+    station = write_station(simulation={"faults": faults})
+    bench = bench_for(station)
+    for _ in range(5):
+        bench.row_written()
+    assert bench.faults.pending == [] and bench.instruments["smu2420"].fault == "dead"
+    bench.instruments["smu"].heal()            # the once fault spoiled its exchange
+    state = json.loads(json.dumps(bench.save_state()))
+    forget_benches()
+    fresh = bench_for(station)
+    assert len(fresh.faults.pending) == 2
+    fresh.restore_state(state)
+    assert fresh.faults.pending == [] and fresh.faults.rows_written == 5
+    assert fresh.instruments["smu2420"].fault == "dead"       # a dead instrument stays dead
+    assert fresh.instruments["smu"].fault is None             # a spent one is not replayed

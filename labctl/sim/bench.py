@@ -186,7 +186,28 @@ class Bench:
             return {"format": STATE_FORMAT, "version": STATE_VERSION,
                     "station": self.station.station, "wiring": self._wiring(),
                     "clock_s": self.clock.now_s(), "wall_time_s": time.time(),
-                    "models": models, "noise": noise, "instruments": instruments}
+                    "models": models, "noise": noise, "instruments": instruments,
+                    "faults": self._fault_state()}
+
+    def _fault_state(self) -> dict[str, Any]:
+        """Which ``simulation.faults`` entries have not started (by index), the rows counted
+        for ``at_row``, and the fault each instrument has now (a dead one stays dead)."""
+        specs = list(self.station.simulation.faults)
+        pending = [i for i, spec in enumerate(specs)
+                   if any(spec is other for other in self.faults.pending)]
+        active = {name: [device.fault, device.fault_once]
+                  for name, device in self.instruments.items() if device.fault is not None}
+        return {"pending": pending, "rows_written": self.faults.rows_written, "active": active}
+
+    def _load_faults(self, state: dict[str, Any]) -> None:
+        specs = list(self.station.simulation.faults)
+        pending = [int(i) for i in state["pending"]]
+        if any(not 0 <= i < len(specs) for i in pending):
+            raise BenchStateError("the state has faults the station file has not")
+        self.faults.pending = [specs[i] for i in pending]
+        self.faults.rows_written = int(state["rows_written"])
+        for name, (kind, once) in state["active"].items():
+            self.instruments[name].start_fault(str(kind), once=bool(once))
 
     def check_state(self, state: dict[str, Any]) -> None:
         """BenchStateError (one line) unless ``state`` was saved by a bench of this station."""
@@ -236,6 +257,8 @@ class Bench:
             if device is None or not hasattr(device, "restore_persistent_state"):
                 raise BenchStateError(f"the state has an instrument {name!r}, the bench does not")
             device.restore_persistent_state(device_state)
+        if "faults" in state:
+            self._load_faults(state["faults"])
 
     def row_written(self) -> None:
         """The run wrote one data row (the ``at_row`` of a fault counts them)."""
