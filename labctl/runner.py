@@ -343,6 +343,8 @@ class Runner:
         """
         try:
             previous = self._previous_summary()
+            if previous is not None and self.simulated:
+                self._restore_bench()
         except BaseException:
             self._release_lock()   # bad input: the folder is not ours to keep locked
             raise
@@ -370,6 +372,7 @@ class Runner:
                         failures = station.make_safe()   # SMU outputs off first, shutter closed
                         if failures and self.state is not None:
                             self._fail("failed", "could not make safe: " + "; ".join(failures))
+                        self._save_bench(station)
                     finally:
                         if self.state is not None:
                             self._tick()
@@ -384,6 +387,52 @@ class Runner:
         if self.state is not None:
             self._after_run()
         return self.summary()
+
+    # --- the simulated bench across processes -----------------------------------------------
+    def _restore_bench(self) -> None:
+        """Before anything is opened: put the simulated bench back as the interrupted run left
+        it (a lamp that was lit stays lit and warm, the cell keeps its age and ions), from the
+        run folder's state file. A bench this process already ran past that moment is kept
+        as it is; a state file of another station is bad input."""
+        from labctl.sim.bench import (
+            STATE_FILE_NAME,
+            BenchStateError,
+            bench_for,
+            read_state_file,
+            station_spec,
+        )
+
+        assert self.resume_dir is not None
+        path = self.resume_dir / STATE_FILE_NAME
+        if not path.is_file():
+            return  # a run started before the bench kept its state: the bench starts anew
+        try:
+            state = read_state_file(path)
+            bench = bench_for(station_spec(self.station))
+            bench.check_state(state)
+            if bench.clock.now_s() <= float(state.get("clock_s", 0.0)):
+                bench.restore_state(state)
+        except BenchStateError as exc:
+            raise InputError(f"cannot resume with this simulated bench state: {exc} (remove "
+                             "the file to start the simulated bench anew)",
+                             file=str(path)) from None
+
+    def _save_bench(self, station: Any) -> None:
+        """Write the simulated bench's state into the run folder (a real bench has none);
+        a failure is a warning of the run, never its end."""
+        from labctl.sim.bench import STATE_FILE_NAME, write_state_file
+
+        bench = getattr(station, "bench", None)
+        if not self.simulated or bench is None or self.state is None:
+            return
+        path = self.state.folder / STATE_FILE_NAME
+        try:
+            write_state_file(path, bench.save_state())
+        except OSError as exc:
+            warning = f"cannot write {path.name}: {error_line(exc)}"
+            if warning not in self.state.warnings:
+                self.state.warnings.append(warning)
+            log.warning("%s", warning)
 
     def _release_lock(self) -> None:
         if self._lock is not None:
@@ -557,6 +606,7 @@ class Runner:
                                     else error_line(thread.error))
             except Exception as exc:  # the CSV writer could not close its file
                 thread.error = thread.error or exc
+        self._save_bench(station)
         if thread.error is not None:
             error = _failure_line(thread.error, path)
             self._record(measurement, path, procedure, started, status="failed", error=error)

@@ -20,7 +20,10 @@ in memory gets its bench from :func:`register_bench`, which returns the spec to 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +41,15 @@ if TYPE_CHECKING:
     from labctl.sim.scpi import ScpiDevice
 
 DEFAULT_STATION = Path(__file__).with_name("default_station.yaml")
+#: Name of the simulated bench's state file in a run folder (:meth:`Bench.save_state`).
+STATE_FILE_NAME = "simulated_bench.json"
+#: ``format`` of that file; ``version`` changes when its layout does.
+STATE_FORMAT = "labctl simulated bench state"
+STATE_VERSION = 1
+
+
+class BenchStateError(ValueError):
+    """A state file that does not belong to this bench (another station, another layout)."""
 
 
 class LightPath:
@@ -149,6 +161,105 @@ class Bench:
         self.faults.check()
         self.faults.arm()
 
+    # --- state across processes ----------------------------------------------------------
+    def _wiring(self) -> dict[str, list[str]]:
+        """Each instrument's driver and resource: what a state file must have been saved on."""
+        wiring: dict[str, list[str]] = {}
+        for name, inst in self.station.instruments.items():
+            resource = getattr(inst, "resource", None)
+            wiring[name] = [inst.driver, canonical_resource(resource) if resource else ""]
+        return wiring
+
+    def save_state(self) -> dict[str, Any]:
+        """What the bench keeps when the computer that drives it goes away: the clock, each
+        device model's state (a cell's ion memory, light dose, burn-in; where each noise
+        stream has got to) and each instrument's persistent state (a lamp lit and since when,
+        its burn hours, the wheels' positions, the shutter). JSON-ready."""
+        with self.lock:
+            models = {name: model.state_dict() for name, model in self.models.items()
+                      if hasattr(model, "state_dict")}
+            noise = {name: dut.state_dict() for name, dut in self.duts.items()
+                     if isinstance(dut, physics.NoisyDevice)}
+            instruments = {name: device.persistent_state()
+                           for name, device in self.instruments.items()
+                           if hasattr(device, "persistent_state")}
+            return {"format": STATE_FORMAT, "version": STATE_VERSION,
+                    "station": self.station.station, "wiring": self._wiring(),
+                    "clock_s": self.clock.now_s(), "wall_time_s": time.time(),
+                    "models": models, "noise": noise, "instruments": instruments,
+                    "faults": self._fault_state()}
+
+    def _fault_state(self) -> dict[str, Any]:
+        """Which ``simulation.faults`` entries have not started (by index), the rows counted
+        for ``at_row``, and the fault each instrument has now (a dead one stays dead)."""
+        specs = list(self.station.simulation.faults)
+        pending = [i for i, spec in enumerate(specs)
+                   if any(spec is other for other in self.faults.pending)]
+        active = {name: [device.fault, device.fault_once]
+                  for name, device in self.instruments.items() if device.fault is not None}
+        return {"pending": pending, "rows_written": self.faults.rows_written, "active": active}
+
+    def _load_faults(self, state: dict[str, Any]) -> None:
+        specs = list(self.station.simulation.faults)
+        pending = [int(i) for i in state["pending"]]
+        if any(not 0 <= i < len(specs) for i in pending):
+            raise BenchStateError("the state has faults the station file has not")
+        self.faults.pending = [specs[i] for i in pending]
+        self.faults.rows_written = int(state["rows_written"])
+        for name, (kind, once) in state["active"].items():
+            self.instruments[name].start_fault(str(kind), once=bool(once))
+
+    def check_state(self, state: dict[str, Any]) -> None:
+        """BenchStateError (one line) unless ``state`` was saved by a bench of this station."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise BenchStateError("not a labctl simulated-bench state file")
+        if state.get("version") != STATE_VERSION:
+            raise BenchStateError(f"state file version {state.get('version')!r}, this labctl "
+                                  f"reads version {STATE_VERSION}")
+        if state.get("station") != self.station.station:
+            raise BenchStateError(f"it was saved by station {state.get('station')!r}, this is "
+                                  f"station {self.station.station!r}")
+        if state.get("wiring") != self._wiring():
+            raise BenchStateError(f"it was saved by station {self.station.station!r} with "
+                                  "other instruments (drivers or resources differ)")
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Put the bench back as :meth:`save_state` found it: the clock to the saved time (a
+        real clock to the saved time plus the wall time since), then the models and the
+        instruments, so a lamp's ignition time and a cell's age stay consistent.
+        BenchStateError when the state is not this station's (nothing is changed then)."""
+        self.check_state(state)
+        with self.lock:
+            saved_s = float(state["clock_s"])
+            if isinstance(self.clock, VirtualClock):
+                self.clock.reset(saved_s)
+            else:  # the lab went on in real time while no process watched it
+                away_s = max(0.0, time.time() - float(state.get("wall_time_s", time.time())))
+                self.clock._origin_s = time.monotonic() - saved_s - away_s
+            self.light_changing()  # every SMU's device up to now; the saved state follows
+            try:
+                self._load_parts(state)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise BenchStateError(f"unreadable state: {exc}") from None
+
+    def _load_parts(self, state: dict[str, Any]) -> None:
+        for name, model_state in state.get("models", {}).items():
+            model = self.models.get(name)
+            if model is None or not hasattr(model, "load_state"):
+                raise BenchStateError(f"the state has a device on {name!r}, the bench does not")
+            model.load_state(model_state)
+        for name, noise_state in state.get("noise", {}).items():
+            dut = self.duts.get(name)
+            if isinstance(dut, physics.NoisyDevice):
+                dut.load_state(noise_state)  # a station with noise off ignores the streams
+        for name, device_state in state.get("instruments", {}).items():
+            device = self.instruments.get(name)
+            if device is None or not hasattr(device, "restore_persistent_state"):
+                raise BenchStateError(f"the state has an instrument {name!r}, the bench does not")
+            device.restore_persistent_state(device_state)
+        if "faults" in state:
+            self._load_faults(state["faults"])
+
     def row_written(self) -> None:
         """The run wrote one data row (the ``at_row`` of a fault counts them)."""
         with self.lock:
@@ -213,6 +324,33 @@ class Bench:
                 device.power_on()
             self._equilibrate_devices()
             self.faults.arm()
+
+
+def write_state_file(path: Path, state: dict[str, Any]) -> None:
+    """Write a bench state as JSON, atomically (a temporary file renamed over ``path``)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(state, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_state_file(path: Path) -> dict[str, Any]:
+    """A bench state written by :func:`write_state_file` (BenchStateError: not one)."""
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BenchStateError(f"unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise BenchStateError("not a labctl simulated-bench state file")
+    return state
 
 
 _benches: dict[Path, Bench] = {}

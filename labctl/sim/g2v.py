@@ -71,6 +71,24 @@ class PicoEmulator(ScpiDevice):
             self.bench.light_changing()
             self.bench.light.source = self._output
 
+    def persistent_state(self) -> dict[str, Any]:
+        """What the fixture keeps while no computer talks to it: on or off, its intensity and
+        its channel values."""
+        return {"fixture_on": self.fixture_on, "global_intensity_pct": self.global_intensity_pct,
+                "channel_values": dict(self.channel_values)}
+
+    def restore_persistent_state(self, state: dict[str, Any]) -> None:
+        """Take back :meth:`persistent_state`."""
+        try:
+            fixture_on = bool(state["fixture_on"])
+            intensity_pct = float(state["global_intensity_pct"])
+            saved = {str(ch): value for ch, value in state["channel_values"].items()}
+            values = {ch: float(saved[str(ch)]) for ch in self.channel_values}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{self.name}: not an LED-fixture state: {exc}") from None
+        self.fixture_on, self.global_intensity_pct = fixture_on, intensity_pct
+        self.channel_values = values
+
     def _coupled(self) -> bool:
         """Only the station's light source lights the devices under test."""
         return self.bench.station.light_source() == self.name

@@ -31,7 +31,7 @@ readings).
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from labctl.sim.physics import ArcLamp
 from labctl.sim.scpi import ScpiDevice
@@ -106,6 +106,22 @@ class Newport69907Emulator(ScpiDevice):
     def _coupled(self) -> bool:
         """Only the station's light source lights the devices under test."""
         return self.bench.station.light_source() == self.name
+
+    def persistent_state(self) -> dict[str, Any]:
+        """What the supply keeps while no computer talks to it: the lamp on or off and since
+        when (bench clock [s]), and the hours burnt so far."""
+        return {"lamp": self.lamp.state_dict(), "burn_hours": self.burn_hours,
+                "burn_since_s": self._burn_since_s}
+
+    def restore_persistent_state(self, state: dict[str, Any]) -> None:
+        """Take back :meth:`persistent_state` (the bench clock already at the saved time)."""
+        try:
+            self.lamp.load_state(state["lamp"])
+            self.burn_hours = float(state["burn_hours"])
+            since_s = state["burn_since_s"]
+            self._burn_since_s = None if since_s is None else float(since_s)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{self.name}: not a lamp-supply state: {exc}") from None
 
     def _lit(self) -> bool:
         return self.lamp.is_ignited(self.now_s())

@@ -162,6 +162,21 @@ class FW102CEmulator(_TerminalEmulator):
         if self.transmission not in attenuators:
             attenuators.append(self.transmission)
 
+    def persistent_state(self) -> dict[str, Any]:
+        """What the wheel keeps while no computer talks to it: its position (and count)."""
+        return {"position": self.position, "position_count": self.position_count}
+
+    def restore_persistent_state(self, state: dict[str, Any]) -> None:
+        """Take back :meth:`persistent_state`."""
+        try:
+            count, position = int(state["position_count"]), int(state["position"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{self.name}: not a filter-wheel state: {exc}") from None
+        if count not in (6, 12) or not 1 <= position <= count:
+            raise ValueError(f"{self.name}: not a filter-wheel state: position {position} "
+                             f"of {count}")
+        self.position_count, self.position = count, position
+
     def transmission(self) -> float:
         """Transmission of the slot in the beam (10^-OD; an unlisted slot is open)."""
         index = self.position - 1
@@ -267,6 +282,25 @@ class SC10Emulator(_TerminalEmulator):
         if self._coupled():
             self.bench.light_changing()
             self.bench.light.shutter_open = False
+
+    def persistent_state(self) -> dict[str, Any]:
+        """What the controller keeps while no computer talks to it: enabled or not, the
+        shutter open or closed, its parameters."""
+        return {"enabled": self.enabled, "shutter_open": self.shutter_open,
+                "params": dict(self.params), "saved_params": dict(self.saved_params)}
+
+    def restore_persistent_state(self, state: dict[str, Any]) -> None:
+        """Take back :meth:`persistent_state`."""
+        try:
+            enabled, shutter_open = bool(state["enabled"]), bool(state["shutter_open"])
+            params = {key: state["params"][key] for key in self._FACTORY}
+            saved = {key: state["saved_params"][key] for key in self._FACTORY}
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{self.name}: not a shutter-controller state: {exc}") from None
+        self.enabled, self.shutter_open = enabled, shutter_open
+        self.params, self.saved_params = params, saved
+        if self._coupled():
+            self.bench.light.shutter_open = shutter_open
 
     def _coupled(self) -> bool:
         """Only the station's shutter (the first SC10) is in the beam."""

@@ -66,6 +66,19 @@ class ArcLamp:
         if self.is_on(t_s):
             self._stop_s = t_s
 
+    def state_dict(self) -> dict[str, float | None]:
+        """When the lamp was last started and stopped [s on the bench clock], None: never."""
+        return {"start_s": self._start_s, "stop_s": self._stop_s}
+
+    def load_state(self, state: dict[str, float | None]) -> None:
+        """Take back a state :meth:`state_dict` gave (ValueError: a key is missing)."""
+        try:
+            start_s, stop_s = state["start_s"], state["stop_s"]
+            self._start_s = None if start_s is None else float(start_s)
+            self._stop_s = None if stop_s is None else float(stop_s)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not an arc-lamp state: {exc!r}") from None
+
     def is_on(self, t_s: float) -> bool:
         """Whether the supply is on at time ``t_s`` [s] (igniting or burning)."""
         if self._start_s is None or t_s < self._start_s:

@@ -207,6 +207,18 @@ class NoisyDevice:
         """Let the device float at open circuit for ``duration_s`` [s]."""
         self.device.float_open_circuit(duration_s, irradiance_mw_cm2)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Where the noise sequence has got to (the wrapped device keeps its own state)."""
+        return {"rng": self._rng.bit_generator.state}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue the noise sequence from a state :meth:`state_dict` gave."""
+        try:
+            self._rng.bit_generator.state = state["rng"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a noise state: {exc!r}") from None
+        self._noisy_voltage = None
+
     def reset(self) -> None:
         """Reset the device and restart the noise sequence (a power cycle)."""
         self.device.reset()

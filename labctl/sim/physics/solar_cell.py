@@ -81,6 +81,24 @@ class SolarCell:
         self._burn_in_permanent = 0.0
         self._burn_in_recoverable = 0.0
 
+    def state_dict(self) -> dict[str, float]:
+        """The cell's state as plain numbers (ion memory [V], light dose [sun h], burn-in
+        losses [fraction]): what a cell keeps between two sessions on the bench."""
+        return {"ion_memory_v": self._ion_memory_v, "light_dose_sun_h": self._light_dose_sun_h,
+                "burn_in_permanent": self._burn_in_permanent,
+                "burn_in_recoverable": self._burn_in_recoverable}
+
+    def load_state(self, state: dict[str, float]) -> None:
+        """Take back a state :meth:`state_dict` gave (ValueError: a key is missing)."""
+        try:
+            values = {key: float(state[key]) for key in self.state_dict()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a solar-cell state: {exc!r}") from None
+        self._ion_memory_v = values["ion_memory_v"]
+        self._light_dose_sun_h = values["light_dose_sun_h"]
+        self._burn_in_permanent = values["burn_in_permanent"]
+        self._burn_in_recoverable = values["burn_in_recoverable"]
+
     def equilibrate_open_circuit(self, irradiance_mw_cm2: float) -> None:
         """Set the ions as after a long rest at open circuit (Voc-poled under light, 0 V in
         the dark), without ageing the cell: the state of a cell that has sat on the bench
