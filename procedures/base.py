@@ -23,6 +23,9 @@ Conventions (docs/contracts.md, "CSV columns"; docs/methods.md §1):
   ``time_offset_s``; a hardware sweep keeps the instrument's own point spacing.
 - Waiting goes through :mod:`labctl.clock` in slices of at most 0.5 s, polling
   ``should_stop()``: abort is cooperative (docs/pymeasure-notes.md §1.1).
+- The light path is watched while a measurement runs (:meth:`LabctlProcedure.watch_light_path`,
+  called by ``wait`` and ``emit_row``): a lamp fault, or a shutter that reads closed while the
+  measurement needs light, ends it with a :class:`LightPathFault` naming the instrument.
 - :meth:`LabctlProcedure.shutdown` is the one place that makes the bench safe: SMU output off
   first, shutter closed, irradiance-sensor SMU off, each in its own ``try``; it never raises and
   never switches an arc lamp off (docs/contracts.md, "Safety and failure" and "Semantics").
@@ -66,6 +69,7 @@ __all__ = [
     "ProcedureError",
     "WAIT_ANNOUNCED_S",
     "WATCH_INTERVAL_S",
+    "WATCH_LONG_WAIT_INTERVAL_S",
     "WAIT_SLICE_S",
     "current_density_ma_cm2",
 ]
@@ -75,8 +79,12 @@ WAIT_SLICE_S = 0.5
 #: Waits longer than this are announced with their reason and time left (progress bar) [s].
 WAIT_ANNOUNCED_S = 5.0
 #: The light path (lamp status, shutter state) is checked at most this often while a
-#: measurement runs [s of labctl time]: a few serial queries, negligible next to a point.
+#: measurement runs [s of labctl time]: two serial queries (about 25 ms at 9600 baud), so a
+#: one-second point-by-point sweep is checked during its course, not only at its start.
 WATCH_INTERVAL_S = 0.5
+#: ... and at most this often during a long, announced wait (warm-up, light soak, bias hold)
+#: [s of labctl time]: a 30-minute warm-up is not polled 3600 times.
+WATCH_LONG_WAIT_INTERVAL_S = 5.0
 #: Current density used to derive the default compliance from the area [A/cm^2] (50 mA/cm^2:
 #: above any single-junction photocurrent, with margin for dark injection at 1.3 V).
 COMPLIANCE_DENSITY_A_CM2 = 0.050
@@ -263,7 +271,8 @@ class LabctlProcedure(Procedure):
         """
         roles = self.roles
         if roles.light is not None:
-            roles.light.turn_on(wait=False)
+            self._ask_light_path("light_source", "switching it on",
+                                 lambda: roles.light.turn_on(wait=False))
             self._lamp_watched = True
             stable_at_s = roles.light.stable_at_s()
             if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s(),
@@ -276,7 +285,7 @@ class LabctlProcedure(Procedure):
             if roles.attenuator.od > lowest_od:
                 roles.attenuator.set_od(lowest_od)
         if roles.shutter is not None:
-            roles.shutter.open()
+            self._ask_light_path("shutter", "opening it", roles.shutter.open)
             self._shutter_watched = True
         self.watch_light_path(force=True)
         return True
@@ -377,15 +386,17 @@ class LabctlProcedure(Procedure):
                 if shown is not None:
                     clock.announce_wait(shown, remaining_s)
                 clock.sleep(min(WAIT_SLICE_S, remaining_s))
-                self.watch_light_path()
+                self.watch_light_path(interval_s=WATCH_INTERVAL_S if shown is None
+                                      else WATCH_LONG_WAIT_INTERVAL_S)
         finally:
             if shown is not None:
                 clock.announce_wait(shown, 0.0)
 
     # --- watching the light path ----------------------------------------------------------
-    def watch_light_path(self, force: bool = False) -> None:
-        """Check the light path while a measurement runs, at most every
-        :data:`WATCH_INTERVAL_S` of labctl time (``force``: now): a lamp that
+    def watch_light_path(self, force: bool = False,
+                         interval_s: float = WATCH_INTERVAL_S) -> None:
+        """Check the light path while a measurement runs, at most every ``interval_s`` of
+        labctl time (``force``: now; :meth:`wait` and :meth:`emit_row` call it): a lamp that
         :meth:`light_on` switched on must not report a fault (:attr:`LightSource.fault`), and
         a shutter it opened must read open (:attr:`Shutter.is_open`) until :meth:`light_off`.
 
@@ -395,7 +406,7 @@ class LabctlProcedure(Procedure):
         if not (self._lamp_watched or self._shutter_watched) or self.roles is None:
             return
         now_s = clock.now_s()
-        if not force and now_s - self._watched_at_s < WATCH_INTERVAL_S:
+        if not force and now_s - self._watched_at_s < interval_s:
             return
         self._watched_at_s = now_s
         roles = self.roles
@@ -423,14 +434,16 @@ class LabctlProcedure(Procedure):
         resource = getattr(inst, "resource", None) or "?"
         return f"{key} ({inst.driver} at {resource})"
 
-    def _ask_light_path(self, role: str, what: str, ask: Callable[[], bool]) -> bool:
+    def _ask_light_path(self, role: str, what: str, ask: Callable[[], Any]) -> bool:
+        """``ask()`` as a bool; its failure named with the instrument (LightPathFault), unless
+        the station's guard named it already (an InstrumentFault)."""
         try:
             return bool(ask())
         except InstrumentFault:
             raise  # already names the instrument, the command and why
         except Exception as exc:
-            raise LightPathFault(f"{self._light_path_label(role)}: {what} during the "
-                                 f"measurement: {error_line(exc)}") from exc
+            raise LightPathFault(f"{self._light_path_label(role)}: {what}: "
+                                 f"{error_line(exc)}") from exc
 
     def _light_path_fault(self, role: str, found: str) -> None:
         raise LightPathFault(f"{self._light_path_label(role)}: {found} (found at Time "

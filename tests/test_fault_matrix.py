@@ -149,3 +149,19 @@ def test_fault(tmp_path: Path, example_station: Callable[..., Path], procedure: 
         assert "could not make safe: smu: output may still be on" in error, error
     if shutter_open:
         assert "could not make safe: shutter: " in error, error
+
+
+@pytest.mark.parametrize("procedure", list(STEPS))
+@pytest.mark.parametrize(("instrument", "kind", "operation"), [
+    ("lamp", "lamp_fault", "switching it on"), ("shutter", "shutter_stuck", "opening it")])
+def test_a_light_path_fault_before_the_first_row_is_named_at_light_on(
+        tmp_path: Path, example_station: Callable[..., Path], procedure: str,
+        instrument: str, kind: str, operation: str) -> None:
+    station = example_station(keep=(*LABELS, "photodiode"))
+    code, summary, bench = _run(tmp_path, station, procedure,
+                                {"instrument": instrument, "kind": kind, "at_row": 0})
+    assert code == 1 and summary["status"] == "failed"
+    assert summary["error"].startswith(f"{procedure} (step 0")
+    assert f"{LABELS[instrument]}: {operation}: " in summary["error"], summary["error"]
+    assert not bench.instruments["smu"].output_on
+    assert not bench.instruments["shutter"].shutter_open
