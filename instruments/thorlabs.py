@@ -118,6 +118,12 @@ class _TerminalInstrument(Instrument):
         self.lock = threading.RLock()
         self._replies: deque[str] = deque()
 
+    #: The exchange (echo, reply lines, prompt read byte by byte) is ``write``: a station's
+    #: guard (labctl.guard) names its failures and retries a query's exchange once.
+    guarded_exchange: ClassVar[str] = "write"
+    #: Errors of a spoiled exchange (a wrong echo, no prompt, an error line).
+    exchange_errors: ClassVar[tuple[type[Exception], ...]] = (ThorlabsError,)
+
     def _locked(self):
         """Context manager holding :attr:`lock`, waiting at most :data:`LOCK_TIMEOUT_S`.
 
@@ -477,6 +483,11 @@ class SC10(_TerminalInstrument, Shutter):
     def _toggle_to(self, want_enabled: bool) -> None:
         with self._locked():
             if self.enabled == want_enabled:
+                if self.closed == want_enabled:
+                    state = "closed" if want_enabled else "open"
+                    raise ThorlabsError(
+                        f"{self.name}: the shutter reads {state} although it is "
+                        f"{'enabled' if want_enabled else 'disabled'} (stuck?)")
                 return
             self.write("ens")  # a toggle: sent once, never retried
             if self.closed == want_enabled:

@@ -9,6 +9,14 @@ reconnecting -- the VISA session closed and reopened, then a device clear, which
 reply -- and, when that works, the run goes on with a warning naming the instrument. Commands
 that are not queries are never sent twice (a toggle such as the SC10's ``ens``, a sweep's
 ``:INIT``); a driver may name more in a ``not_retried`` class attribute (command texts).
+The retry waits :data:`RETRY_PAUSE_S` first (a serial supply such as the Newport 69907 takes
+no command sooner than 50 ms after the previous one).
+
+A driver whose replies are read byte by byte inside one exchange method (the Thorlabs
+terminals read echo, reply and prompt in ``write``) names that method in a
+``guarded_exchange`` class attribute and the errors that mean a spoiled reply in
+``exchange_errors``: the guard then wraps the method itself, names its failures and retries a
+query's whole exchange once after reconnecting, as above.
 """
 
 from __future__ import annotations
@@ -19,9 +27,13 @@ from typing import Any
 from pyvisa import constants
 from pyvisa.errors import VisaIOError
 
+from labctl import clock
 from labctl.errors import error_line
 
-__all__ = ["InstrumentFault", "InstrumentGuard", "guard_station"]
+__all__ = ["InstrumentFault", "InstrumentGuard", "RETRY_PAUSE_S", "guard_station"]
+
+#: Pause before the one retry after reconnecting [s, labctl clock].
+RETRY_PAUSE_S = 0.1
 
 
 class InstrumentFault(VisaIOError):
@@ -59,10 +71,16 @@ class InstrumentGuard:
         self._read = self.adapter.read
         self.adapter.write = self.write
         self.adapter.read = self.read
+        exchange = getattr(type(instrument), "guarded_exchange", None)
+        if exchange:
+            self._exchange_errors = (VisaIOError, UnicodeDecodeError,
+                                     *getattr(type(instrument), "exchange_errors", ()))
+            self._exchange = getattr(instrument, exchange)
+            setattr(instrument, exchange, self.exchange)
 
     def _fault(self, what: str, exc: BaseException) -> InstrumentFault:
-        return InstrumentFault(f"{self.label}: {what}: {error_line(exc)}", instrument=self.name,
-                               cause=exc)
+        return InstrumentFault(f"{self.label}: {what}: {self._reason(exc)}",
+                               instrument=self.name, cause=exc)
 
     def write(self, command: str, **kwargs: Any) -> None:
         self.last_command = command
@@ -84,25 +102,64 @@ class InstrumentGuard:
                 raise self._fault(f"reading the reply to {command!r}", exc) from exc
             try:
                 self.reconnect()
+                clock.sleep(RETRY_PAUSE_S)
                 self._write(command)
                 reply = self._read(**kwargs)
             except (VisaIOError, UnicodeDecodeError) as again:
                 raise self._fault(f"reading the reply to {command!r} (again after "
                                   f"reconnecting; first: {error_line(exc)})", again) from again
-            with self._lock:
-                self.warnings.append(f"{self.label}: {error_line(exc)} on {command!r}, "
-                                     "recovered by one retry after reconnecting")
+            self._recovered(exc, command)
             return reply
 
+    def _recovered(self, exc: BaseException, command: str | None) -> None:
+        with self._lock:
+            self.warnings.append(f"{self.label}: {error_line(exc)} on {command!r}, "
+                                 "recovered by one retry after reconnecting")
+
+    def exchange(self, command: str, **kwargs: Any) -> Any:
+        """The driver's exchange method (``guarded_exchange``), named and retried once."""
+        try:
+            return self._exchange(command, **kwargs)
+        except (InstrumentFault, *self._exchange_errors) as exc:
+            if not self._retryable_exchange(command):
+                if isinstance(exc, InstrumentFault):
+                    raise
+                raise self._fault(f"exchanging {command!r}", exc) from exc
+            first = exc
+        try:
+            self.reconnect()
+            clock.sleep(RETRY_PAUSE_S)
+            reply = self._exchange(command, **kwargs)
+        except (InstrumentFault, *self._exchange_errors) as again:
+            raise self._fault(f"exchanging {command!r} (again after reconnecting; first: "
+                              f"{self._reason(first)})", again) from again
+        self._recovered(first, command)
+        return reply
+
+    def _reason(self, exc: BaseException) -> str:
+        """The error without this instrument's label (an InstrumentFault carries it)."""
+        text = error_line(exc)
+        prefix = f"{self.label}: "
+        return text[len(prefix):] if text.startswith(prefix) else text
+
+    def _retryable_exchange(self, command: str) -> bool:
+        return "?" in command and command not in self.not_retried
+
     def reconnect(self) -> None:
-        """Close and reopen the VISA session (timeout kept), then a device clear."""
+        """Close and reopen the VISA session (timeout and read termination kept), then a device
+        clear."""
         connection = getattr(self.adapter, "connection", None)
         if connection is None or not hasattr(connection, "open"):
             return
         timeout = connection.timeout
+        # a reopened session has the default attributes: a serial session's read would wait
+        # for the default termination character, so the resource's termination is set again
+        termination = getattr(connection, "read_termination", None)
         connection.close()
         connection.open()
         connection.timeout = timeout
+        if termination is not None:
+            connection.read_termination = termination
         connection.clear()
 
     def take_warnings(self) -> list[str]:

@@ -23,6 +23,9 @@ Conventions (docs/contracts.md, "CSV columns"; docs/methods.md §1):
   ``time_offset_s``; a hardware sweep keeps the instrument's own point spacing.
 - Waiting goes through :mod:`labctl.clock` in slices of at most 0.5 s, polling
   ``should_stop()``: abort is cooperative (docs/pymeasure-notes.md §1.1).
+- The light path is watched while a measurement runs (:meth:`LabctlProcedure.watch_light_path`,
+  called by ``wait`` and ``emit_row``): a lamp fault, or a shutter that reads closed while the
+  measurement needs light, ends it with a :class:`LightPathFault` naming the instrument.
 - :meth:`LabctlProcedure.shutdown` is the one place that makes the bench safe: SMU output off
   first, shutter closed, irradiance-sensor SMU off, each in its own ``try``; it never raises and
   never switches an arc lamp off (docs/contracts.md, "Safety and failure" and "Semantics").
@@ -48,6 +51,8 @@ from pymeasure.experiment import (
 
 from instruments.roles import Identified
 from labctl import __version__, clock
+from labctl.errors import error_line
+from labctl.guard import InstrumentFault
 from labctl.opened_station import Roles, identity_of
 from labctl.registry.parameters import parameter_for_field
 from labctl.sequence import Sample
@@ -60,8 +65,11 @@ __all__ = [
     "COMPLIANCE_DENSITY_A_CM2",
     "LabctlProcedure",
     "MIN_COMPLIANCE_A",
+    "LightPathFault",
     "ProcedureError",
     "WAIT_ANNOUNCED_S",
+    "WATCH_INTERVAL_S",
+    "WATCH_LONG_WAIT_INTERVAL_S",
     "WAIT_SLICE_S",
     "current_density_ma_cm2",
 ]
@@ -70,6 +78,13 @@ __all__ = [
 WAIT_SLICE_S = 0.5
 #: Waits longer than this are announced with their reason and time left (progress bar) [s].
 WAIT_ANNOUNCED_S = 5.0
+#: The light path (lamp status, shutter state) is checked at most this often while a
+#: measurement runs [s of labctl time]: two serial queries (about 25 ms at 9600 baud), so a
+#: one-second point-by-point sweep is checked during its course, not only at its start.
+WATCH_INTERVAL_S = 0.5
+#: ... and at most this often during a long, announced wait (warm-up, light soak, bias hold)
+#: [s of labctl time]: a 30-minute warm-up is not polled 3600 times.
+WATCH_LONG_WAIT_INTERVAL_S = 5.0
 #: Current density used to derive the default compliance from the area [A/cm^2] (50 mA/cm^2:
 #: above any single-junction photocurrent, with margin for dark injection at 1.3 V).
 COMPLIANCE_DENSITY_A_CM2 = 0.050
@@ -90,6 +105,14 @@ BASE_DATA_COLUMNS: list[str] = [
 class ProcedureError(RuntimeError):
     """A procedure cannot run as asked on this station (e.g. a dark measurement without a
     shutter); the message says why in one line."""
+
+
+class LightPathFault(ProcedureError):
+    """The light path failed during a measurement: the lamp reports a fault, the shutter
+    reads closed while the measurement needs light, or one of them cannot say. The message
+    names the instrument (station key, driver and resource) and what was found."""
+
+    labctl_message = True
 
 
 def current_density_ma_cm2(current_a: Any, area_cm2: float) -> Any:
@@ -169,6 +192,11 @@ class LabctlProcedure(Procedure):
         super().__init__(**kwargs)
         #: labctl-clock time of startup() [s]: the zero of ``Time (s)`` (before the offset).
         self.start_clock_s: float = clock.now_s()
+        #: Whether the lamp was switched on / the shutter opened by :meth:`light_on` (so the
+        #: watch checks them), and when the light path was last checked [s, labctl clock].
+        self._lamp_watched = False
+        self._shutter_watched = False
+        self._watched_at_s = -math.inf
 
     # --- startup --------------------------------------------------------------------------
     def startup(self) -> None:
@@ -243,7 +271,9 @@ class LabctlProcedure(Procedure):
         """
         roles = self.roles
         if roles.light is not None:
-            roles.light.turn_on(wait=False)
+            self._ask_light_path("light_source", "switching it on",
+                                 lambda: roles.light.turn_on(wait=False))
+            self._lamp_watched = True
             stable_at_s = roles.light.stable_at_s()
             if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s(),
                                                         reason="lamp warm-up"):
@@ -255,7 +285,9 @@ class LabctlProcedure(Procedure):
             if roles.attenuator.od > lowest_od:
                 roles.attenuator.set_od(lowest_od)
         if roles.shutter is not None:
-            roles.shutter.open()
+            self._ask_light_path("shutter", "opening it", roles.shutter.open)
+            self._shutter_watched = True
+        self.watch_light_path(force=True)
         return True
 
     def light_off(self) -> None:
@@ -269,9 +301,11 @@ class LabctlProcedure(Procedure):
         """
         self.require_darkness()
         roles = self.roles
+        self._shutter_watched = False
         if roles.shutter is not None:
             roles.shutter.close()
         else:
+            self._lamp_watched = False
             roles.light.turn_off()
 
     def require_darkness(self) -> None:
@@ -352,9 +386,68 @@ class LabctlProcedure(Procedure):
                 if shown is not None:
                     clock.announce_wait(shown, remaining_s)
                 clock.sleep(min(WAIT_SLICE_S, remaining_s))
+                self.watch_light_path(interval_s=WATCH_INTERVAL_S if shown is None
+                                      else WATCH_LONG_WAIT_INTERVAL_S)
         finally:
             if shown is not None:
                 clock.announce_wait(shown, 0.0)
+
+    # --- watching the light path ----------------------------------------------------------
+    def watch_light_path(self, force: bool = False,
+                         interval_s: float = WATCH_INTERVAL_S) -> None:
+        """Check the light path while a measurement runs, at most every ``interval_s`` of
+        labctl time (``force``: now; :meth:`wait` and :meth:`emit_row` call it): a lamp that
+        :meth:`light_on` switched on must not report a fault (:attr:`LightSource.fault`), and
+        a shutter it opened must read open (:attr:`Shutter.is_open`) until :meth:`light_off`.
+
+        :raises LightPathFault: naming the instrument and what was found, or why it could not
+            be asked (the run then ends failed, its output off, its rows kept).
+        """
+        if not (self._lamp_watched or self._shutter_watched) or self.roles is None:
+            return
+        now_s = clock.now_s()
+        if not force and now_s - self._watched_at_s < interval_s:
+            return
+        self._watched_at_s = now_s
+        roles = self.roles
+        if self._lamp_watched and roles.light is not None:
+            if self._ask_light_path("light_source", "reading its fault status",
+                                    lambda: roles.light.fault):
+                self._light_path_fault("light_source", "it reports a fault (the lamp may be "
+                                       "dark)")
+        if self._shutter_watched and roles.shutter is not None:
+            if not self._ask_light_path("shutter", "reading whether it is open",
+                                        lambda: roles.shutter.is_open):
+                self._light_path_fault("shutter", "it reads closed while the measurement "
+                                       "needs light")
+
+    def _light_path_label(self, role: str) -> str:
+        """``"lamp (newport69907 at ASRL1::INSTR)"``: the station key, driver and resource of
+        the station's instrument of a role (the role's name when the station is unknown)."""
+        config = self.roles.station
+        key = None
+        if config is not None:
+            key = config.light_source() if role == "light_source" else config.shutter()
+        if key is None:
+            return role.replace("_", " ")
+        inst = config.instruments[key]
+        resource = getattr(inst, "resource", None) or "?"
+        return f"{key} ({inst.driver} at {resource})"
+
+    def _ask_light_path(self, role: str, what: str, ask: Callable[[], Any]) -> bool:
+        """``ask()`` as a bool; its failure named with the instrument (LightPathFault), unless
+        the station's guard named it already (an InstrumentFault)."""
+        try:
+            return bool(ask())
+        except InstrumentFault:
+            raise  # already names the instrument, the command and why
+        except Exception as exc:
+            raise LightPathFault(f"{self._light_path_label(role)}: {what}: "
+                                 f"{error_line(exc)}") from exc
+
+    def _light_path_fault(self, role: str, found: str) -> None:
+        raise LightPathFault(f"{self._light_path_label(role)}: {found} (found at Time "
+                             f"{self.elapsed_s():.1f} s)")
 
     # --- rows -----------------------------------------------------------------------------
     def elapsed_s(self, clock_s: float | None = None) -> float:
@@ -418,8 +511,10 @@ class LabctlProcedure(Procedure):
         ]
 
     def emit_row(self, row: dict[str, float]) -> None:
-        """Write one row (``emit("results", row)``)."""
+        """Write one row (``emit("results", row)``), then watch the light path
+        (:meth:`watch_light_path`: the row is on disk whatever the watch finds)."""
         self.emit("results", row)
+        self.watch_light_path()
 
     def emit_progress(self, percent: float) -> None:
         """Report progress in percent (0 to 100)."""

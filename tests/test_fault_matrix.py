@@ -1,10 +1,26 @@
-"""Faults from the station file during a run: named in one line, recovered once, bench safe.
+"""The fault matrix: each fault kind on each instrument of the example station, per procedure.
 
-A first slice of the matrix (the SMU and the shutter of the example station, jv): the rest of
-the kinds x instruments x procedures is still to be added."""
+Every case runs ``labctl run`` in-process on the whole example station (simulated, virtual
+clock) with one entry in ``simulation.faults`` starting at the fifth data row, and short
+steps (jv: step_v 0.1, both directions; jv_steady: 7 points, max_hold_s 5). The figures are
+not drawn (they are not what is tested here, and drawing is most of a run's time).
+
+- A persistent fault: exit 1, a one-line error naming the instrument (station key, driver and
+  resource) and the measurement; the rows written before the fault on disk and readable; the
+  SMU output off and the shutter closed in the emulators afterwards, or the error saying what
+  could not be made safe.
+- ``once: true`` garbage or slow reply: recovered by one retry after reconnecting, exit 0, a
+  warning naming the instrument.
+- Cases that cannot apply assert what does happen (the run ends ok): a filter wheel is asked
+  nothing after the fifth row of a jv_steady step (one measurement; the wheels are read at its
+  start only) and ``wheel_stuck`` never matters when no step moves the wheels.
+- Known gap, marked xfail: an interlock trip on the reference SMU (the photodiode's) goes
+  unnoticed.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,53 +29,139 @@ from typing import Any
 import pytest
 import yaml
 
+import labctl.subscribers
 from labctl.cli import main
 from labctl.sim.bench import bench_for, forget_benches
 
-SEQUENCE = {"sample": {"id": "F-1", "area_cm2": 0.09}, "steps": [
-    {"jv": {"start_v": 0.9, "stop_v": -0.1, "step_v": 0.1, "direction": "both",
-            "light": True, "precondition_light_s": 0, "hardware_sweep": False}}]}
+STEPS: dict[str, dict[str, Any]] = {
+    "jv": {"jv": {"start_v": 0.9, "stop_v": -0.1, "step_v": 0.1, "direction": "both",
+                  "light": True, "precondition_light_s": 0, "hardware_sweep": False}},
+    "jv_steady": {"jv_steady": {"points": 7, "max_hold_s": 5, "light": True}},
+}
+#: The example station's instruments with a resource (the photodiode's faults are its SMU's).
+LABELS = {
+    "smu": "smu (keithley2400 at GPIB0::24::INSTR)",
+    "ref_smu": "ref_smu (keithley2450 at USB0::0x05E6::0x2450::04412345::INSTR)",
+    "lamp": "lamp (newport69907 at ASRL1::INSTR)",
+    "shutter": "shutter (thorlabs_sc10 at ASRL2::INSTR)",
+    "wheel_a": "wheel_a (thorlabs_fw102c at ASRL3::INSTR)",
+    "wheel_b": "wheel_b (thorlabs_fw102c at ASRL4::INSTR)",
+}
+FAMILY_KINDS = {"smu": "interlock", "ref_smu": "interlock", "lamp": "lamp_fault",
+                "shutter": "shutter_stuck", "wheel_a": "wheel_stuck", "wheel_b": "wheel_stuck"}
+PERSISTENT = ("no_reply", "dead", "error_reply")
+TRANSIENT = ("garbage", "slow")
+AT_ROW = 5
 
 
-def _run(tmp_path: Path, station: Path, *faults: dict[str, Any]) -> tuple[int, dict, Any]:
+def _cases() -> list[Any]:
+    cases = []
+    for procedure in STEPS:
+        for instrument, family_kind in FAMILY_KINDS.items():
+            for kind in (*PERSISTENT, *TRANSIENT, family_kind):
+                marks = []
+                if (instrument, kind) == ("ref_smu", "interlock"):
+                    marks.append(pytest.mark.xfail(strict=True, reason=(
+                        "the 2450 driver reads neither the interlock nor the error queue: a "
+                        "tripped photodiode SMU goes unnoticed and the run ends ok")))
+                cases.append(pytest.param(procedure, instrument, kind, marks=marks,
+                                          id=f"{procedure}-{instrument}-{kind}"))
+    return cases
+
+
+def _never_met(procedure: str, instrument: str, kind: str) -> bool:
+    """The cases that cannot apply (see the module's docstring)."""
+    if kind == "wheel_stuck":
+        return True
+    return procedure == "jv_steady" and instrument in ("wheel_a", "wheel_b")
+
+
+@pytest.fixture(autouse=True)
+def _no_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(labctl.subscribers.FigureSubscriber, "__call__",
+                        lambda self, document: None)
+
+
+def _run(tmp_path: Path, station: Path, procedure: str, fault: dict[str, Any]
+         ) -> tuple[int, dict[str, Any], Any]:
     data = yaml.safe_load(station.read_text())
-    data["simulation"]["faults"] = list(faults)
+    data["simulation"]["faults"] = [fault]
     station.write_text(yaml.safe_dump(data, sort_keys=False))
     sequence = tmp_path / "seq.yaml"
-    sequence.write_text(yaml.safe_dump(SEQUENCE, sort_keys=False))
+    sequence.write_text(yaml.safe_dump(
+        {"sample": {"id": "F-1", "area_cm2": 0.09}, "steps": [STEPS[procedure]]},
+        sort_keys=False))
     forget_benches()
-    code = main(["run", str(sequence), "--station", str(station), "--sim",
+    code = main(["run", str(sequence), "--station", str(station), "--sim", "--quiet",
                  "--out", str(tmp_path / "out")])
     summary = json.loads(next((tmp_path / "out").rglob("summary.json")).read_text())
     return code, summary, bench_for(station)
 
 
-@pytest.mark.parametrize("kind", ["dead", "no_reply", "interlock"])
-def test_a_persistent_smu_fault_is_named_and_the_data_is_kept(
-        tmp_path: Path, example_station: Callable[..., Path], kind: str) -> None:
-    code, summary, bench = _run(tmp_path, example_station(),
-                                {"instrument": "smu", "kind": kind, "at_row": 5})
+def _data_rows(folder: Path) -> int:
+    """Data rows of every CSV of the run, each checked whole (as many fields as the header)."""
+    total = 0
+    for path in folder.rglob("*.csv"):
+        lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+        rows = list(csv.reader(lines))
+        header, body = rows[0], rows[1:]
+        assert all(len(row) == len(header) for row in body), path
+        assert all(float(row[header.index("Voltage (V)")]) == float(
+            row[header.index("Voltage (V)")]) for row in body), path
+        total += len(body)
+    return total
+
+
+def _warnings(summary: dict[str, Any]) -> list[str]:
+    return [w for r in summary["results"] for w in r.get("warnings", [])]
+
+
+@pytest.mark.parametrize(("procedure", "instrument", "kind"), _cases())
+def test_fault(tmp_path: Path, example_station: Callable[..., Path], procedure: str,
+               instrument: str, kind: str) -> None:
+    station = example_station(keep=(*LABELS, "photodiode"))
+    once = kind in TRANSIENT
+    code, summary, bench = _run(tmp_path, station, procedure, {
+        "instrument": instrument, "kind": kind, "at_row": AT_ROW, "once": once})
+    smu_on = bench.instruments["smu"].output_on
+    shutter_open = bench.instruments["shutter"].shutter_open
+    label = LABELS[instrument]
+    if _never_met(procedure, instrument, kind):
+        assert (code, summary["status"]) == (0, "ok"), summary.get("error")
+        assert not any(w.startswith(label) for w in _warnings(summary))
+        assert not smu_on and not shutter_open
+        return
+    if once:
+        assert (code, summary["status"]) == (0, "ok"), summary.get("error")
+        assert any(w.startswith(label) and "recovered by one retry after reconnecting" in w
+                   for w in _warnings(summary)), _warnings(summary)
+        assert not smu_on and not shutter_open
+        return
     assert code == 1 and summary["status"] == "failed"
     error = summary["error"]
-    assert "\n" not in error and "jv (step 0" in error
-    if kind != "interlock":
-        assert "smu (keithley2400 at GPIB0::24::INSTR)" in error
-    rows = [p for p in (tmp_path / "out").rglob("*.csv")]
-    assert rows and sum(len(p.read_text().splitlines()) for p in rows) > 5
-    assert not bench.instruments["shutter"].shutter_open
-    if kind == "interlock":
-        assert not bench.instruments["smu"].output_on
+    assert "\n" not in error
+    if kind == "shutter_stuck":  # found when the run makes the bench safe at its end
+        assert shutter_open and "could not make safe: shutter: " in error and "stuck" in error
     else:
-        assert "could not make safe: smu: output may still be on" in error
+        assert error.startswith(f"{procedure} (step 0") and label in error, error
+    assert _data_rows(tmp_path / "out") >= AT_ROW
+    if smu_on:
+        assert "could not make safe: smu: output may still be on" in error, error
+    if shutter_open:
+        assert "could not make safe: shutter: " in error, error
 
 
-def test_one_garbage_reply_is_recovered_with_a_warning(
-        tmp_path: Path, example_station: Callable[..., Path]) -> None:
-    code, summary, bench = _run(tmp_path, example_station(),
-                                {"instrument": "smu", "kind": "garbage", "at_row": 3,
-                                 "once": True})
-    assert code == 0 and summary["status"] == "ok"
-    warnings = [w for r in summary["results"] for w in r.get("warnings", [])]
-    assert any(w.startswith("smu (keithley2400 at GPIB0::24::INSTR)") and "recovered" in w
-               for w in warnings), warnings
+@pytest.mark.parametrize("procedure", list(STEPS))
+@pytest.mark.parametrize(("instrument", "kind", "operation"), [
+    ("lamp", "lamp_fault", "switching it on"), ("shutter", "shutter_stuck", "opening it")])
+def test_a_light_path_fault_before_the_first_row_is_named_at_light_on(
+        tmp_path: Path, example_station: Callable[..., Path], procedure: str,
+        instrument: str, kind: str, operation: str) -> None:
+    station = example_station(keep=(*LABELS, "photodiode"))
+    code, summary, bench = _run(tmp_path, station, procedure,
+                                {"instrument": instrument, "kind": kind, "at_row": 0})
+    assert code == 1 and summary["status"] == "failed"
+    assert summary["error"].startswith(f"{procedure} (step 0")
+    assert f"{LABELS[instrument]}: {operation}: " in summary["error"], summary["error"]
     assert not bench.instruments["smu"].output_on
+    assert not bench.instruments["shutter"].shutter_open

@@ -179,12 +179,22 @@ def test_sc10_open_toggles_once_and_confirms() -> None:
 
 
 def test_sc10_open_when_already_open_sends_no_toggle() -> None:
-    with expected_protocol(SC10, [SC10_INIT, ("ens?", "ens?\r1\r> ")]) as shutter:
+    with expected_protocol(SC10, [SC10_INIT, ("ens?", "ens?\r1\r> "),
+                                  ("closed?", "closed?\r0\r> ")]) as shutter:
         shutter.open()
 
 
 def test_sc10_close_when_already_closed_sends_no_toggle() -> None:
-    with expected_protocol(SC10, [SC10_INIT, ("ens?", "ens?\r0\r> ")]) as shutter:
+    with expected_protocol(SC10, [SC10_INIT, ("ens?", "ens?\r0\r> "),
+                                  ("closed?", "closed?\r1\r> ")]) as shutter:
+        shutter.close()
+
+
+def test_sc10_close_of_a_stuck_open_shutter_raises() -> None:
+    """Disabled but still reading open (stuck): close() says so instead of passing."""
+    with expected_protocol(SC10, [SC10_INIT, ("ens?", "ens?\r0\r> "),
+                                  ("closed?", "closed?\r0\r> ")]) as shutter, \
+            pytest.raises(ThorlabsError, match="reads open although it is disabled"):
         shutter.close()
 
 
