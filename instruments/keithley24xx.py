@@ -258,8 +258,14 @@ class Keithley2400SMU(ScpiSmuMixin):
             timeout_s = timing.sweep_timeout_s(
                 self.model, points, source_delay_s, nplc, self.line_frequency_hz
             )
-            with common.visa_timeout(self, timeout_s):
-                values = self._query_values(":READ?")
+            # This :READ? runs the sweep: asking again would sweep the cell again, so it is
+            # never retried (labctl.guard reads ``_retry_allowed``).
+            self._retry_allowed = False
+            try:
+                with common.visa_timeout(self, timeout_s):
+                    values = self._query_values(":READ?")
+            finally:
+                self._retry_allowed = True
         except BaseException:
             # Leave sweep mode if possible, but report the original failure.
             for command in (":SOUR:VOLT:MODE FIX", ":TRIG:COUN 1"):

@@ -8,7 +8,9 @@ a *query* (a command with ``?``: asking again changes nothing) is retried once a
 reconnecting -- the VISA session closed and reopened, then a device clear, which drops a late
 reply -- and, when that works, the run goes on with a warning naming the instrument. Commands
 that are not queries are never sent twice (a toggle such as the SC10's ``ens``, a sweep's
-``:INIT``); a driver may name more in a ``not_retried`` class attribute (command texts).
+``:INIT``); a driver may name more in a ``not_retried`` class attribute (command texts), or set
+``_retry_allowed`` false around a query that starts an operation (the 2400's ``:READ?`` that
+runs a hardware sweep).
 The retry waits :data:`RETRY_PAUSE_S` first (a serial supply such as the Newport 69907 takes
 no command sooner than 50 ms after the previous one).
 
@@ -91,7 +93,8 @@ class InstrumentGuard:
 
     def _retryable(self) -> bool:
         command = self.last_command or ""
-        return "?" in command and command not in self.not_retried
+        return ("?" in command and command not in self.not_retried
+                and getattr(self.instrument, "_retry_allowed", True))
 
     def read(self, **kwargs: Any) -> str:
         try:

@@ -167,3 +167,38 @@ def test_shutter_stuck_does_not_move(labsim_station: Any) -> None:
     shutter.write("closed?")
     assert shutter.read() == "closed?" and shutter.read() == "1"
     assert not sim.bench.instruments["shutter"].shutter_open
+
+
+def test_a_query_that_runs_a_sweep_is_not_asked_twice(labsim_station) -> None:  # noqa: ANN001
+    """One garbage reply to a plain reading is retried after reconnecting; not while the
+    driver says a query starts an operation (the 2400's sweep :READ?: asking again would sweep
+    the cell again)."""
+    import pytest
+
+    from labctl.guard import InstrumentFault
+
+    sim = labsim_station()
+    smu = sim.instruments["smu"]
+    smu.configure_voltage_source(level_v=0.5, compliance_a=0.05)
+    smu.enable_output()
+    sim.faults.inject("smu", "garbage", once=True)
+    smu.read()                                        # recovered by one retry
+    assert any("recovered" in w for w in sim.station.guards["smu"].take_warnings())
+
+    smu._retry_allowed = False
+    sim.faults.inject("smu", "garbage", once=True)
+    with pytest.raises(InstrumentFault, match=":READ\\?"):
+        smu.read()
+    assert sim.station.guards["smu"].take_warnings() == []
+
+    smu._retry_allowed = True
+    seen: list[bool] = []
+    query_values = smu._query_values
+
+    def recording(command: str) -> list[float]:
+        seen.append(smu._retry_allowed)
+        return query_values(command)
+
+    smu._query_values = recording
+    smu.sweep_voltage_linear(1.2, 0.0, 13, source_delay_s=0.0, compliance_a=0.05)
+    assert False in seen and smu._retry_allowed   # the sweep's :READ? only, then allowed again
