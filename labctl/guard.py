@@ -178,7 +178,5 @@ def guard_station(station: Any) -> dict[str, InstrumentGuard]:
         adapter = getattr(instrument, "adapter", None)
         if adapter is None or not hasattr(adapter, "read") or not hasattr(adapter, "write"):
             continue
-        inst = station.config.instruments[name]
-        resource = getattr(inst, "resource", None) or "?"
-        guards[name] = InstrumentGuard(name, instrument, f"{name} ({inst.driver} at {resource})")
+        guards[name] = InstrumentGuard(name, instrument, station.label(name))
     return guards

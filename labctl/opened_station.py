@@ -151,8 +151,14 @@ class OpenStation:
                 shutdown()
                 self._confirm_output_off(name, inst)
             except Exception as exc:  # keep going: every other instrument must be made safe
-                failures.append(f"{name}: {self._short(exc)}")
+                failures.append(f"{self.label(name)}: {self._short(exc)}")
         return failures
+
+    def label(self, name: str) -> str:
+        """``"shutter (thorlabs_sc10 at ASRL2::INSTR)"``: how errors name an instrument."""
+        inst = self.config.instruments[name]
+        where = getattr(inst, "resource", None) or f"SMU {getattr(inst, 'smu', '?')}"
+        return f"{name} ({inst.driver} at {where})"
 
     @staticmethod
     def _short(exc: Exception) -> str:

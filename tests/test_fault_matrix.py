@@ -141,14 +141,16 @@ def test_fault(tmp_path: Path, example_station: Callable[..., Path], procedure: 
     error = summary["error"]
     assert "\n" not in error
     if kind == "shutter_stuck":  # found when the run makes the bench safe at its end
-        assert shutter_open and "could not make safe: shutter: " in error and "stuck" in error
+        assert shutter_open and "stuck" in error
+        assert "could not make safe: shutter (thorlabs_sc10 at ASRL2::INSTR): " in error
     else:
         assert error.startswith(f"{procedure} (step 0") and label in error, error
     assert _data_rows(tmp_path / "out") >= AT_ROW
     if smu_on:
-        assert "could not make safe: smu: output may still be on" in error, error
+        assert ("could not make safe: smu (keithley2400 at GPIB0::24::INSTR): output may "
+                "still be on") in error, error
     if shutter_open:
-        assert "could not make safe: shutter: " in error, error
+        assert "could not make safe: shutter (thorlabs_sc10 at ASRL2::INSTR): " in error, error
 
 
 @pytest.mark.parametrize("procedure", list(STEPS))
