@@ -12,17 +12,14 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import pyvisa
-import yaml
 
 from instruments.newport import Newport69907
 from instruments.thorlabs import SC10
-from labctl import clock
 from labctl.sim.bench import Bench
 from labctl.sim.thorlabs import SI_HEAD_RANGE_NM, PM100Emulator
 
@@ -49,13 +46,10 @@ STATION = {
 
 
 @pytest.fixture
-def rm(tmp_path: Path) -> Iterator[pyvisa.ResourceManager]:
-    path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump(STATION, sort_keys=False))
-    manager = pyvisa.ResourceManager(f"{path}@labsim")
-    clock.use(manager.visalib.bench.clock)
-    yield manager
-    manager.close()
+def rm(labsim_station: Any) -> pyvisa.ResourceManager:
+    """The bench's resource manager, through the fixtures labctl ships for labs (the clock
+    is the bench's; everything is closed after the test)."""
+    return labsim_station(STATION).resource_manager()
 
 
 @pytest.fixture

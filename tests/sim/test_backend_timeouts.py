@@ -10,14 +10,11 @@ the timeout and the wall clock by almost nothing (the bounds below are generous,
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 import pyvisa
-import yaml
 
-from labctl import clock
 from labctl.sim.bench import Bench
 
 SHUTTER = "ASRL2::INSTR"
@@ -40,13 +37,10 @@ STATION = {
 
 
 @pytest.fixture
-def rm(tmp_path: Path) -> Iterator[pyvisa.ResourceManager]:
-    path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump(STATION, sort_keys=False))
-    manager = pyvisa.ResourceManager(f"{path}@labsim")
-    clock.use(manager.visalib.bench.clock)
-    yield manager
-    manager.close()
+def rm(labsim_station: Any) -> pyvisa.ResourceManager:
+    """The bench's resource manager, through the fixtures labctl ships for labs (the clock
+    is the bench's; everything is closed after the test)."""
+    return labsim_station(STATION).resource_manager()
 
 
 @pytest.fixture
