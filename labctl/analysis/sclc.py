@@ -42,10 +42,12 @@ __all__ = [
     "NEAR_MINIMUM_FACTOR",
     "OHMIC_TOLERANCE",
     "REGIME_CHILD",
+    "REGIME_NAMES",
     "REGIME_OHMIC",
     "REGIME_OTHER",
     "REGIME_TRAP_FILLING",
     "SCLCResult",
+    "curve_warnings",
     "disagreement_warnings",
     "log_log_slope",
     "minimum_trap_density_cm3",
@@ -74,6 +76,8 @@ SLOPE_WINDOW_POINTS = 3
 
 #: Regime codes of :attr:`SCLCResult.regime`.
 REGIME_OTHER, REGIME_OHMIC, REGIME_TRAP_FILLING, REGIME_CHILD = 0, 1, 2, 3
+REGIME_NAMES = {REGIME_OTHER: "other", REGIME_OHMIC: "ohmic",
+                REGIME_TRAP_FILLING: "trap filling", REGIME_CHILD: "Child"}
 
 
 def trap_density_cm3(v_tfl_v: ArrayLike, thickness_nm: ArrayLike, eps_r: ArrayLike) -> np.ndarray:
@@ -233,8 +237,15 @@ def sclc_analysis(voltage_v: ArrayLike, j_a_cm2: ArrayLike, *, thickness_nm: Arr
         float(built_in_v))
     v = np.where(v - v_bi > 0, v - v_bi, np.nan)
     x, y = _log_curve(v, j)
+    # in ascending |V| (a return sweep runs down), missing points last; results come back in
+    # the input's order
+    order = np.argsort(np.where(np.isfinite(x), x, np.inf), axis=-1, kind="stable")
+    x, y = np.take_along_axis(x, order, -1), np.take_along_axis(y, order, -1)
     slope = _slope(x, y, window_points)
     parts = _tangents(x, y, slope, child_tolerance, ohmic_tolerance)
+    inverse = np.argsort(order, axis=-1)
+    slope_in_order = np.take_along_axis(slope, inverse, -1)
+    regime_in_order = np.take_along_axis(parts["regime"], inverse, -1)
     thickness = np.broadcast_to(np.asarray(thickness_nm, dtype=float), flipped.shape)
     eps = np.broadcast_to(np.asarray(eps_r, dtype=float), flipped.shape)
     temperature = np.broadcast_to(np.asarray(temperature_k, dtype=float), flipped.shape)
@@ -253,7 +264,7 @@ def sclc_analysis(voltage_v: ArrayLike, j_a_cm2: ArrayLike, *, thickness_nm: Arr
         max_slope=parts["max_slope"], ohmic_slope=parts["ohmic_slope"],
         ohmic_intercept=parts["ohmic_intercept"], tfl_slope=parts["tfl_slope"],
         tfl_intercept=parts["tfl_intercept"], child_points=count, flipped=flipped,
-        slope=slope, regime=parts["regime"])
+        slope=slope_in_order, regime=regime_in_order)
     if single:
         return SCLCResult(**{name: getattr(result, name)[0] for name in
                              SCLCResult.__dataclass_fields__})
