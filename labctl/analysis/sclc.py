@@ -182,9 +182,9 @@ def _oriented(voltage_v: np.ndarray, j_a_cm2: np.ndarray
     polarity = np.where(negative > positive, -1.0, 1.0)
     v = voltage_v * polarity
     j = j_a_cm2 * polarity
-    with np.errstate(invalid="ignore"):
-        median_j = np.nanmedian(np.where(v > 0, j, np.nan), axis=-1, keepdims=True)
-    flipped = median_j < 0
+    # more negative than positive currents on the V > 0 side: the photovoltaic sign
+    flipped = (np.sum((v > 0) & (j < 0), axis=-1, keepdims=True)
+               > np.sum((v > 0) & (j > 0), axis=-1, keepdims=True))
     j = np.where(flipped, -j, j)
     keep = (v > 0) & (j > 0)
     return np.where(keep, v, np.nan), np.where(keep, j, np.nan), flipped[..., 0]
