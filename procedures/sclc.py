@@ -74,7 +74,7 @@ DEFAULT_POINTS_PER_DECADE = 20
 DARK_LIMIT_MW_CM2 = 0.01
 #: Messages of one one-pulse list sweep besides its points: configuration, list, trigger
 #: count, :READ? and the return to fixed mode (instruments/keithley24xx.py).
-PULSE_MESSAGES = 14
+PULSE_MESSAGES = 17
 #: Modes one run can measure.
 MODES = ("dc", "pulsed")
 DIRECTIONS = ("forward", "return")
