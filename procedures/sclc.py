@@ -4,7 +4,7 @@ A step runs DC sweeps, pulsed sweeps, or both, ``repeats`` times; each sweep is 
 one CSV file, labelled by its ``direction`` (``forward``: start to stop; ``return``: back,
 with ``direction: both``), its ``mode`` (``dc`` or ``pulsed``) and its ``repeat`` index
 (0-based), so resume and the catalog tell them apart: ``s00_sclc_forward.csv``,
-``s00_sclc_pulsed_return_r1.csv``. Within a repeat the pulsed sweeps run before the DC ones,
+``s00_sclc_pulsed_r1_return.csv``. Within a repeat the pulsed sweeps run before the DC ones,
 so the pulses find the ions at rest rather than poled by a DC sweep.
 
 **DC**: point by point, set the voltage, wait ``dwell_s`` on the labctl clock, read
@@ -32,6 +32,7 @@ light path (a dark box) is dark; an arc lamp without a shutter cannot be darkene
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -387,10 +388,12 @@ class SCLCProcedure(LabctlProcedure):
 # --- the plug-in ----------------------------------------------------------------------------
 
 def _file_label(mode: str, direction: str, repeat: int, repeats: int) -> str:
+    """``forward``, ``pulsed_return``, ``r1_forward``: the direction last, as the figure's
+    name (the file's stem without it, then without mode and repeat) expects."""
     parts = [] if mode == "dc" else [mode]
-    parts.append(direction)
     if repeats > 1:
         parts.append(f"r{repeat}")
+    parts.append(direction)
     return "_".join(parts)
 
 
@@ -586,7 +589,7 @@ def plot_sclc(curves: Sequence[tuple[str, Any, Any, float | None, float | None]]
             for slope, intercept in ((result.ohmic_slope, result.ohmic_intercept),
                                      (result.tfl_slope, result.tfl_intercept)):
                 tangent = np.exp(float(intercept) + float(slope) * np.log(span)) * 1e3
-                inside = tangent <= 10 * np.nanmax(j)
+                inside = (tangent <= 3 * np.nanmax(j)) & (tangent >= np.nanmin(j[j > 0]) / 3)
                 axes.loglog(span[inside], tangent[inside], "--", lw=0.8, color=line.get_color())
             axes.axvline(v_tfl, color=line.get_color(), lw=0.8, ls=":")
             axes.annotate(f"V_TFL {v_tfl:.3g} V", (v_tfl, np.nanmin(j[j > 0])), fontsize=7,
@@ -613,7 +616,9 @@ def plot_sclc_step(results: Sequence[StepResult], path: Path, title: str) -> Non
         thickness_nm = _number(data.parameters.get("Thickness"))
         eps_r = _number(data.parameters.get("Relative permittivity"))
         curves.append((label or "sclc", voltage_v, j_a_cm2, thickness_nm, eps_r))
-    plot_sclc(curves, path, title=title)
+    # one figure per step, whatever mode and repeat its first file has: s00_sclc.png
+    stem = re.sub(r"(_pulsed)?(_r\d+)?$", "", path.stem)
+    plot_sclc(curves, path.with_name(stem + path.suffix), title=title)
 
 
 #: Metric names of an SCLC analysis (docs/contracts.md, "Summary JSON").

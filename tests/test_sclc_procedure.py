@@ -98,7 +98,8 @@ def test_repeats_are_told_apart(tmp_path: Path, write_station: Callable[..., Pat
     step = {**FAST, "direction": "forward", "repeats": 2, "points_per_decade": 3}
     summary = _run(tmp_path, station, [{"sclc": step}])
     assert [(r["file"], r["repeat"]) for r in summary["results"]] == [
-        ("s00_sclc_forward_r0.csv", 0), ("s00_sclc_forward_r1.csv", 1)]
+        ("s00_sclc_r0_forward.csv", 0), ("s00_sclc_r1_forward.csv", 1)]
+    assert (_folder(tmp_path) / "s00_sclc.png").is_file()
     assert main(["catalog", "--out", str(tmp_path / "r"), "--json"]) == 0
 
 
