@@ -29,8 +29,6 @@ device (DC and pulsed, up and down) disagreeing (:func:`disagreement_warnings`).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,7 +100,7 @@ def minimum_trap_density_cm3(thickness_nm: ArrayLike, eps_r: ArrayLike,
     (Le Corre et al. 2021, doi:10.1021/acsenergylett.0c02599, eq. 3)."""
     thickness_cm = np.asarray(thickness_nm, dtype=float) * 1e-7
     kt_j = BOLTZMANN_J_K * np.asarray(temperature_k, dtype=float)
-    return (4.0 * math.pi**2 * kt_j / ELEMENTARY_CHARGE_C**2
+    return (4.0 * np.pi**2 * kt_j / ELEMENTARY_CHARGE_C**2
             * VACUUM_PERMITTIVITY_F_CM * np.asarray(eps_r, dtype=float) / thickness_cm**2)
 
 
@@ -319,18 +317,18 @@ def curve_warnings(result: SCLCResult, index: int | None = None) -> list[str]:
 
     warnings: list[str] = []
     max_slope = pick("max_slope")
-    if not math.isfinite(max_slope):
+    if not np.isfinite(max_slope):
         return ["no usable points (V and J must be non-zero and finite)"]
     if not max_slope > 2.0 + CHILD_TOLERANCE:
         warnings.append(f"no region with slope > 2 (steepest {max_slope:.2f}): no trap-filling "
                         "rise, so no V_TFL (a trap-free, conductive or shunted device)")
-    elif not math.isfinite(pick("v_tfl_v")):
+    elif not np.isfinite(pick("v_tfl_v")):
         warnings.append("no ohmic region below the trap-filling rise: no V_TFL")
     if pick("child_points") == 0:
         warnings.append("no Child region (slope 2 ± "
                         f"{CHILD_TOLERANCE:g}): no Mott-Gurney mobility")
     n_trap, n_min = pick("n_trap_cm3"), pick("n_trap_min_cm3")
-    if math.isfinite(n_trap) and n_trap < NEAR_MINIMUM_FACTOR * n_min:
+    if np.isfinite(n_trap) and n_trap < NEAR_MINIMUM_FACTOR * n_min:
         warnings.append(f"N_trap {n_trap:.3g} cm⁻³ is within {NEAR_MINIMUM_FACTOR:g}× the "
                         f"minimum apparent trap density {n_min:.3g} cm⁻³ (Le Corre et al. 2021): "
                         "it may be an artefact of the geometry")
@@ -350,7 +348,7 @@ def sclc_metrics(voltage_v: ArrayLike, j_a_cm2: ArrayLike, **options: float
     return metrics, warnings
 
 
-def disagreement_warnings(metrics: Mapping[str, Mapping[str, float]],
+def disagreement_warnings(metrics: dict[str, dict[str, float]],
                           tolerance: float = DISAGREEMENT_TOLERANCE) -> list[str]:
     """Warnings for sweeps of one device (label -> metrics: DC and pulsed, up and down) whose
     V_TFL or mobility differ by more than ``tolerance`` of their mean."""
@@ -359,9 +357,9 @@ def disagreement_warnings(metrics: Mapping[str, Mapping[str, float]],
     for name, unit in (("v_tfl_v", "V"), ("mobility_cm2_vs", "cm²/V·s")):
         for a_index, a in enumerate(labels):
             for b in labels[a_index + 1:]:
-                va, vb = float(metrics[a].get(name, math.nan)), float(metrics[b].get(name,
-                                                                                      math.nan))
-                if not (math.isfinite(va) and math.isfinite(vb)):
+                va, vb = float(metrics[a].get(name, np.nan)), float(metrics[b].get(name,
+                                                                                      np.nan))
+                if not (np.isfinite(va) and np.isfinite(vb)):
                     continue
                 spread = abs(va - vb) / (0.5 * (va + vb))
                 if spread > tolerance:
