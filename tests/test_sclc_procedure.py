@@ -16,7 +16,9 @@ import yaml
 
 from labctl.cli import main
 from labctl.runner import Runner
+from labctl.sequence import load_sequence
 from labctl.sim.physics import SingleCarrierDevice
+from labctl.station import load_station
 from labctl.station.simulation import SingleCarrierDevice as Params
 from labctl.storage import read_measurement
 
@@ -90,6 +92,9 @@ def test_pulses_see_the_traps_where_the_dc_sweep_sees_the_ions(
     assert any("differ by" in w and "pulsed" in w for w in dc["warnings"])
     details = pulsed["details"]
     assert details["Pulse width achieved (s)"] == pytest.approx(0.01, rel=1e-6)
+    # validate's estimate is the SMU timing model the simulated run follows (pulses and DC)
+    estimate_s = load_sequence(tmp_path / "seq.yaml").estimate_duration_s(load_station(station))
+    assert estimate_s == pytest.approx(summary["elapsed_s"], rel=0.05)
     assert details["Pulse current range (A)"] == pytest.approx(0.1)
 
 
