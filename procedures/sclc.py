@@ -13,8 +13,9 @@ so the pulses find the ions at rest rather than poled by a DC sweep.
 **Pulsed** (``pulse_width_s``, ``rest_s``): the output rests at 0 V; each pulse is one
 hardware-timed list sweep ``[0 V, V, 0 V]`` whose source delay makes the V point last
 ``pulse_width_s`` (set to the end of its reading), followed by a wait of ``rest_s`` at 0 V on
-the labctl clock. The current range is fixed to the compliance's during the pulses, so no
-auto-range happens inside one. Why not one list sweep with 0 V points between the pulse
+the labctl clock. Each pulse is read on a fixed current range (no auto-range inside a
+pulse), chosen between pulses from the previous pulse's current (``Current range (A)``
+column). Why not one list sweep with 0 V points between the pulse
 points: a list sweep has one source delay for all its points, so each rest would be a whole
 number of pulse-long 0 V points, each read (a 10 ms pulse with a 1 s rest is 100 rest points
 per pulse, and the 2400's list holds 2500 points: 24 pulses); and the first list value is
@@ -65,7 +66,7 @@ from labctl.steps import (
     step_too_large_error,
 )
 from labctl.yamlio import located_error
-from procedures.base import LabctlProcedure, ProcedureError
+from procedures.base import BASE_DATA_COLUMNS, LabctlProcedure, ProcedureError
 
 __all__ = ["PLUGIN", "SCLCProcedure", "SCLCStep", "sclc_voltages_v"]
 
@@ -76,6 +77,14 @@ DARK_LIMIT_MW_CM2 = 0.01
 #: Messages of one one-pulse list sweep besides its points: configuration, list, trigger
 #: count, :READ? and the return to fixed mode (instruments/keithley24xx.py).
 PULSE_MESSAGES = 17
+#: A pulse's fixed current range holds this multiple of its current [unitless].
+RANGE_HEADROOM = 1.5
+#: Steepest log-log slope expected between two pulses, for the next pulse's range [unitless].
+EXPECTED_MAX_SLOPE = 10.0
+#: A pulse read on a range up to this factor above the one it needs is kept [unitless].
+RANGE_SPAN_ACCEPTED = 100.0
+#: Times a pulse is measured again on a better range [times].
+RANGE_RETRIES = 3
 #: Modes one run can measure.
 MODES = ("dc", "pulsed")
 DIRECTIONS = ("forward", "return")
@@ -245,7 +254,7 @@ class SCLCProcedure(LabctlProcedure):
         "points_measured": "Points measured",
         "pulse_width_achieved_s": "Pulse width achieved (s)",
         "pulse_source_delay_s": "Pulse source delay (s)",
-        "pulse_current_range_a": "Pulse current range (A)",
+        "pulse_current_range_a": "Pulse current range, last (A)",
     }
     darkness: str = ""
     points_measured: int = 0
@@ -261,12 +270,16 @@ class SCLCProcedure(LabctlProcedure):
                                  float(self.log_start_v))
         return values if self.direction == "forward" else values[::-1]
 
+    DATA_COLUMNS: ClassVar[list[str]] = [*BASE_DATA_COLUMNS, "Current range (A)"]
+
     def reading_row(self, voltage_v: float, current_a: float, clock_s: float,
                     in_compliance: bool, irradiance_mw_cm2: float) -> dict[str, float]:
-        """The base row with the SMU's sign kept: ``Current density = +I/area``."""
+        """The base row with the SMU's sign kept (``Current density = +I/area``) and the
+        fixed current range of a pulse (NaN: auto range, DC)."""
         row = super().reading_row(voltage_v, current_a, clock_s, in_compliance,
                                   irradiance_mw_cm2)
         row["Current density (mA/cm**2)"] = float(current_a) / float(self.area_cm2) * 1e3
+        row["Current range (A)"] = math.nan
         return row
 
     def startup(self) -> None:
@@ -356,30 +369,75 @@ class SCLCProcedure(LabctlProcedure):
             self.points_measured = k + 1
             self.emit_progress(100.0 * (k + 1) / len(voltages))
 
-    def _sweep_pulsed(self, voltages: list[float]) -> None:
-        """One ``[0, V, 0]`` list sweep per pulse, each after ``rest_s`` at 0 V; the current
-        range fixed to the compliance's."""
+    def current_range_for_a(self, current_a: float) -> float:
+        """The SMU's smallest current range holding ``current_a`` [A], at most the
+        compliance's range."""
+        ranges = sorted(getattr(self.roles.smu.limits, "current_ranges_a", ()) or (
+            float(self.compliance_used_a),))
+
+        def holding(value_a: float) -> float:
+            return next((r for r in ranges if r >= value_a), ranges[-1])
+
+        return min(holding(abs(current_a)), holding(float(self.compliance_used_a)))
+
+    def _set_pulse_range(self, range_a: float) -> None:
+        """Configure the pulses' fixed current range (at 0 V; the output is off for the
+        configuration, during the rest) unless it is the range in use."""
+        if range_a == self.pulse_current_range_a:
+            return
         smu = self.roles.smu
-        compliance_a = float(self.compliance_used_a)
-        delay_s = float(self.pulse_source_delay_s)
-        self.pulse_current_range_a = compliance_a
-        smu.configure_voltage_source(level_v=0.0, compliance_a=compliance_a,
-                                     nplc=float(self.nplc), current_range_a=compliance_a,
-                                     source_delay_s=delay_s)
+        smu.configure_voltage_source(level_v=0.0, compliance_a=float(self.compliance_used_a),
+                                     nplc=float(self.nplc), current_range_a=range_a,
+                                     source_delay_s=float(self.pulse_source_delay_s))
         smu.enable_output()
+        self.pulse_current_range_a = range_a
+
+    def _pulse(self, voltage_v: float) -> Any:
+        """One pulse after a rest: a ``[0, V, 0]`` list sweep (None when stopped)."""
+        if not self.wait(float(self.rest_s)) or self.stop_requested():
+            return None
+        before_s = clock.now_s()
+        sweep = self.roles.smu.sweep_voltage_list(
+            [0.0, voltage_v, 0.0], source_delay_s=float(self.pulse_source_delay_s),
+            compliance_a=float(self.compliance_used_a), nplc=float(self.nplc))
+        return sweep, self.sweep_clock_times_s(sweep.time_s, before_s, clock.now_s())
+
+    def _sweep_pulsed(self, voltages: list[float]) -> None:
+        """One ``[0, V, 0]`` list sweep per pulse, each after ``rest_s`` at 0 V, on a fixed
+        current range: the smallest that holds the pulse's current with
+        :data:`RANGE_HEADROOM` (from the previous pulse, grown as a slope of
+        :data:`EXPECTED_MAX_SLOPE` would grow it); a pulse read on a range too small for it
+        (or :data:`RANGE_SPAN_ACCEPTED` times too large: the first one, read on the
+        compliance's range) is measured again, at most :data:`RANGE_RETRIES` times."""
+        self.pulse_current_range_a = math.nan
+        self._set_pulse_range(self.current_range_for_a(float(self.compliance_used_a)))
         widths_s: list[float] = []
+        previous: tuple[float, float] | None = None     # (|V|, |I|) of the last pulse
         for k, voltage in enumerate(voltages):
-            if not self.wait(float(self.rest_s)):
-                return
-            if self.stop_requested():
-                return
-            before_s = clock.now_s()
-            sweep = smu.sweep_voltage_list([0.0, voltage, 0.0], source_delay_s=delay_s,
-                                           compliance_a=compliance_a, nplc=float(self.nplc))
-            times_s = self.sweep_clock_times_s(sweep.time_s, before_s, clock.now_s())
+            if previous is not None:
+                growth = min(100.0, (abs(voltage) / max(previous[0], 1e-12)) ** EXPECTED_MAX_SLOPE)
+                self._set_pulse_range(self.current_range_for_a(
+                    RANGE_HEADROOM * previous[1] * max(growth, 1.0)))
+            for _ in range(RANGE_RETRIES + 1):
+                pulse = self._pulse(voltage)
+                if pulse is None:
+                    return
+                sweep, times_s = pulse
+                current_a = abs(float(sweep.current_a[1]))
+                wanted_a = self.current_range_for_a(RANGE_HEADROOM * current_a)
+                if bool(sweep.in_compliance[1]) and wanted_a <= self.pulse_current_range_a:
+                    wanted_a = self.current_range_for_a(10 * self.pulse_current_range_a)
+                # measured again only on a range too small, or 100x too large for it
+                if self.pulse_current_range_a / RANGE_SPAN_ACCEPTED <= wanted_a <= \
+                        self.pulse_current_range_a:
+                    break
+                self._set_pulse_range(wanted_a)
             widths_s.append(float(sweep.time_s[2] - sweep.time_s[1]))
-            self.emit_row(self.reading_row(sweep.voltage_v[1], sweep.current_a[1], times_s[1],
-                                           bool(sweep.in_compliance[1]), 0.0))
+            row = self.reading_row(sweep.voltage_v[1], sweep.current_a[1], times_s[1],
+                                   bool(sweep.in_compliance[1]), 0.0)
+            row["Current range (A)"] = float(self.pulse_current_range_a)
+            self.emit_row(row)
+            previous = (abs(voltage), current_a)
             self.points_measured = k + 1
             self.pulse_width_achieved_s = sum(widths_s) / len(widths_s)
             self.emit_progress(100.0 * (k + 1) / len(voltages))
@@ -433,7 +491,9 @@ def _estimate_duration_s(step: SCLCStep, timing: StepTiming) -> float:
             per_point_s = (step.rest_s + PULSE_MESSAGES * MESSAGE_OVERHEAD_S[family(model)]
                            + sweep_duration_s(model, 3, _pulse_delay_s(step, timing),
                                               step.nplc, lf))
-        total_s += step.points * per_point_s * len(step.directions)
+        # a pulsed sweep measures its first pulse again, on the range it needs
+        points = step.points + (1 if mode == "pulsed" else 0)
+        total_s += points * per_point_s * len(step.directions)
     return total_s * step.repeats
 
 

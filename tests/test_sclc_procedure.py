@@ -95,7 +95,10 @@ def test_pulses_see_the_traps_where_the_dc_sweep_sees_the_ions(
     # validate's estimate is the SMU timing model the simulated run follows (pulses and DC)
     estimate_s = load_sequence(tmp_path / "seq.yaml").estimate_duration_s(load_station(station))
     assert estimate_s == pytest.approx(summary["elapsed_s"], rel=0.05)
-    assert details["Pulse current range (A)"] == pytest.approx(0.1)
+    assert details["Pulse current range, last (A)"] == pytest.approx(0.1)
+    ranges_a = read_measurement(_folder(tmp_path) / pulsed["file"]).columns["Current range (A)"]
+    assert len(set(ranges_a.tolist())) >= 4          # fixed per pulse, following the current
+    assert ranges_a[0] < 1e-5 and ranges_a[-1] == pytest.approx(0.1)
 
 
 def test_repeats_are_told_apart(tmp_path: Path, write_station: Callable[..., Path]) -> None:
