@@ -68,6 +68,11 @@ class InstrumentGuard:
         self.last_command: str | None = None
         self.warnings: list[str] = []
         self.not_retried = frozenset(getattr(type(instrument), "not_retried", ()))
+        # a driver that finds a fault itself (an SMU's interlock) names it as the guard does
+        try:
+            instrument._station_label = label
+        except AttributeError:  # a driver with __slots__ or a refusing __setattr__
+            pass
         self._lock = threading.Lock()
         self._write = self.adapter.write
         self._read = self.adapter.read

@@ -14,8 +14,8 @@ not drawn (they are not what is tested here, and drawing is most of a run's time
 - Cases that cannot apply assert what does happen (the run ends ok): a filter wheel is asked
   nothing after the fifth row of a jv_steady step (one measurement; the wheels are read at its
   start only) and ``wheel_stuck`` never matters when no step moves the wheels.
-- Known gap, marked xfail: an interlock trip on the reference SMU (the photodiode's) goes
-  unnoticed.
+- An interlock trip, on the device's 2400 or on the photodiode's 2450: the error says
+  "interlock tripped" after the instrument's label (tests/test_interlock.py has the details).
 """
 
 from __future__ import annotations
@@ -59,12 +59,7 @@ def _cases() -> list[Any]:
     for procedure in STEPS:
         for instrument, family_kind in FAMILY_KINDS.items():
             for kind in (*PERSISTENT, *TRANSIENT, family_kind):
-                marks = []
-                if (instrument, kind) == ("ref_smu", "interlock"):
-                    marks.append(pytest.mark.xfail(strict=True, reason=(
-                        "the 2450 driver reads neither the interlock nor the error queue: a "
-                        "tripped photodiode SMU goes unnoticed and the run ends ok")))
-                cases.append(pytest.param(procedure, instrument, kind, marks=marks,
+                cases.append(pytest.param(procedure, instrument, kind,
                                           id=f"{procedure}-{instrument}-{kind}"))
     return cases
 
@@ -145,6 +140,8 @@ def test_fault(tmp_path: Path, example_station: Callable[..., Path], procedure: 
         assert "could not make safe: shutter (thorlabs_sc10 at ASRL2::INSTR): " in error
     else:
         assert error.startswith(f"{procedure} (step 0") and label in error, error
+    if kind == "interlock":
+        assert f"{label}: interlock tripped while " in error, error
     assert _data_rows(tmp_path / "out") >= AT_ROW
     if smu_on:
         assert ("could not make safe: smu (keithley2400 at GPIB0::24::INSTR): output may "
