@@ -464,6 +464,7 @@ class JVSteadyProcedure(LabctlProcedure):
             biases_v.append(bias_v)
             power_mw_cm2.append(bias_v * j_ma_cm2)
             self.emit_progress(100.0 * (index + 2) / total_holds)
+        self.end_light_exposure()  # a stuck shutter or a late light-path fault fails it here
 
     def _hold(self, quantity: Callable[[Any], float], floor: float) -> Any | None:
         """Read until the quantity settles or ``max_hold_s`` passes; emit every reading.
