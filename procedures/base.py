@@ -419,6 +419,16 @@ class LabctlProcedure(Procedure):
             if shown is not None:
                 clock.announce_wait(shown, 0.0)
 
+    def announce_hold(self, reason: str, remaining_s: float) -> None:
+        """Show a hold made of short waits (a steady-state point: a reading every fraction of
+        a second until steady, at most ``max_hold_s``) on the progress bar with its reason and
+        the time it may still take (``remaining_s``; 0 ends it), when the clock is real. On a
+        virtual clock the hold passes in no time and nothing is shown; a single wait longer
+        than :data:`WAIT_ANNOUNCED_S` is announced by :meth:`wait` on either clock."""
+        if getattr(clock.active(), "is_virtual", True):
+            return
+        clock.announce_wait(reason, remaining_s)
+
     # --- watching the light path ----------------------------------------------------------
     def watch_light_path(self, force: bool = False,
                          interval_s: float = WATCH_INTERVAL_S) -> None:
