@@ -25,8 +25,10 @@ Semantics shared by every implementation:
 from __future__ import annotations
 
 import abc
+import math
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from instruments.smu import SourceMeter
@@ -34,6 +36,7 @@ from instruments.smu import SourceMeter
 __all__ = [
     "Attenuator",
     "Identified",
+    "IrradianceReading",
     "IrradianceSensor",
     "LightSource",
     "Shutter",
@@ -168,12 +171,35 @@ class Attenuator(Identified):
         """Leave the attenuator as it is (the shutter makes the beam safe)."""
 
 
+@dataclass(frozen=True)
+class IrradianceReading:
+    """One irradiance reading: the irradiance [mW/cm²], the sensor's raw and dark-corrected
+    signal (A for a photodiode; NaN when the sensor gives none), the NPLC used (NaN: none),
+    and whether the reading was below the sensor's noise floor."""
+
+    irradiance_mw_cm2: float
+    current_a: float = math.nan
+    photocurrent_a: float = math.nan
+    nplc: float = math.nan
+    below_noise_floor: bool = False
+
+
 class IrradianceSensor(Identified):
     """A sensor that measures the irradiance at the device plane."""
 
     @abc.abstractmethod
     def irradiance_mw_cm2(self) -> float:
         """Measure the irradiance [mW/cm²]."""
+
+    def measure_dark(self) -> float:
+        """Measure the sensor's dark signal (the caller has closed the shutter) and subtract
+        it from later readings; returns it (A), 0 for a sensor that zeroes itself."""
+        return 0.0
+
+    def reading(self) -> IrradianceReading:
+        """Measure the irradiance with what the sensor knows about the reading (dark offset
+        subtracted, below its noise floor or not)."""
+        return IrradianceReading(float(self.irradiance_mw_cm2()))
 
     @abc.abstractmethod
     def calibration_description(self) -> str:
