@@ -197,7 +197,7 @@ def _planned_ods(step: IntensityVocStep, station: Any) -> list[float] | None:
     if available is None:
         return None
     chosen, _, _ = choose_levels_od(step.grid_sun(), available)
-    return _ordered(chosen[::-1], step.direction)  # ascending sun = descending OD
+    return _ordered(chosen, step.direction)  # chosen: ascending sun (descending OD)
 
 
 @parameters_from(IntensityVocStep, exclude={"smu"})
