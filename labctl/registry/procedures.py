@@ -56,7 +56,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "labctl.procedures"
 #: Modules of the built-in plug-ins (each has a module-level ``PLUGIN``), in listing order.
 BUILT_IN = ("procedures.jv", "procedures.jv_steady", "procedures.mpp",
-            "procedures.intensity_voc", "procedures.sclc")
+            "procedures.intensity_voc", "procedures.sclc", "procedures.calibration")
 
 
 @dataclass
