@@ -78,7 +78,8 @@ def test_ideality_matches_the_device_within_3_percent(
     result = summary["results"][0]
     data = read_measurement(folder / result["file"])
     sun = data.columns["Irradiance (mW/cm**2)"] / 100.0
-    assert sun.min() == pytest.approx(1e-3, rel=0.05) and sun.max() == pytest.approx(1, rel=0.05)
+    # three decades (the example wheels' real ODs differ from the nominal by up to 0.14)
+    assert np.log10(sun.max() / sun.min()) > 2.8 and sun.max() == pytest.approx(1, rel=0.01)
     truth = yaml.safe_load(station.read_text())["simulation"]["device"]
     true_n = _pvlib_ideality(sun, truth)
     assert true_n == pytest.approx(ideality, rel=0.05)  # Rs bends it a little at 1 sun
