@@ -17,13 +17,12 @@ slope of Voc against ln(irradiance) in units of kT/q:
   (0.05 for n = 1.5 at 0.8 V); points from the low-light end whose windowed elasticity
   exceeds :data:`SHUNT_ELASTICITY` are flagged (a warning, not fitted);
 - :func:`jsc_power_law`: Jsc ∝ Φ^α from a log-log fit (``alpha``, docs/methods.md §4.3);
-- J0 from the fitted line and the measured Jsc: J0 = Jsc·exp(−q·Voc/(n·kT)) (median over the
-  fitted points).
+- J0 from the measured Jsc: Voc = (n·kT/q)·ln(Jsc/J0) fitted against ln Jsc over the fitted
+  points (``j0_ma_cm2``, mA/cm², the unit of the Jsc column).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -105,7 +104,7 @@ def local_ideality(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike, window_decade
     order, ln_phi, voc = _sorted_valid(irradiance_mw_cm2, voc_v)
     out = np.full(np.shape(np.asarray(voc_v)), np.nan)
     if order.size:
-        half = 0.5 * float(window_decades) * math.log(10.0)
+        half = 0.5 * float(window_decades) * np.log(10.0)
         out[order] = windowed_slopes(ln_phi, voc, half) / thermal_voltage_v(temperature_k)
     return out
 
@@ -119,7 +118,7 @@ def voc_elasticity(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike,
     order, ln_phi, ln_voc = _sorted_valid(irradiance_mw_cm2, np.log(positive))
     out = np.full(voc.shape, np.nan)
     if order.size:
-        half = 0.5 * float(window_decades) * math.log(10.0)
+        half = 0.5 * float(window_decades) * np.log(10.0)
         out[order] = windowed_slopes(ln_phi, ln_voc, half)
     return out
 
@@ -152,7 +151,7 @@ def global_ideality(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike,
     if use is not None:
         keep &= np.asarray(use, dtype=bool)
     if np.unique(phi[keep]).size < 2:
-        return math.nan, math.nan
+        return np.nan, np.nan
     slope, intercept = np.polyfit(np.log(phi[keep] / ONE_SUN_MW_CM2), voc[keep], 1)
     return float(slope / thermal_voltage_v(temperature_k)), float(intercept)
 
@@ -166,7 +165,7 @@ def jsc_power_law(irradiance_mw_cm2: ArrayLike, jsc_ma_cm2: ArrayLike,
     if use is not None:
         keep &= np.asarray(use, dtype=bool)
     if np.unique(phi[keep]).size < 2:
-        return math.nan
+        return np.nan
     return float(np.polyfit(np.log(phi[keep]), np.log(jsc[keep]), 1)[0])
 
 
@@ -194,7 +193,7 @@ def _noise_v(y: np.ndarray) -> float:
     """Voc noise from the second differences (robust: median absolute deviation)."""
     if y.size < 5:
         return VOC_NOISE_FLOOR_V
-    d2 = np.diff(y, 2) / math.sqrt(6.0)
+    d2 = np.diff(y, 2) / np.sqrt(6.0)
     mad = float(np.median(np.abs(d2 - np.median(d2)))) * 1.4826
     return max(mad, VOC_NOISE_FLOOR_V)
 
@@ -207,7 +206,7 @@ def _segmentation(x: np.ndarray, y: np.ndarray, min_points: int, min_span: float
     first, last = np.indices((n, n))
     short = (last - first + 1 < min_points) | (x[last] - x[first] < min_span)
     cost[short] = np.inf
-    penalty = SEGMENT_PENALTY * math.log(max(n, 2))
+    penalty = SEGMENT_PENALTY * np.log(max(n, 2))
     best = np.full(n + 1, np.inf)
     best[0] = 0.0
     start = np.zeros(n + 1, dtype=int)
@@ -215,7 +214,7 @@ def _segmentation(x: np.ndarray, y: np.ndarray, min_points: int, min_span: float
         totals = best[:end] + cost[:end, end - 1] + penalty
         k = int(np.argmin(totals))
         best[end], start[end] = totals[k], k
-    if not math.isfinite(best[n]):
+    if not np.isfinite(best[n]):
         return [(0, n - 1)]
     segments = []
     end = n
@@ -232,7 +231,7 @@ def find_regimes(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike, temperature_k: 
     order, ln_phi, voc = _sorted_valid(irradiance_mw_cm2, voc_v)
     if order.size < max(2, min_points):
         return []
-    segments = _segmentation(ln_phi, voc, min_points, min_decades * math.log(10.0))
+    segments = _segmentation(ln_phi, voc, min_points, min_decades * np.log(10.0))
     vt = thermal_voltage_v(temperature_k)
 
     def fit(a: int, b: int) -> float:
@@ -251,14 +250,19 @@ def find_regimes(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike, temperature_k: 
              "points": int(b - a + 1)} for a, b in merged]
 
 
-def _j0_ma_cm2(phi: np.ndarray, voc: np.ndarray, jsc: np.ndarray | None, use: np.ndarray,
-               n: float, vt: float) -> float:
-    if jsc is None or not math.isfinite(n) or n <= 0:
-        return math.nan
+def _j0_ma_cm2(voc: np.ndarray, jsc: np.ndarray | None, use: np.ndarray, vt: float
+               ) -> float:
+    """J0 from Voc = n·kT/q·ln(Jsc/J0): a line through Voc against ln Jsc (its slope is the
+    diode's n even when alpha ≠ 1), J0 = exp(−intercept / (n·kT/q))."""
+    if jsc is None:
+        return np.nan
     keep = use & np.isfinite(jsc) & (jsc > 0) & np.isfinite(voc)
-    if not keep.any():
-        return math.nan
-    return float(np.median(jsc[keep] * np.exp(-voc[keep] / (n * vt))))
+    if np.unique(jsc[keep]).size < 2:
+        return np.nan
+    slope, intercept = np.polyfit(np.log(jsc[keep]), voc[keep], 1)
+    if not slope > 0:
+        return np.nan
+    return float(np.exp(-intercept / slope))
 
 
 def analyze_intensity(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike,
@@ -296,15 +300,15 @@ def analyze_intensity(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike,
                         "finite Voc were left out")
     vt = thermal_voltage_v(temperature_k)
     n, _ = global_ideality(phi, voc, use, temperature_k)
-    if not math.isfinite(n):
+    if not np.isfinite(n):
         warnings.append("fewer than two irradiance levels to fit: no ideality factor")
     local = local_ideality(phi, voc, window_decades, temperature_k)
     order = np.argsort(np.where(valid, phi, np.inf), kind="stable")
     ideality_local = [{"sun": float(phi[i] / ONE_SUN_MW_CM2), "n": float(local[i])}
-                      for i in order if valid[i] and math.isfinite(local[i])]
+                      for i in order if valid[i] and np.isfinite(local[i])]
     regimes = find_regimes(phi[use], voc[use], temperature_k)
-    alpha = math.nan if jsc is None else jsc_power_law(phi, jsc, use)
-    j0 = _j0_ma_cm2(phi, voc, jsc, use, n, vt)
+    alpha = np.nan if jsc is None else jsc_power_law(phi, jsc, use)
+    j0 = _j0_ma_cm2(voc, jsc, use, vt)
     if jsc is None:
         warnings.append("no Jsc column: alpha and j0_ma_cm2 need the short-circuit current")
     fitted = phi[use] / ONE_SUN_MW_CM2
@@ -315,7 +319,7 @@ def analyze_intensity(irradiance_mw_cm2: ArrayLike, voc_v: ArrayLike,
         "j0_ma_cm2": j0,
         "regimes": regimes,
         "fit_range_sun": ([float(fitted.min()), float(fitted.max())] if fitted.size
-                          else [math.nan, math.nan]),
+                          else [np.nan, np.nan]),
         "shunt_dominated_points": int(shunt.sum()),
     }
     return metrics, warnings
