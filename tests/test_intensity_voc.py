@@ -141,3 +141,23 @@ def test_light_path_faults_end_the_run_safely(
     assert bench.light.shutter_open is False
     rows = read_measurement(next(folder.glob("s00_intensity_voc*.csv")))
     assert len(rows) >= 2
+
+
+def test_dark_jv_and_intensity_voc_give_the_same_ideality_in_one_summary(
+        tmp_path: Path, example_station: Callable[..., Path]) -> None:
+    device = {"ideality": 1.45, "rsh_ohm_cm2": 1e6, "j0_ma_cm2": 1e-9}
+    station = _station(example_station, device=device)
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text(yaml.safe_dump({"sample": {"id": "IV-2", "area_cm2": 0.09}, "steps": [
+        {"jv": {"start_v": -0.1, "stop_v": 1.0, "step_v": 0.02, "light": False}},
+        {"intensity_voc": {"min_sun": 1e-3, **FAST}}]}, sort_keys=False))
+    forget_benches()
+    assert main(["run", str(sequence), "--station", str(station), "--sim", "--quiet",
+                 "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads(next((tmp_path / "out").rglob("summary.json")).read_text())
+    by_procedure = {r["procedure"]: r["metrics"] for r in summary["results"]}
+    dark, intensity = by_procedure["jv"], by_procedure["intensity_voc"]
+    assert dark["ideality_dark"] == pytest.approx(1.45, rel=0.03)
+    assert dark["j0_dark_ma_cm2"] == pytest.approx(1e-9, rel=0.2)
+    assert intensity["ideality"] == pytest.approx(dark["ideality_dark"], rel=0.03)
+    assert intensity["j0_ma_cm2"] == pytest.approx(1e-9, rel=0.2)
