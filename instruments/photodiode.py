@@ -87,7 +87,7 @@ class SmuPhotodiode(IrradianceSensor):
         with self.lock:
             nplc = self.nplc if nplc is None else nplc
             self.smu.configure_voltage_source(level_v=0.0, compliance_a=DEFAULT_COMPLIANCE_A,
-                                              nplc=nplc, current_range_a=None)
+                                              nplc=nplc)  # current: auto range
             self.smu.enable_output()
             self._configured = True
             self._configured_nplc = nplc
