@@ -59,14 +59,17 @@ class CalibrateStep(StepBase):
 
     procedure: ClassVar[str] = "calibrate"
 
-    target_sun: float = Field(1.0, gt=0, le=10, description="Open-beam irradiance to set "
-                              "(suns, 1 sun = 100 mW/cm²), >0…10.")
-    tolerance_pct: float = Field(0.5, gt=0, le=10, description="How close the sensor must "
-                                 "read to target_sun (percent), >0…10.")
-    settle_s: float = Field(0.5, ge=0, le=600, description="Wait after each wheel move "
-                            "before reading (s), 0…600.")
-    readings: int = Field(3, ge=1, le=100, description="Sensor readings averaged per "
-                          "setting, 1…100.")
+    target_sun: float = Field(
+        1.0, gt=0, le=10, title="Target intensity",
+        description="Open-beam irradiance to set (suns, 1 sun = 100 mW/cm²), >0…10.")
+    tolerance_pct: float = Field(
+        0.5, gt=0, le=10, title="Tolerance",
+        description="How close the sensor must read to target_sun (percent), >0…10.")
+    settle_s: float = Field(
+        0.5, ge=0, le=600, title="Settling time",
+        description="Wait after each wheel move before reading (s), 0…600.")
+    readings: int = Field(3, ge=1, le=100, title="Readings per setting",
+                          description="Sensor readings averaged per setting, 1…100.")
 
 
 @parameters_from(CalibrateStep)

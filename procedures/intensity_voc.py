@@ -84,26 +84,30 @@ class IntensityVocStep(StepBase):
     procedure: ClassVar[str] = "intensity_voc"
 
     min_sun: float = Field(
-        1e-3, gt=0, lt=1, description="Lowest intensity (suns, 1 sun = 100 mW/cm²), >0…<1."
-    )
-    max_sun: float = Field(1.0, gt=0, le=10, description="Highest intensity (suns), >0…10.")
-    points_per_decade: int = Field(5, ge=1, le=20,
+        1e-3, gt=0, lt=1, title="Lowest intensity",
+        description="Lowest intensity (suns, 1 sun = 100 mW/cm²), >0…<1.")
+    max_sun: float = Field(1.0, gt=0, le=10, title="Highest intensity",
+                           description="Highest intensity (suns), >0…10.")
+    points_per_decade: int = Field(5, ge=1, le=20, title="Points per decade",
                                    description="Intensity levels per decade, 1…20.")
     settle_s: float = Field(
-        5.0, ge=0, le=3600, description="Shortest hold at open circuit per level (s), 0…3600."
-    )
+        5.0, ge=0, le=3600, title="Minimum hold",
+        description="Shortest hold at open circuit per level (s), 0…3600.")
     settle_tolerance_v_s: float = Field(
-        1e-4, gt=0, le=1, description="A hold ends when |dVoc/dt| over the last 2 s is below "
-        "this (V/s), >0…1 (default 0.1 mV/s).")
-    max_hold_s: float = Field(60.0, gt=0, le=86400,
+        1e-4, gt=0, le=1, title="Settling tolerance",
+        description="A hold ends when |dVoc/dt| over the last 2 s is below this (V/s), >0…1 "
+        "(default 0.1 mV/s).")
+    max_hold_s: float = Field(60.0, gt=0, le=86400, title="Maximum hold",
                               description="Longest hold per level (s), >0…86400; recorded.")
     direction: Literal["up", "down", "both"] = Field(
-        "down", description="down (high to low), up, or both (down, then up)."
-    )
-    measure_jsc: bool = Field(True, description="Also measure Jsc (V = 0) at each level.")
-    voc_compliance_v: float = Field(3.0, ge=0.1, le=210,
-                                    description="Voltage limit of the open-circuit hold (V).")
-    temperature_k: float = Field(298.15, gt=0, le=500,
+        "down", title="Direction",
+        description="down (high to low), up, or both (down, then up).")
+    measure_jsc: bool = Field(True, title="Measure Jsc",
+                              description="Also measure Jsc (V = 0) at each level.")
+    voc_compliance_v: float = Field(
+        3.0, ge=0.1, le=210, title="Voc compliance voltage",
+        description="Voltage limit of the open-circuit hold (V), 0.1…210.")
+    temperature_k: float = Field(298.15, gt=0, le=500, title="Device temperature",
                                  description="Device temperature for kT/q (K), >0…500.")
     compliance_a: Compliance | None = compliance_field()
     nplc: Nplc = nplc_field()
@@ -445,7 +449,7 @@ def analyze_intensity_measurement(data: Any, context: AnalysisContext
 
 def plot_intensity_step(results: Sequence[StepResult], path: Path, title: str) -> None:
     """Voc against log irradiance with the global fit; n(I) below with the regimes shaded."""
-    from labctl.analysis.intensity import local_ideality, thermal_voltage_v
+    from labctl.analysis.intensity import local_ideality, shunt_dominated, thermal_voltage_v
     from labctl.plots import _new_figure, _save
     from labctl.storage import read_measurement
 
@@ -456,7 +460,11 @@ def plot_intensity_step(results: Sequence[StepResult], path: Path, title: str) -
         sun = np.asarray(data.columns["Irradiance (mW/cm**2)"]) / ONE_SUN_MW_CM2
         voc = np.asarray(data.columns["Voc (V)"])
         metrics = result.record.get("metrics", {})
-        top.semilogx(sun, voc, "o", label="Voc")
+        shunted = shunt_dominated(sun * ONE_SUN_MW_CM2, voc)
+        top.semilogx(sun[~shunted], voc[~shunted], "o", color="C0", label="Voc")
+        if shunted.any():
+            top.semilogx(sun[shunted], voc[shunted], "o", mfc="none", color="C0",
+                         label="shunt-dominated (not fitted)")
         n = metrics.get("ideality")
         low, high = (metrics.get("fit_range_sun") or [math.nan, math.nan])[:2]
         if isinstance(n, float) and math.isfinite(n) and math.isfinite(low):

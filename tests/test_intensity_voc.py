@@ -161,3 +161,26 @@ def test_dark_jv_and_intensity_voc_give_the_same_ideality_in_one_summary(
     assert dark["j0_dark_ma_cm2"] == pytest.approx(1e-9, rel=0.2)
     assert intensity["ideality"] == pytest.approx(dark["ideality_dark"], rel=0.03)
     assert intensity["j0_ma_cm2"] == pytest.approx(1e-9, rel=0.2)
+
+
+def test_the_figure_shows_voc_and_the_local_ideality(tmp_path: Path) -> None:
+    from labctl.registry.procedures import StepResult
+    from procedures.intensity_voc import analyze_intensity_measurement, plot_intensity_step
+
+    sun = np.geomspace(1e-4, 1, 13)
+    voc = 1.2 + 1.5 * VT_V * np.log(sun)
+    path = tmp_path / "series.csv"
+    path.write_text("Irradiance (mW/cm**2),Voc (V)\n" + "\n".join(
+        f"{100 * s:.6g},{v:.6g}" for s, v in zip(sun, voc, strict=True)) + "\n")
+    from labctl.analysis.intensity import analyze_intensity
+    from labctl.registry.procedures import AnalysisContext
+
+    metrics, _ = analyze_intensity_measurement(read_measurement(path), AnalysisContext())
+    assert metrics["ideality"] == pytest.approx(1.5, rel=1e-5)  # CSV values to 6 digits
+    direct = analyze_intensity(100 * sun, voc)[0]
+    assert [r["n"] for r in metrics["regimes"]] == pytest.approx([r["n"] for r in
+                                                                  direct["regimes"]], rel=1e-4)
+    figure = tmp_path / "series.png"
+    plot_intensity_step([StepResult({"metrics": metrics, "procedure": "intensity_voc"}, path)],
+                        figure, "series")
+    assert figure.stat().st_size > 10_000
