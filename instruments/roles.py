@@ -95,6 +95,18 @@ class LightSource(Identified):
         none)."""
         return False
 
+    #: True when :meth:`scale_output` can adjust the output (an arc-lamp supply's power).
+    has_adjustable_output: ClassVar[bool] = False
+
+    def scale_output(self, factor: float) -> float:
+        """Multiply the output by about ``factor`` (> 0) within the source's limits and
+        resolution (an arc-lamp supply: its power or current preset); return the factor
+        applied.
+
+        :raises NotImplementedError: the source cannot adjust its output this way.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot adjust its output")
+
     def set_relative_intensity(self, fraction: float) -> None:
         """Set the output relative to the nominal (1.0 = nominal irradiance).
 

@@ -1,11 +1,11 @@
 """In-place calibration of the filter wheels: the ``calibrate`` step (docs/methods.md §4.1).
 
 1. **Dark offset** of the irradiance sensor with the shutter closed (subtracted from then on).
-2. **1 sun.** With the wheels open, an LED of programmable intensity is adjusted until the
-   sensor reads ``target_sun`` within ``tolerance_pct`` (at most :data:`MAX_ADJUSTMENTS`
-   proportional steps). An arc lamp is not adjusted by labctl: its reading is recorded, with a
-   warning when it is outside the tolerance (set the supply's power by hand; the ODs are ratios
-   to the open beam, so they do not depend on it).
+2. **1 sun.** With the wheels open, the source is adjusted until the sensor reads
+   ``target_sun`` within ``tolerance_pct`` (at most :data:`MAX_ADJUSTMENTS` proportional
+   steps): an LED's intensity, an arc lamp's power preset (``LightSource.scale_output``; 1 W
+   steps, 0.7 % of 150 W, so the nearest step is within 0.35 %). A source that cannot get there
+   (at its limit) leaves a warning; the ODs are ratios to the open beam and stay valid.
 3. **Every slot** of every wheel (the others open), then **every combination** of slots
    bright enough for the sensor at 1 sun (the expected photocurrent at least
    :data:`MEASURABLE_FLOOR_MULTIPLE` × the sensor's noise floor, i.e. 1 % precision); darker
@@ -46,6 +46,8 @@ __all__ = ["PLUGIN", "CalibrateStep", "CalibrationProcedure"]
 MAX_ADJUSTMENTS = 12
 #: A combination is measured when its expected photocurrent is at least this many noise floors.
 MEASURABLE_FLOOR_MULTIPLE = 100.0
+#: Wait after adjusting the source before reading again [s].
+SOURCE_SETTLE_S = 1.0
 #: Wheels with a column of their own in the file.
 MAX_WHEELS = 3
 ONE_SUN_MW_CM2 = 100.0
@@ -84,6 +86,7 @@ class CalibrationProcedure(LabctlProcedure):
         "combinations_derived": "Combinations derived",
         "largest_deviation_od": "Largest deviation from nominal (OD)",
         "calibration_warning": "Warning",
+        "one_sun_steps": "Readings to set 1 sun",
     }
     calibration_file: str = ""
     open_irradiance_mw_cm2: float = math.nan
@@ -91,6 +94,7 @@ class CalibrationProcedure(LabctlProcedure):
     combinations_derived: int = 0
     largest_deviation_od: float = math.nan
     calibration_warning: str = ""
+    one_sun_steps: int = 0
     DATA_COLUMNS: ClassVar[list[str]] = list(COLUMNS)
 
     def startup(self) -> None:
@@ -162,24 +166,35 @@ class CalibrationProcedure(LabctlProcedure):
         return combinations
 
     def _set_one_sun(self) -> None:
-        """Adjust an LED until the open beam reads target_sun within the tolerance."""
+        """Adjust the source (an LED's intensity, an arc lamp's power preset) until the open
+        beam reads target_sun within the tolerance; a warning when it cannot."""
         light = self.roles.light
         target = float(self.target_sun) * ONE_SUN_MW_CM2
         tolerance = float(self.tolerance_pct) / 100.0
         fraction = 1.0
         for _ in range(MAX_ADJUSTMENTS):
             reading = self._mean_irradiance()
+            self.one_sun_steps = int(self.one_sun_steps) + 1
             if abs(reading / target - 1.0) <= tolerance:
                 return
-            if light is None or not light.has_programmable_intensity or reading <= 0:
+            if light is None or reading <= 0:
                 break
-            fraction = min(1.0, fraction * target / reading)
-            light.set_relative_intensity(fraction)
+            if light.has_programmable_intensity:
+                fraction = min(1.0, fraction * target / reading)
+                light.set_relative_intensity(fraction)
+            elif light.has_adjustable_output:
+                if light.scale_output(target / reading) == 1.0:
+                    break  # at the supply's limit or resolution
+            else:
+                break
+            if not self.wait(max(float(self.settle_s), SOURCE_SETTLE_S)):
+                return
         reading = self._mean_irradiance()
         if abs(reading / target - 1.0) > tolerance:
-            self.calibration_warning = (f"the open beam reads {reading:.4g} mW/cm², not "
-                             f"{target:.4g} within {self.tolerance_pct:g} % (adjust the "
-                             "source's power by hand); the ODs are ratios and stay valid")
+            self.calibration_warning = (
+                f"the open beam reads {reading:.4g} mW/cm², not {target:.4g} within "
+                f"{self.tolerance_pct:g} % (the source could not be adjusted further); the "
+                "ODs are ratios to the open beam and stay valid")
 
     def _mean_irradiance(self) -> float:
         readings = [self.roles.irradiance_sensor.reading() for _ in range(int(self.readings))]

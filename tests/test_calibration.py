@@ -132,3 +132,20 @@ def test_validate_warns_when_the_calibration_is_older_than_the_station_allows(
         assert main(["validate", str(sequence), "--station", str(station_path)]) == 0
         out = capsys.readouterr().out
         assert ("older than the station's calibration_max_age_days" in out) == (age_days > 30)
+
+
+def test_calibrate_sets_1_sun_with_the_arc_lamp_power(
+        tmp_path: Path, example_station: Callable[..., Path]) -> None:
+    path = example_station(keep=(*LIGHT_PATH, "lamp"))
+    data = yaml.safe_load(path.read_text())
+    data["simulation"]["light"] = {"irradiance_mw_cm2": 88.0}  # a lamp that gives 0.88 sun
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, summary, _ = _run(tmp_path, path, [{"calibrate": {"settle_s": 0.0, "readings": 1}}])
+    assert code == 0
+    details = summary["results"][0]["details"]
+    assert details["Open-beam irradiance (mW/cm**2)"] == pytest.approx(100.0, rel=0.005)
+    assert details["Readings to set 1 sun"] >= 2 and not details["Warning"]
+    from labctl.sim.bench import bench_for
+
+    assert bench_for(path).instruments["lamp"].settings["power_preset_w"] == pytest.approx(
+        150 / 0.88, abs=1)
