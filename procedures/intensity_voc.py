@@ -282,7 +282,7 @@ class IntensityVocProcedure(LabctlProcedure):
         roles = self.roles
         if od is None:
             roles.light.set_relative_intensity(sun)
-            return -math.log10(sun)
+            return abs(math.log10(sun))  # the OD equivalent (sun <= 1)
         try:
             return float(roles.attenuator.set_od(od))
         except AttenuatorError as exc:

@@ -184,3 +184,16 @@ def test_the_figure_shows_voc_and_the_local_ideality(tmp_path: Path) -> None:
     plot_intensity_step([StepResult({"metrics": metrics, "procedure": "intensity_voc"}, path)],
                         figure, "series")
     assert figure.stat().st_size > 10_000
+
+
+def test_an_led_station_sets_the_levels_with_the_led(
+        tmp_path: Path, example_station: Callable[..., Path]) -> None:
+    led = {"led": {"driver": "g2v_pico", "resource": "TCPIP0::10.0.0.5::50000::SOCKET",
+                   "pico_id": "0123456789abcdef"}}
+    station = example_station(keep=("smu", "ref_smu", "photodiode"), add=led)
+    code, summary, folder = _run(tmp_path, station, {"min_sun": 1e-2, **FAST})
+    assert code == 0
+    data = read_measurement(folder / summary["results"][0]["file"])
+    sun = data.columns["Irradiance (mW/cm**2)"] / 100.0
+    assert sun == pytest.approx(10 ** -data.columns["Optical density"], rel=1e-6)
+    assert sun == pytest.approx(np.geomspace(1, 1e-2, 5), rel=1e-6)
