@@ -388,7 +388,8 @@ def _estimate_duration_s(step: IntensityVocStep, timing: StepTiming) -> float:
 def _describe(step: IntensityVocStep) -> str:
     jsc = ", Voc and Jsc" if step.measure_jsc else ", Voc only"
     return (f"intensity_voc: {step.min_sun:g}–{step.max_sun:g} sun, "
-            f"{step.points_per_decade}/decade ({_level_count(step)} levels), "
+            f"{step.points_per_decade}/decade ({_level_count(step)} grid points; the "
+            "distinct reachable ODs nearest them), "
             f"{step.direction}, settle {step.settle_s:g}–{step.max_hold_s:g} s{jsc}"
             f"{describe_smu(step)}")
 

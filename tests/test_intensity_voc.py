@@ -197,3 +197,20 @@ def test_an_led_station_sets_the_levels_with_the_led(
     sun = data.columns["Irradiance (mW/cm**2)"] / 100.0
     assert sun == pytest.approx(10 ** -data.columns["Optical density"], rel=1e-6)
     assert sun == pytest.approx(np.geomspace(1, 1e-2, 5), rel=1e-6)
+
+
+def test_levels_are_the_distinct_reachable_ods_nearest_the_grid() -> None:
+    from procedures.intensity_voc import IntensityVocStep, _ordered, choose_levels_od
+
+    step = IntensityVocStep(min_sun=1e-3, points_per_decade=5, direction="both")
+    reachable = sorted({a + b for a in (0, 0.5, 1, 2, 3, 4) for b in (0, 1, 2, 3, 4, 5)})
+    chosen, field, reason = choose_levels_od(step.grid_sun(), reachable)
+    assert field is None and reason is None
+    assert chosen == [3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.0]  # 16 grid points, 7 distinct ODs
+    both = _ordered(chosen, "both")
+    assert both == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.0]
+    grid = IntensityVocStep(min_sun=10 ** -4.2).grid_sun()
+    chosen, field, _ = choose_levels_od(grid, [0.0, 1.0, 2.0, 4.15])
+    assert field is None and chosen == [4.15, 2.0, 1.0, 0.0]  # a gap inside the range is fine
+    _, field, reason = choose_levels_od(grid, [0.0, 1.0, 2.0, 4.05])
+    assert field == "min_sun" and reason is not None and "0.15" in reason  # an end is not
