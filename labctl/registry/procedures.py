@@ -169,8 +169,10 @@ class ProcedurePlugin:
     metric_names: tuple[str, ...] = ()
     #: Metrics worth a place in a one-line result (``labctl run``, ``catalog``).
     headline_metrics: tuple[str, ...] = ()
-    #: ``check_station(step, station) -> reason or None``: a role the step needs and lacks.
-    check_station: Callable[[Any, StationConfig], str | None] | None = None
+    #: ``check_station(step, station) -> reason or None``: a role the step needs and lacks
+    #: (or ``(reason, (field, ...))`` to name the step's field at fault).
+    check_station: Callable[[Any, StationConfig], str | tuple[str, tuple[str, ...]] | None] \
+        | None = None
     #: ``figure(results, path, title)``: one figure for the measurements of a step.
     figure: Callable[[Sequence[StepResult], Path, str], None] | None = None
     #: ``finish_step(results)``: metrics over a step's measurements (the hysteresis index of
