@@ -19,14 +19,16 @@ Command sequences (numbers formatted with 9 significant digits):
 - ``configure_current_source``: the same with ``CURR`` and ``VOLT`` exchanged and
   ``:SOUR:CURR:VLIM <V>`` as the compliance.
 - ``read``: ``:READ? "defbuffer1",SOUR,READ,REL``, then ``:SOUR:VOLT:ILIM:TRIP?`` (sourcing V)
-  or ``:SOUR:CURR:VLIM:TRIP?`` (sourcing I).
+  or ``:SOUR:CURR:VLIM:TRIP?`` (sourcing I); once labctl switched the output on, asked in one
+  message with ``:OUTP?`` (``:SOUR:VOLT:ILIM:TRIP?;:OUTP?``); an output that reads off:
+  ``:OUTP:INT:TRIP?`` and ``:SYST:ERR?`` until empty (docs/instruments.md §2.0b).
 - ``sweep_voltage_linear``: ``:SYST:CLE``, ``:SOUR:FUNC VOLT``, ``:SENS:FUNC "CURR"``,
   ``:SOUR:VOLT:ILIM <A>``, ``:SOUR:VOLT <start>``, ``:SENS:CURR:NPLC <n>``,
   ``:SOUR:VOLT:DEL 0``, ``:TRAC:CLE "defbuffer1"``,
   ``:SOUR:SWE:VOLT:LIN <start>,<stop>,<N>,<delay>,1,BEST,OFF,OFF,"defbuffer1"``,
   ``:SYST:ERR?``, ``:OUTP?`` (+ ``:OUTP ON`` if off), ``:INIT``, ``*WAI``,
   ``:TRAC:ACT? "defbuffer1"``, ``:TRAC:DATA? 1,<N>,"defbuffer1",SOUR,READ,REL``,
-  ``:SOUR:VOLT:ILIM:TRIP?``.
+  ``:SOUR:VOLT:ILIM:TRIP?;:OUTP?`` (as ``read``).
 - ``shutdown``: ``:OUTP OFF``, then ``:SOUR:VOLT 0`` (or ``:SOUR:CURR 0`` when sourcing
   current), each attempted whatever happened to the previous one.
 """
@@ -43,6 +45,7 @@ from pymeasure.instruments.keithley import Keithley2450
 
 from instruments import common, timing
 from instruments.common import on_off
+from instruments.interlock import interlock_fault
 from instruments.smu import (
     KEITHLEY_2450_LIMITS,
     ScpiSmuMixin,
@@ -69,6 +72,8 @@ COMPLIANCE_FRACTION = 0.999
 MIN_LIMIT_FRACTION_OF_RANGE = 0.001
 #: Shortest non-zero sweep delay, in seconds (manual pp. 395-400).
 MIN_SWEEP_DELAY_S = 50e-6
+#: The interlock query: 1 = asserted (full output), 0 = open (docs/instruments.md §2.0b).
+INTERLOCK_QUERY = ":OUTP:INT:TRIP?"
 
 class Keithley2450SMU(ScpiSmuMixin):
     """Control a Keithley 2450 SourceMeter in its native SCPI language as a labctl SMU
@@ -96,6 +101,9 @@ class Keithley2450SMU(ScpiSmuMixin):
         **kwargs,
     ) -> None:
         self._connect(Keithley2450, adapter, name, line_frequency_hz, kwargs)
+        #: Whether labctl switched the output on (and not off since): a reading made then
+        #: checks that the output is still on (an open interlock forces it off).
+        self._output_expected = False
         language = self._ask("*LANG?").strip().strip('"')
         if language.upper() != "SCPI":
             try:
@@ -225,6 +233,7 @@ class Keithley2450SMU(ScpiSmuMixin):
         with self.lock:
             self._write(":SYST:CLE")
             self._write(":OUTP OFF")
+            self._output_expected = False
             self._source_function = None
             self._write(f":SOUR:FUNC {sourced}")
             self._write_range(f":SOUR:{sourced}", source_range)
@@ -262,15 +271,66 @@ class Keithley2450SMU(ScpiSmuMixin):
             source_value, reading, time_s = values
             if sourced == "VOLT":
                 voltage_v, current_a = source_value, reading
-                tripped = self._query_flag(":SOUR:VOLT:ILIM:TRIP?")
+                tripped = self._trip_flag(":SOUR:VOLT:ILIM:TRIP?", "reading (:READ?)")
             else:
                 voltage_v, current_a = reading, source_value
                 # ⚠ docs/instruments.md §2 gives only ``:SOUR:VOLT:ILIM:TRIP?``; the VLIM form is by
                 # analogy (same tree under CURR).
-                tripped = self._query_flag(":SOUR:CURR:VLIM:TRIP?")
+                tripped = self._trip_flag(":SOUR:CURR:VLIM:TRIP?", "reading (:READ?)")
             return SmuReading(
                 voltage_v=voltage_v, current_a=current_a, time_s=time_s, in_compliance=tripped
             )
+
+    # --- output and interlock ------------------------------------------------------------
+    def enable_output(self) -> None:
+        """Switch the output on (``:OUTP ON``); readings then check it stays on."""
+        with self.lock:
+            self._write(":OUTP ON")
+            self._output_expected = True
+
+    def disable_output(self) -> None:
+        """Switch the output off (``:OUTP OFF``)."""
+        with self.lock:
+            self._output_expected = False
+            self._write(":OUTP OFF")
+
+    def shutdown(self) -> None:
+        """The safe shutdown of :class:`~instruments.smu.ScpiSmuMixin` (never raises)."""
+        self._output_expected = False
+        super().shutdown()
+
+    def _trip_flag(self, trip_query: str, operation: str) -> bool:
+        """The limit-trip flag of ``trip_query``; with the output switched on by labctl the
+        same message asks ``:OUTP?`` too (``<trip>;:OUTP?``, answered ``0;1``: one exchange,
+        as before), and an output that reads off is reported (:meth:`_output_forced_off`)."""
+        if not self._output_expected:
+            return self._query_flag(trip_query)
+        command = f"{trip_query};:OUTP?"
+        reply = self._ask(command).strip()
+        try:
+            tripped, output_on = (bool(int(float(part))) for part in reply.split(";"))
+        except ValueError:
+            raise SmuError(f"{self.name}: unexpected reply {reply!r} to {command}") from None
+        if not output_on:
+            self._output_forced_off(operation)
+        return tripped
+
+    def _check_output_still_on(self, operation: str) -> None:
+        """With the output switched on by labctl, ask ``:OUTP?`` (:meth:`_output_forced_off`
+        when it reads off)."""
+        if self._output_expected and not self.output_enabled:
+            self._output_forced_off(operation)
+
+    def _output_forced_off(self, operation: str) -> None:
+        """The output reads off though labctl switched it on: it was forced off.
+        :class:`~instruments.interlock.SmuInterlockError` when the interlock is open
+        (``:OUTP:INT:TRIP?`` = 0, or an interlock error queued), else :class:`SmuError`. A 2450
+        measures with its output off, so the reading itself does not fail."""
+        self._output_expected = False
+        tripped = interlock_fault(self, INTERLOCK_QUERY, operation)
+        if tripped is not None:
+            raise tripped
+        raise SmuError(f"{self.name}: the output turned off by itself while {operation}")
 
     def _check_sweep(
         self, voltages_v: Sequence[float], source_delay_s: float, compliance_a: float, nplc: float
@@ -308,6 +368,7 @@ class Keithley2450SMU(ScpiSmuMixin):
         self.raise_for_errors()
         if not self.output_enabled:
             self._write(":OUTP ON")
+        self._output_expected = True
         timeout_s = timing.sweep_timeout_s(
             self.model, points, source_delay_s, nplc, self.line_frequency_hz
         )
@@ -316,6 +377,7 @@ class Keithley2450SMU(ScpiSmuMixin):
             self._write("*WAI")
             stored = int(self._query_values(f":TRAC:ACT? {BUFFER}")[0])
             if stored != points:
+                self._check_output_still_on("sweeping (:INIT)")
                 raise SmuError(
                     f"{self.name}: the sweep stored {stored} readings, expected {points}"
                 )
@@ -328,7 +390,7 @@ class Keithley2450SMU(ScpiSmuMixin):
         table = np.asarray(values, dtype=float).reshape(points, ELEMENTS_PER_READING)
         current_a = table[:, 1].copy()
         in_compliance = np.abs(current_a) >= COMPLIANCE_FRACTION * compliance_a
-        if self._query_flag(":SOUR:VOLT:ILIM:TRIP?"):
+        if self._trip_flag(":SOUR:VOLT:ILIM:TRIP?", "sweeping (:INIT)"):
             in_compliance[-1] = True
         return SweepResult(
             voltage_v=table[:, 0].copy(),

@@ -18,7 +18,8 @@ Command sequences (numbers formatted with 9 significant digits):
   ``:SOUR:CLE:AUTO OFF``, ``:TRIG:COUN 1``, ``:SYST:ERR?``.
 - ``configure_current_source``: the same with ``CURR`` and ``VOLT`` exchanged
   (``:SENS:VOLT:PROT <V>`` is the compliance; NPLC is still ``:SENS:CURR:NPLC``, it is global).
-- ``read``: ``:READ?``.
+- ``read``: ``:READ?`` (when it fails: ``:OUTP:ENAB:TRIP?`` and ``:SYST:ERR?`` until empty,
+  to tell an interlock trip from a silent instrument).
 - ``sweep_voltage_linear``: ``*CLS``, ``:OUTP OFF`` (unless already sourcing voltage),
   ``:SOUR:FUNC VOLT``, ``:SOUR:VOLT <start>``, ``:SENS:CURR:PROT <A>``, ``:SENS:CURR:NPLC <n>``,
   ``:SENS:FUNC:CONC ON``, ``:SENS:FUNC 'VOLT'``, ``:SENS:FUNC 'CURR'``, ``:SOUR:VOLT:STAR``,
@@ -42,6 +43,7 @@ from pymeasure.instruments.keithley import Keithley2400
 
 from instruments import common, timing
 from instruments.common import on_off
+from instruments.interlock import interlock_fault
 from instruments.smu import (
     KEITHLEY_2400_LIMITS,
     KEITHLEY_2420_LIMITS,
@@ -52,6 +54,10 @@ from instruments.smu import (
     SweepResult,
     scpi_number,
 )
+
+#: The output-enable (interlock) query: 1 = closed, the output may be switched on (2400 manual,
+#: OUTPut subsystem; docs/instruments.md §1.9).
+INTERLOCK_QUERY = ":OUTP:ENAB:TRIP?"
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -240,13 +246,26 @@ class Keithley2400SMU(ScpiSmuMixin):
         compliance bit (STATUS bit 3). The output must be on (the 2400 answers ``+803`` and
         nothing else when it is off)."""
         with self.lock:
-            row = self._parse_readings(self._query_values(":READ?"), 1)[0]
+            row = self._parse_readings(self._read_checked(":READ?", "reading (:READ?)"), 1)[0]
             return SmuReading(
                 voltage_v=float(_physical(row[0])),
                 current_a=float(_physical(row[1])),
                 time_s=float(row[3]),
                 in_compliance=bool(int(row[4]) & STATUS_COMPLIANCE_BIT),
             )
+
+    def _read_checked(self, command: str, operation: str) -> list[float]:
+        """``command``'s values; when it fails, the interlock is asked (``:OUTP:ENAB:TRIP?``
+        and the error queue): an open interlock gives :class:`SmuInterlockError` instead of
+        the timeout a ``:READ?`` with the output forced off ends in (2400 manual: +802, +803;
+        docs/instruments.md §1.9)."""
+        try:
+            return self._query_values(command)
+        except Exception as exc:
+            tripped = interlock_fault(self, INTERLOCK_QUERY, operation)
+            if tripped is not None:
+                raise tripped from exc
+            raise
 
     def _run_sweep(self, points: int, source_delay_s: float, nplc: float) -> SweepResult:
         """Check the setup, switch the output on if needed, read ``points`` readings, and
@@ -263,7 +282,7 @@ class Keithley2400SMU(ScpiSmuMixin):
             self._retry_allowed = False
             try:
                 with common.visa_timeout(self, timeout_s):
-                    values = self._query_values(":READ?")
+                    values = self._read_checked(":READ?", "sweeping (:READ?)")
             finally:
                 self._retry_allowed = True
         except BaseException:

@@ -206,8 +206,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         available = [k for k in analysis_kinds() if plugin_for_analysis(k) is not None]
         raise UsageError(f"analyze {args.kind} is not available in labctl {__version__} yet "
                          f"(available: {', '.join(available)})")
+    options = {option.name: getattr(args, option.name, None)
+               for option in plugin.analysis_options}
     context = AnalysisContext(irradiance_override_mw_cm2=args.irradiance_mw_cm2,
-                              area_override_cm2=args.area_cm2)
+                              area_override_cm2=args.area_cm2, options=options)
     out = []
     for path in args.files:
         try:
@@ -293,6 +295,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {' '.join(message.split())} (see --help)\n")
 
 
+def _add_analysis_options(analyze: argparse.ArgumentParser) -> None:
+    """The ``analysis_options`` the plug-ins declare, each once (``--thickness-nm``)."""
+    from labctl.registry.procedures import procedure_plugins
+
+    known = {action.dest for action in analyze._actions}
+    for plugin in procedure_plugins().values():
+        for option in plugin.analysis_options:
+            if option.name in known:
+                continue
+            known.add(option.name)
+            analyze.add_argument(f"--{option.name.replace('_', '-')}", dest=option.name,
+                                 type=option.type, help=option.help or None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from labctl.registry.procedures import analysis_kinds
 
@@ -340,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--thickness-nm", type=float)
     analyze.add_argument("--eps-r", type=float)
     analyze.add_argument("--temperature-k", type=float)
+    _add_analysis_options(analyze)
     analyze.set_defaults(handler=cmd_analyze)
 
     catalog = sub.add_parser("catalog", help="list measurements from the catalog")

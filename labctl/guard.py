@@ -68,6 +68,13 @@ class InstrumentGuard:
         self.last_command: str | None = None
         self.warnings: list[str] = []
         self.not_retried = frozenset(getattr(type(instrument), "not_retried", ()))
+        # a driver that finds a fault itself (an SMU's interlock) names it as the guard does,
+        # and a procedure that finds one it does not fail on reports it here (add_warning)
+        try:
+            instrument._station_label = label
+            instrument._labctl_guard = self
+        except AttributeError:  # a driver with __slots__ or a refusing __setattr__
+            pass
         self._lock = threading.Lock()
         self._write = self.adapter.write
         self._read = self.adapter.read
@@ -164,6 +171,14 @@ class InstrumentGuard:
         if termination is not None:
             connection.read_termination = termination
         connection.clear()
+
+    def add_warning(self, text: str) -> None:
+        """A warning about this instrument for the measurement running (a procedure's: a lamp
+        fault during a dark measurement); the station's watcher reports it with the next
+        document, as a recovered fault."""
+        with self._lock:
+            if text not in self.warnings:
+                self.warnings.append(text)
 
     def take_warnings(self) -> list[str]:
         with self._lock:

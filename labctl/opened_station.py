@@ -115,10 +115,9 @@ class OpenStation:
         wheels = config.attenuator()
         attenuator = None
         if wheels:
-            from instruments.attenuator import Attenuator
-
-            attenuator = Attenuator([self.instruments[w] for w in wheels],
-                                    [config.instruments[w].od for w in wheels])
+            attenuator = watched_attenuator([self.instruments[w] for w in wheels],
+                                            [config.instruments[w].od for w in wheels],
+                                            [self.label(w) for w in wheels])
         light, shutter, sensor = (config.light_source(), config.shutter(),
                                   config.irradiance_sensor())
         return Roles(
@@ -218,6 +217,27 @@ def open_station(config: StationConfig | str | os.PathLike[str],
     if not isinstance(config, StationConfig):
         config = load_station(config)
     return OpenStation(config, simulated)
+
+
+def watched_attenuator(wheels: list[Any], od_per_slot: list[Any], labels: list[str]) -> Any:
+    """The station's filter wheels as one :class:`instruments.attenuator.Attenuator` that
+    remembers the positions it last set (``set_to``, station order; None until it moves or
+    a procedure records where the wheels are) and how errors name each wheel (``labels``):
+    ``procedures/base.py`` watches that every wheel keeps reading the position it was set to
+    (a stuck wheel answers its old one)."""
+    from instruments.attenuator import Attenuator
+
+    class WatchedAttenuator(Attenuator):
+        def __init__(self) -> None:
+            super().__init__(wheels, od_per_slot)
+            self.labels = list(labels)
+            self.set_to: tuple[int, ...] | None = None
+
+        def _move(self, current: Any, positions: Any) -> None:
+            self.set_to = tuple(int(p) for p in positions)
+            super()._move(current, positions)
+
+    return WatchedAttenuator()
 
 
 def identity_of(instrument: Any) -> str:

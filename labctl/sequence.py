@@ -313,9 +313,15 @@ def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Pro
     if smu_name in readers:
         return (f"{smu_name!r} reads the photodiode {readers[smu_name]!r} in the station "
                 f"{label}; it cannot also measure the device", at)
-    if simulated and station.device_for_smu(smu_name) is None:
+    device = station.device_for_smu(smu_name) if simulated else None
+    if simulated and device is None:
         return (f"the simulated station {label} has no device on {smu_name!r} "
                 "(add it under simulation.devices)", at)
+    kinds = procedure_plugin(step.procedure).device_kinds
+    if device is not None and device.kind not in kinds:
+        return (f"{step.procedure} measures a {' or '.join(k.replace('_', '-') for k in kinds)} "
+                f"device, but the simulated station {label} has a "
+                f"{device.kind.replace('_', '-')} device on {smu_name!r}", at)
     return None
 
 

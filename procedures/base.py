@@ -24,8 +24,14 @@ Conventions (docs/contracts.md, "CSV columns"; docs/methods.md §1):
 - Waiting goes through :mod:`labctl.clock` in slices of at most 0.5 s, polling
   ``should_stop()``: abort is cooperative (docs/pymeasure-notes.md §1.1).
 - The light path is watched while a measurement runs (:meth:`LabctlProcedure.watch_light_path`,
-  called by ``wait`` and ``emit_row``): a lamp fault, or a shutter that reads closed while the
-  measurement needs light, ends it with a :class:`LightPathFault` naming the instrument.
+  called by ``wait`` and ``emit_row``, and right after a hardware sweep's rows): a lamp fault,
+  a shutter that reads closed while the measurement needs light, or a filter wheel that reads
+  another position than the one set (a stuck wheel answers its old one) ends it with a
+  :class:`LightPathFault` naming the instrument. In a dark measurement the lamp, lit behind
+  the closed shutter, is watched too, but its fault is a warning naming it, not a failure
+  (the measurement does not need it; the next lit one stops at it). At its normal end a
+  measurement calls :meth:`LabctlProcedure.end_light_exposure`: a last watch, then the shutter
+  closed and confirmed closed, so a stuck shutter fails that measurement, not the next.
 - :meth:`LabctlProcedure.shutdown` is the one place that makes the bench safe: SMU output off
   first, shutter closed, irradiance-sensor SMU off, each in its own ``try``; it never raises and
   never switches an arc lamp off (docs/contracts.md, "Safety and failure" and "Semantics").
@@ -197,6 +203,13 @@ class LabctlProcedure(Procedure):
         self._lamp_watched = False
         self._shutter_watched = False
         self._watched_at_s = -math.inf
+        #: Whether the attenuator's wheels are watched (from :meth:`light_on` until
+        #: :meth:`light_off`), and whether the lamp is watched for a warning only (a dark
+        #: measurement does not need it: :meth:`light_off`).
+        self._wheels_watched = False
+        self._lamp_warn_only = False
+        #: Light-path findings that did not end the measurement (a lamp fault in the dark).
+        self.light_path_warnings: list[str] = []
 
     # --- startup --------------------------------------------------------------------------
     def startup(self) -> None:
@@ -274,21 +287,32 @@ class LabctlProcedure(Procedure):
             self._ask_light_path("light_source", "switching it on",
                                  lambda: roles.light.turn_on(wait=False))
             self._lamp_watched = True
+            self._lamp_warn_only = False
             stable_at_s = roles.light.stable_at_s()
             if stable_at_s is not None and not self.wait(stable_at_s - clock.now_s(),
                                                         reason="lamp warm-up"):
                 return False
             if full_intensity and roles.light.has_programmable_intensity:
                 roles.light.set_relative_intensity(1.0)
-        if full_intensity and roles.attenuator is not None:
-            lowest_od = min(roles.attenuator.available_ods())
-            if roles.attenuator.od > lowest_od:
-                roles.attenuator.set_od(lowest_od)
+        if roles.attenuator is not None:
+            self._attenuator_for_light(full_intensity)
         if roles.shutter is not None:
             self._ask_light_path("shutter", "opening it", roles.shutter.open)
             self._shutter_watched = True
         self.watch_light_path(force=True)
         return True
+
+    def _attenuator_for_light(self, full_intensity: bool) -> None:
+        """With ``full_intensity`` the wheels to their lowest OD; then they are watched: each
+        must keep reading the position last set (or, when none was, the one read now)."""
+        attenuator = self.roles.attenuator
+        positions = self._ask_wheels("reading its position", lambda: attenuator.positions)
+        lowest_od = min(attenuator.available_ods())
+        if full_intensity and attenuator.od_of(positions) > lowest_od:
+            self._ask_wheels("moving it", lambda: attenuator.set_od(lowest_od))
+        elif hasattr(attenuator, "set_to") and attenuator.set_to is None:
+            attenuator.set_to = tuple(positions)
+        self._wheels_watched = True
 
     def light_off(self) -> None:
         """Darken the device: close the shutter; without a shutter switch off an LED source.
@@ -302,8 +326,11 @@ class LabctlProcedure(Procedure):
         self.require_darkness()
         roles = self.roles
         self._shutter_watched = False
+        self._wheels_watched = False
         if roles.shutter is not None:
             roles.shutter.close()
+            if roles.light is not None:  # it stays lit behind the shutter: watched, warned
+                self._lamp_watched = self._lamp_warn_only = True
         else:
             self._lamp_watched = False
             roles.light.turn_off()
@@ -392,6 +419,16 @@ class LabctlProcedure(Procedure):
             if shown is not None:
                 clock.announce_wait(shown, 0.0)
 
+    def announce_hold(self, reason: str, remaining_s: float) -> None:
+        """Show a hold made of short waits (a steady-state point: a reading every fraction of
+        a second until steady, at most ``max_hold_s``) on the progress bar with its reason and
+        the time it may still take (``remaining_s``; 0 ends it), when the clock is real. On a
+        virtual clock the hold passes in no time and nothing is shown; a single wait longer
+        than :data:`WAIT_ANNOUNCED_S` is announced by :meth:`wait` on either clock."""
+        if getattr(clock.active(), "is_virtual", True):
+            return
+        clock.announce_wait(reason, remaining_s)
+
     # --- watching the light path ----------------------------------------------------------
     def watch_light_path(self, force: bool = False,
                          interval_s: float = WATCH_INTERVAL_S) -> None:
@@ -403,7 +440,8 @@ class LabctlProcedure(Procedure):
         :raises LightPathFault: naming the instrument and what was found, or why it could not
             be asked (the run then ends failed, its output off, its rows kept).
         """
-        if not (self._lamp_watched or self._shutter_watched) or self.roles is None:
+        watched = self._lamp_watched or self._shutter_watched or self._wheels_watched
+        if not watched or self.roles is None:
             return
         now_s = clock.now_s()
         if not force and now_s - self._watched_at_s < interval_s:
@@ -411,15 +449,74 @@ class LabctlProcedure(Procedure):
         self._watched_at_s = now_s
         roles = self.roles
         if self._lamp_watched and roles.light is not None:
-            if self._ask_light_path("light_source", "reading its fault status",
-                                    lambda: roles.light.fault):
+            if self._lamp_warn_only:
+                self._watch_lamp_in_the_dark()
+            elif self._ask_light_path("light_source", "reading its fault status",
+                                      lambda: roles.light.fault):
                 self._light_path_fault("light_source", "it reports a fault (the lamp may be "
                                        "dark)")
+        if self._wheels_watched and roles.attenuator is not None:
+            self._watch_wheels()
         if self._shutter_watched and roles.shutter is not None:
             if not self._ask_light_path("shutter", "reading whether it is open",
                                         lambda: roles.shutter.is_open):
                 self._light_path_fault("shutter", "it reads closed while the measurement "
                                        "needs light")
+
+    def _watch_lamp_in_the_dark(self) -> None:
+        """A dark measurement does not need the lamp: a lamp fault (or a lamp that cannot be
+        asked) is a warning of the measurement naming the lamp, given once, not a failure;
+        the next lit measurement stops at it (:meth:`light_on`)."""
+        roles = self.roles
+        label = self._light_path_label("light_source")
+        try:
+            faulted = bool(roles.light.fault)
+            found = "it reports a fault (the lamp may be dark)"
+        except Exception as exc:  # noqa: BLE001 - reported as the warning
+            faulted, found = True, f"reading its fault status: {error_line(exc)}"
+        if not faulted:
+            return
+        self._lamp_watched = self._lamp_warn_only = False  # warned once; asked no more
+        text = (f"{label}: {found} (found at Time {self.elapsed_s():.1f} s); the dark "
+                "measurement went on, it does not need the lamp")
+        guard = getattr(roles.light, "_labctl_guard", None)
+        if guard is not None:
+            guard.add_warning(text)
+        else:
+            log.warning("%s", text)
+        self.light_path_warnings.append(text)
+
+    def _watch_wheels(self) -> None:
+        """Each wheel must read the position last set (a stuck wheel answers its old one)."""
+        attenuator = self.roles.attenuator
+        expected = getattr(attenuator, "set_to", None)
+        if expected is None:
+            return
+        for index, wheel in enumerate(attenuator.wheels):
+            read = self._ask_wheels("reading its position", lambda w=wheel: int(w.position),
+                                    index)
+            if read != expected[index]:
+                raise LightPathFault(
+                    f"{self._wheel_label(index)}: it reads position {read} but was set to "
+                    f"{expected[index]} (stuck?) (found at Time {self.elapsed_s():.1f} s)")
+
+    def _wheel_label(self, index: int | None) -> str:
+        """A wheel named as the station names it (all the attenuator's for ``None``)."""
+        labels = list(getattr(self.roles.attenuator, "labels", []) or [])
+        if not labels:
+            return "attenuator"
+        return " + ".join(labels) if index is None else labels[index]
+
+    def _ask_wheels(self, what: str, ask: Callable[[], Any], index: int | None = None) -> Any:
+        """``ask()``; its failure named with the wheel (``index``; all the attenuator's wheels
+        for None) unless the station's guard named it already."""
+        try:
+            return ask()
+        except (InstrumentFault, LightPathFault):
+            raise
+        except Exception as exc:
+            raise LightPathFault(f"{self._wheel_label(index)}: {what}: "
+                                 f"{error_line(exc)}") from exc
 
     def _light_path_label(self, role: str) -> str:
         """``"lamp (newport69907 at ASRL1::INSTR)"``: the station key, driver and resource of
@@ -448,6 +545,19 @@ class LabctlProcedure(Procedure):
     def _light_path_fault(self, role: str, found: str) -> None:
         raise LightPathFault(f"{self._light_path_label(role)}: {found} (found at Time "
                              f"{self.elapsed_s():.1f} s)")
+
+    def end_light_exposure(self) -> None:
+        """At the normal end of a measurement (the last call of ``execute()``): the light path
+        is watched a last time (now), then the shutter :meth:`light_on` opened is closed and
+        confirmed closed. A stuck shutter thus ends *this* measurement with a
+        :class:`LightPathFault` naming it, and the next one (the forward J-V after the
+        reverse) does not start. :meth:`shutdown` closes the shutter again (never raising).
+        """
+        self.watch_light_path(force=True)
+        roles = self.roles
+        if self._shutter_watched and roles is not None and roles.shutter is not None:
+            self._shutter_watched = False
+            self._ask_light_path("shutter", "closing it", roles.shutter.close)
 
     # --- rows -----------------------------------------------------------------------------
     def elapsed_s(self, clock_s: float | None = None) -> float:

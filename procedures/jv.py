@@ -359,6 +359,8 @@ class JVProcedure(LabctlProcedure):
             self._sweep_hardware(voltages, delay_s, compliance_a, irradiance_mw_cm2)
         else:
             self._sweep_points(voltages, delay_s, irradiance_mw_cm2)
+        # a stuck shutter or a late light-path fault ends this direction, not the next one
+        self.end_light_exposure()
 
     def _precondition_soak(self) -> bool:
         """Light soak with the output off (the cell floats at open circuit). False = abort."""
@@ -407,6 +409,9 @@ class JVProcedure(LabctlProcedure):
         for k, row in enumerate(rows):
             self.emit_row(row)
             self.emit_progress(5.0 + 95.0 * (k + 1) / len(rows))
+        # the rows took no labctl time: what happened meanwhile is seen now, before any
+        # further sweep (docs/contracts.md, "Safety and failure")
+        self.watch_light_path(force=True)
 
     def _sweep_points(
         self, voltages: list[float], delay_s: float, irradiance_mw_cm2: float

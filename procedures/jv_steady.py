@@ -418,7 +418,8 @@ class JVSteadyProcedure(LabctlProcedure):
             four_wire=bool(self.four_wire),
         )
         smu.enable_output()
-        voc_reading = self._hold(lambda r: float(r.voltage_v), VOC_SCALE_FLOOR_V)
+        voc_reading = self._hold(lambda r: float(r.voltage_v), VOC_SCALE_FLOOR_V,
+                                 reason=f"settling at I = 0 (point 1 of {total_holds})")
         if voc_reading is None:
             return
         if voc_reading.in_compliance:
@@ -456,6 +457,7 @@ class JVSteadyProcedure(LabctlProcedure):
             reading = self._hold(
                 lambda r: current_density_ma_cm2(r.current_a, self.area_cm2),
                 max(J_SCALE_FLOOR_MA_CM2, J_SCALE_FRACTION * self._largest_j_ma_cm2),
+                reason=f"settling at {bias_v:.3g} V (point {index + 2} of {total_holds})",
             )
             if reading is None:
                 return
@@ -464,15 +466,29 @@ class JVSteadyProcedure(LabctlProcedure):
             biases_v.append(bias_v)
             power_mw_cm2.append(bias_v * j_ma_cm2)
             self.emit_progress(100.0 * (index + 2) / total_holds)
+        self.end_light_exposure()  # a stuck shutter or a late light-path fault fails it here
 
-    def _hold(self, quantity: Callable[[Any], float], floor: float) -> Any | None:
+    def _hold(self, quantity: Callable[[Any], float], floor: float,
+              reason: str | None = None) -> Any | None:
         """Read until the quantity settles or ``max_hold_s`` passes; emit every reading.
 
         :param quantity: The settling quantity of a reading (V for the I = 0 hold, J in
             mA/cm² for a bias).
         :param floor: Smallest scale for the relative drift, in the quantity's unit.
+        :param reason: What the hold is, for the progress bar (``"settling at 0.55 V (point 3
+            of 7)"``): on a real clock each hold is shown with the time it may still take
+            (up to ``max_hold_s``), though each of its waits is short
+            (:meth:`~procedures.base.LabctlProcedure.announce_hold`).
         :returns: The final reading, or None when ``should_stop()`` ended the hold.
         """
+        try:
+            return self._hold_until_settled(quantity, floor, reason)
+        finally:
+            if reason is not None:
+                self.announce_hold(reason, 0.0)
+
+    def _hold_until_settled(self, quantity: Callable[[Any], float], floor: float,
+                            reason: str | None) -> Any | None:
         smu = self.roles.smu
         irradiance_mw_cm2 = self.row_irradiance_mw_cm2()
         if self.light or self.roles.irradiance_sensor is not None:
@@ -512,6 +528,8 @@ class JVSteadyProcedure(LabctlProcedure):
                 if not settled:
                     self.points_at_max_hold = int(self.points_at_max_hold) + 1
                 return reading
+            if reason is not None:
+                self.announce_hold(reason, longest_s - hold_s)
             if not self.wait(min(float(self.reading_interval_s), max(0.0, longest_s - hold_s))):
                 return None
 

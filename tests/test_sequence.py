@@ -217,7 +217,7 @@ def test_sclc_spacing() -> None:
     assert log.points == 75  # round(log10(5000) * 20) + 1
     linear = SCLCStep(thickness_nm=500, eps_r=30, step_v=0.5)
     assert linear.voltages_v() == pytest.approx([0.5 * k for k in range(11)])
-    assert linear.directions == ["forward", "reverse"]
+    assert linear.directions == ["forward", "return"]  # the return sweep is labelled return
 
 
 def test_intensity_levels() -> None:
@@ -515,7 +515,11 @@ def check_error(tmp_path: Path, sequence_text: str, station_text: str) -> tuple[
 
 def test_full_station_accepts_design_sequence(tmp_path: Path) -> None:
     sequence = load_sequence(write(tmp_path, DESIGN_SEQUENCE))
-    check_against_station(sequence, station_from(tmp_path, FULL_STATION))
+    # on the real bench every role is there; simulated, its one device is a solar cell, so
+    # the sclc step (a single-carrier device) is refused, naming the step
+    check_against_station(sequence, station_from(tmp_path, FULL_STATION), simulated=False)
+    with pytest.raises(InputError, match=r"steps\[4\]\.sclc.*solar-cell device"):
+        check_against_station(sequence, station_from(tmp_path, FULL_STATION), simulated=True)
 
 
 def test_intensity_voc_needs_an_attenuator(tmp_path: Path) -> None:
@@ -536,7 +540,7 @@ def test_intensity_voc_accepts_a_programmable_led(tmp_path: Path) -> None:
         "  pd: {driver: smu_photodiode, smu: ref, responsivity_a_per_w: 0.4, area_mm2: 13}\n"
     )
     sequence = load_sequence(write(tmp_path, DESIGN_SEQUENCE))
-    check_against_station(sequence, station_from(tmp_path, station))
+    check_against_station(sequence, station_from(tmp_path, station), simulated=False)
 
 
 def test_intensity_voc_needs_an_irradiance_sensor(tmp_path: Path) -> None:

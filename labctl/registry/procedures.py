@@ -40,6 +40,7 @@ __all__ = [
     "BUILT_IN",
     "ENTRY_POINT_GROUP",
     "AnalysisContext",
+    "AnalysisOption",
     "PlanContext",
     "PlannedMeasurement",
     "ProcedurePlugin",
@@ -133,6 +134,19 @@ class AnalysisContext:
     area_override_cm2: float | None = None
     #: Attributes the procedure set after its run (``RESULT_ATTRIBUTES``), by attribute.
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: Values of the plug-in's ``analysis_options`` given to ``labctl analyze`` (by name;
+    #: absent or None when not given).
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalysisOption:
+    """An option of ``labctl analyze KIND`` that a plug-in's analysis reads: ``name``
+    (``thickness_nm`` becomes ``--thickness-nm``), its type and help text."""
+
+    name: str
+    type: Callable[[str], Any] = float
+    help: str = ""
 
 
 @dataclass
@@ -178,6 +192,10 @@ class ProcedurePlugin:
     #: ``finish_step(results)``: metrics over a step's measurements (the hysteresis index of
     #: a reverse/forward pair), added to their records.
     finish_step: Callable[[Sequence[StepResult]], None] | None = None
+    #: Kinds of simulated device (``simulation.device.kind``) the procedure can measure.
+    device_kinds: tuple[str, ...] = ("solar_cell",)
+    #: Options of ``labctl analyze KIND`` its analysis reads (AnalysisContext.options).
+    analysis_options: tuple[AnalysisOption, ...] = ()
 
     @property
     def runnable(self) -> bool:

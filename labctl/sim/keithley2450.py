@@ -429,6 +429,12 @@ class Keithley2450Emulator(SmuEmulator):
         return f"{run.state};{run.state};{block}"
 
     # --- output (:OUTP and :OUTP? are SmuEmulator's) ---------------------------------------
+    @command(":OUTPut[1]:INTerlock:TRIPped", query=True)
+    def _outp_int_trip_q(self, args: list[str]) -> str:
+        """1 while the interlock is asserted (the full output available), 0 while it is open
+        (docs/instruments.md §2.0b); answered while the trigger model runs."""
+        return "0" if self.fault == "interlock" else "1"
+
     @command(":OUTPut:VOLTage:SMODe")
     def _smod_v(self, args: list[str]) -> None:
         self.off_mode["VOLT"] = parse_choice(args[0], {"HIMP": "HIMP", "NORM": "NORM",
@@ -1134,7 +1140,7 @@ _add_controls(Keithley2450Emulator)
 _WHILE_RUNNING = frozenset({
     "_idn", "_syst_err", "_syst_err_count", "_stb", "_esr", "_cls", "_lang", "_outp_q",
     "_abort", "_trig_stat", "_trac_act", "_trac_data", "_trac_poin_q", "_fetch",
-    "_trac_avg",
+    "_trac_avg", "_outp_int_trip_q",
 })
 
 

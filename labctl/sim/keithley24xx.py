@@ -167,6 +167,7 @@ class Keithley2400Emulator(SmuEmulator):
     def reset(self) -> None:
         super().reset()
         self.off_mode = "NORM"
+        self.output_enable_control = False
         self.source_function = "VOLT"
         self.mode = {"VOLT": "FIX", "CURR": "FIX"}
         self.level = {"VOLT": 0.0, "CURR": 0.0}
@@ -657,6 +658,22 @@ class Keithley2400Emulator(SmuEmulator):
     @command(":OUTPut:SMODe", query=True)
     def _smod_q(self, args: list[str]) -> str:
         return self.off_mode
+
+    @command(":OUTPut:ENABle[:STATe]")
+    def _outp_enab(self, args: list[str]) -> None:
+        """Output-enable (interlock) control on or off; the simulated interlock trips either
+        way (``simulation.faults``: ``interlock``)."""
+        self.output_enable_control = parse_bool(args[0])
+
+    @command(":OUTPut:ENABle[:STATe]", query=True)
+    def _outp_enab_q(self, args: list[str]) -> str:
+        return "1" if self.output_enable_control else "0"
+
+    @command(":OUTPut:ENABle:TRIPped", query=True)
+    def _outp_enab_trip_q(self, args: list[str]) -> str:
+        """1 while the output-enable line is closed (the output may be switched on), 0 while
+        the interlock is open (docs/instruments.md §1.9)."""
+        return "0" if self.fault == "interlock" else "1"
 
     @command("[:SOURce]:CLEar:AUTO")
     def _clear_auto(self, args: list[str]) -> None:

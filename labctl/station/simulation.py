@@ -181,6 +181,16 @@ class SingleCarrierDevice(_DeviceModel):
     )
     temperature_k: float = Field(298.15, ge=MIN_TEMPERATURE_K, le=MAX_TEMPERATURE_K,
                                  description="Device temperature (K), 4…500.")
+    # mobile ions (docs/simulation.md §4): 0 = none, the device as without the option
+    ion_density_cm3: float = Field(
+        0.0, ge=0, le=1e22, description="Mobile-ion density (cm⁻³), 0…1e22; 0 = no ions. Ions "
+        "settled at a bias screen the traps: a DC sweep sees V_TFL lowered by up to "
+        "q·n_ion·L²/(2·ε0·εr), short pulses from 0 V the true one.",
+    )
+    ion_tau_s: float = Field(
+        1.0, ge=0, le=1e7, description="Mobile-ion relaxation time constant (s), 0…1e7; 0 = "
+        "the ions follow the voltage at once.",
+    )
 
     @model_validator(mode="after")
     def _conducts_when_trapped(self) -> Self:

@@ -5,6 +5,12 @@ file (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows). The operating sy
 lock when the process ends, however it ends (SIGKILL, a power cut of the PC), so a lock that
 can be taken means nobody writes the folder: a summary that still says ``running`` then
 belongs to an interrupted run (docs/contracts.md, "Results").
+
+On Windows the lock is one byte at :data:`WINDOWS_LOCK_OFFSET`, past the pid text: a region
+locked with ``msvcrt.locking`` cannot be read by another process, and the pid must stay
+readable (``labctl status`` names the holder). The region is unlocked explicitly before the
+file is closed (what the Windows C runtime asks for). The Windows path runs here only with
+``msvcrt`` faked (tests/test_run_lock.py); it has not been run on Windows.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import IO
 from labctl.storage.columns import SUMMARY_FILENAME
 
 LOCK_FILENAME = ".lock"
+#: Byte locked on Windows (``msvcrt.locking`` locks from the file position): past the pid.
+WINDOWS_LOCK_OFFSET = 64
 
 #: What ``labctl status`` prints, from what is on disk.
 RUN_STATUSES = ("ok", "failed", "aborted", "interrupted", "running")
@@ -38,12 +46,25 @@ def _try_lock(handle: IO[str]) -> bool:
     try:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:  # pragma: no cover - Windows
-            handle.seek(0)
+        else:  # Windows (tests fake msvcrt)
+            handle.seek(WINDOWS_LOCK_OFFSET)
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:
         return False
     return True
+
+
+def _unlock_and_close(handle: IO[str]) -> None:
+    """Drop the lock taken by :func:`_try_lock`, then close the file (on POSIX closing
+    alone drops it; Windows wants the region unlocked first)."""
+    try:
+        if fcntl is None:
+            handle.seek(WINDOWS_LOCK_OFFSET)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    except OSError:  # closing drops it anyway when the process ends
+        pass
+    finally:
+        handle.close()
 
 
 def _read_pid(path: Path) -> int | None:
@@ -81,7 +102,7 @@ class RunLock:
     def release(self) -> None:
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            handle.close()  # closing the file drops the lock
+            _unlock_and_close(handle)
 
     @property
     def held(self) -> bool:
@@ -94,9 +115,11 @@ def locked_by(folder: Path) -> int | None:
     path = Path(folder) / LOCK_FILENAME
     if not path.is_file():
         return None
-    with open(path, "a+", encoding="ascii") as handle:
-        if _try_lock(handle):
-            return None  # closing the handle drops the lock taken to test it
+    handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - closed below
+    if _try_lock(handle):
+        _unlock_and_close(handle)  # the lock taken to test it
+        return None
+    handle.close()
     pid = _read_pid(path)
     return 0 if pid is None else pid
 

@@ -336,7 +336,7 @@ def test_linear_sweep_command_order_arrays_compliance_and_timeout():
         ("*WAI", None),
         (':TRAC:ACT? "defbuffer1"', "3"),
         (':TRAC:DATA? 1,3,"defbuffer1",SOUR,READ,REL', data),
-        (":SOUR:VOLT:ILIM:TRIP?", "0"),
+        (":SOUR:VOLT:ILIM:TRIP?;:OUTP?", "0;1"),  # still on: no interlock trip
     ]
     with expected_protocol(Keithley2450SMU, pairs) as smu:
         recorder = TimeoutRecorder(2000)
@@ -363,7 +363,7 @@ def test_linear_sweep_trip_marks_the_last_point_and_output_left_alone_when_on():
         ("*WAI", None),
         (':TRAC:ACT? "defbuffer1"', "2"),
         (':TRAC:DATA? 1,2,"defbuffer1",SOUR,READ,REL', "0,0.01,0,1,0.05,0.001"),
-        (":SOUR:VOLT:ILIM:TRIP?", "1"),
+        (":SOUR:VOLT:ILIM:TRIP?;:OUTP?", "1;1"),
     ]
     with expected_protocol(Keithley2450SMU, pairs) as smu:
         result = smu.sweep_voltage_linear(0, 1, 2, source_delay_s=0, compliance_a=0.1, nplc=0.01)
@@ -381,6 +381,7 @@ def test_incomplete_sweep_raises():
         (":INIT", None),
         ("*WAI", None),
         (':TRAC:ACT? "defbuffer1"', "4"),
+        (":OUTP?", "1"),  # not the interlock: the output is on
     ]
     with expected_protocol(Keithley2450SMU, pairs) as smu:
         with pytest.raises(SmuError, match="stored 4 readings, expected 5"):
@@ -406,7 +407,7 @@ def test_list_sweep_chunks_and_parameter_order():
         ("*WAI", None),
         (':TRAC:ACT? "defbuffer1"', "250"),
         (':TRAC:DATA? 1,250,"defbuffer1",SOUR,READ,REL', data),
-        (":SOUR:VOLT:ILIM:TRIP?", "0"),
+        (":SOUR:VOLT:ILIM:TRIP?;:OUTP?", "0;1"),
     ]
     with expected_protocol(Keithley2450SMU, pairs) as smu:
         result = smu.sweep_voltage_list(

@@ -57,16 +57,22 @@ def test_every_solar_cell_field_reaches_the_physics(field: str) -> None:
     assert np.max(np.abs(after - before)) > 1e-9 * np.max(np.abs(before)), field
 
 
+#: A single-carrier device with mobile ions, so that the ion fields matter too.
+ACTIVE_SCLC: dict[str, Any] = {"ion_density_cm3": 4e15, "ion_tau_s": 2.0}
+
+
 def _sclc_observables(params: SingleCarrierDevice) -> np.ndarray:
+    """Currents [A] of the settled-free curve, then of a DC staircase (the ions follow)."""
     device = physics.SingleCarrierDevice(params)
     voltages_v = np.geomspace(0.01, 20.0, 30)
     current_a = -np.asarray(device.current_density_a_cm2(voltages_v)) * device.area_cm2
-    return np.concatenate([current_a, [device.minimum_apparent_trap_density_cm3]])
+    swept_a = -device.staircase(voltages_v, 0.05, 0.1) * device.area_cm2
+    return np.concatenate([current_a, swept_a, [device.minimum_apparent_trap_density_cm3]])
 
 
 @pytest.mark.parametrize("field", [f for f in SingleCarrierDevice.model_fields if f != "kind"])
 def test_every_single_carrier_field_reaches_the_physics(field: str) -> None:
-    base = SingleCarrierDevice()
+    base = SingleCarrierDevice(**ACTIVE_SCLC)
     changed = SingleCarrierDevice.model_validate(
         {**base.model_dump(), field: _changed(getattr(base, field))})
     before, after = _sclc_observables(base), _sclc_observables(changed)

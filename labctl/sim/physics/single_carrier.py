@@ -14,6 +14,7 @@ from labctl.sim.physics.common import (
     VACUUM_PERMITTIVITY_F_CM,
     FloatArray,
     as_result,
+    check_non_negative,
     staircase_times,
 )
 from labctl.station.simulation import SingleCarrierDevice as SingleCarrierConfig
@@ -46,10 +47,23 @@ class SingleCarrierDevice:
     already exceeds the Child current and there is no trap-filling rise: ohmic and Child,
     soft maximum. J is odd in V. The device is dark: irradiance is ignored.
 
+    Mobile ions (optional, ``ion_density_cm3`` > 0; docs/simulation.md §4): one state ``s``
+    [V], the bias the ions have settled to, ``ds/dt = (V - s)/tau`` (exact exponential per
+    held interval, as the solar cell's, ``tau = ion_tau_s``). Ions settled at a bias of the
+    sign of V screen the traps: the trap-filled limit seen at V is
+    ``V_TFL0 - V_ion*clip(s*sign(V)/V_TFL0, 0, 1)`` with ``V_ion = q*n_ion*L^2/(2*eps)``
+    (the kink of [2] then gives only q*(n_t - n_ion)*L^2/(2*eps) once the ions have settled).
+    A slow DC sweep therefore shows a lower V_TFL and up/down hysteresis, while a short pulse
+    from a 0 V rest (s near 0) sees V_TFL0. Without ions ``s`` changes nothing.
+
     Parameters
     ----------
     params : labctl.station.simulation.SingleCarrierDevice, optional
         Device parameters; the defaults give V_TFL = 0.754 V.
+
+    Notes
+    -----
+    Initial state: ``s = 0 V`` (as after storage with the leads open).
 
     References
     ----------
@@ -75,6 +89,44 @@ class SingleCarrierDevice:
         self._ln_child_a_cm2_v2 = math.log(
             9.0 / 8.0 * self.permittivity_f_cm * p.mobility_cm2_vs / self.thickness_cm**3
         )
+        self._ion_memory_v = 0.0
+
+    # --- state ---------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Return to the initial state: ion memory 0 V."""
+        self._ion_memory_v = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """The device's state as plain numbers (ion memory [V]): what it keeps between two
+        sessions on the bench."""
+        return {"ion_memory_v": self._ion_memory_v}
+
+    def load_state(self, state: dict[str, float]) -> None:
+        """Take back a state :meth:`state_dict` gave (ValueError: a key is missing)."""
+        try:
+            self._ion_memory_v = float(state["ion_memory_v"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a single-carrier state: {exc!r}") from None
+
+    @property
+    def ion_memory_v(self) -> float:
+        """Present ionic memory ``s`` [V]: the bias the ions have settled to."""
+        return self._ion_memory_v
+
+    @property
+    def has_ions(self) -> bool:
+        """Whether the device has mobile ions that screen traps."""
+        return self.params.ion_density_cm3 > 0.0 and self.v_tfl_v > 0.0
+
+    def _ion_decay(self, duration_s: ArrayLike) -> FloatArray:
+        """exp(-duration/tau) [unitless]; 0 for tau = 0 (ions follow at once)."""
+        duration = np.asarray(duration_s, dtype=float)
+        if self.params.ion_tau_s == 0.0:
+            return np.where(duration > 0.0, 0.0, 1.0)
+        return np.exp(-duration / self.params.ion_tau_s)
+
+    # --- geometry and derived quantities --------------------------------------------------
 
     @property
     def area_cm2(self) -> float:
@@ -91,14 +143,31 @@ class SingleCarrierDevice:
         """Absolute permittivity eps0*eps_r [F/cm]."""
         return VACUUM_PERMITTIVITY_F_CM * self.params.eps_r
 
+    def _density_voltage_v(self, density_cm3: float) -> float:
+        """``q*n*L^2/(2*eps0*eps_r)`` [V] of a space-charge density [1/cm^3]."""
+        return (ELEMENTARY_CHARGE_C * density_cm3 * self.thickness_cm**2
+                / (2.0 * self.permittivity_f_cm))
+
     @property
     def v_tfl_v(self) -> float:
-        """Trap-filled-limit voltage ``q*N_t*L^2/(2*eps0*eps_r)`` [V]."""
-        p = self.params
-        return (
-            ELEMENTARY_CHARGE_C * p.trap_density_cm3 * self.thickness_cm**2
-            / (2.0 * self.permittivity_f_cm)
-        )
+        """Trap-filled-limit voltage ``q*N_t*L^2/(2*eps0*eps_r)`` [V] (without ions)."""
+        return self._density_voltage_v(self.params.trap_density_cm3)
+
+    @property
+    def ion_voltage_v(self) -> float:
+        """Largest screening of V_TFL by settled ions, ``q*n_ion*L^2/(2*eps)`` [V]."""
+        return self._density_voltage_v(self.params.ion_density_cm3)
+
+    def effective_v_tfl_v(self, voltage_v: ArrayLike, ion_memory_v: ArrayLike | None = None
+                          ) -> float | FloatArray:
+        """The trap-filled limit seen at ``voltage_v`` with the ions at ``ion_memory_v`` (the
+        present state by default) [V]: ``V_TFL0 - V_ion*clip(s*sign(V)/V_TFL0, 0, 1)``."""
+        v_tfl = self.v_tfl_v
+        s = self._ion_memory_v if ion_memory_v is None else ion_memory_v
+        if not self.has_ions:
+            return as_result(np.full(np.shape(np.asarray(voltage_v) + np.asarray(s)), v_tfl))
+        poled = np.clip(np.asarray(s, dtype=float) * np.sign(voltage_v) / v_tfl, 0.0, 1.0)
+        return as_result(v_tfl - self.ion_voltage_v * poled)
 
     @property
     def minimum_apparent_trap_density_cm3(self) -> float:
@@ -112,15 +181,17 @@ class SingleCarrierDevice:
             * self.permittivity_f_cm / self.thickness_cm**2
         )
 
+    def _rise_visible(self, v_tfl_v: float) -> bool:
+        if v_tfl_v <= 0.0:
+            return False
+        return self._ln_ohm_a_cm2_v + math.log(v_tfl_v) < self._ln_child_a_cm2_v2 + 2.0 * math.log(
+            v_tfl_v
+        )
+
     @property
     def shows_trap_filling(self) -> bool:
         """Whether the trap-filling rise is visible: ``sigma < (9/8)*eps*mu*V_TFL/L^2``."""
-        v_tfl = self.v_tfl_v
-        if v_tfl <= 0.0:
-            return False
-        return self._ln_ohm_a_cm2_v + math.log(v_tfl) < self._ln_child_a_cm2_v2 + 2.0 * math.log(
-            v_tfl
-        )
+        return self._rise_visible(self.v_tfl_v)
 
     @property
     def tfl_exponent(self) -> float:
@@ -130,23 +201,48 @@ class SingleCarrierDevice:
         ln_ratio = self._ln_child_a_cm2_v2 + math.log(self.v_tfl_v) - self._ln_ohm_a_cm2_v
         return max(self.MIN_TFL_EXPONENT, 2.0 + ln_ratio / math.log(self.CHILD_REACHED_BY))
 
-    def _ln_current_density(self, ln_v: FloatArray) -> FloatArray:
-        """ln of the current-density magnitude [ln(A/cm^2)] at ln|V| [ln V]."""
+    # --- curves --------------------------------------------------------------------------
+
+    def _ln_current_density(self, ln_v: FloatArray, v_tfl_v: ArrayLike | None = None
+                            ) -> FloatArray:
+        """ln of the current-density magnitude [ln(A/cm^2)] at ln|V| [ln V], with the
+        trap-filled limit ``v_tfl_v`` [V] (one value, or one per voltage; default V_TFL0)."""
+        ln_v = np.asarray(ln_v, dtype=float)
+        v_tfl = np.broadcast_to(np.asarray(self.v_tfl_v if v_tfl_v is None else v_tfl_v,
+                                           dtype=float), ln_v.shape)
         ln_ohm = self._ln_ohm_a_cm2_v + ln_v
         ln_child = self._ln_child_a_cm2_v2 + 2.0 * ln_v
         delta = self.ROUNDING_FRACTION
-        if not self.shows_trap_filling:
-            return delta * np.logaddexp(ln_ohm / delta, ln_child / delta)
-        m = self.tfl_exponent
-        ln_v_tfl = math.log(self.v_tfl_v)
+        plain = delta * np.logaddexp(ln_ohm / delta, ln_child / delta)
+        with np.errstate(divide="ignore"):
+            ln_v_tfl = np.log(np.where(v_tfl > 0.0, v_tfl, 1.0))
+        visible = (v_tfl > 0.0) & (
+            self._ln_ohm_a_cm2_v + ln_v_tfl < self._ln_child_a_cm2_v2 + 2.0 * ln_v_tfl)
+        if not np.any(visible):
+            return plain
+        ln_ratio = np.where(visible, self._ln_child_a_cm2_v2 + ln_v_tfl - self._ln_ohm_a_cm2_v,
+                            0.0)
+        m = np.maximum(self.MIN_TFL_EXPONENT, 2.0 + ln_ratio / math.log(self.CHILD_REACHED_BY))
         ln_steep = self._ln_ohm_a_cm2_v + ln_v_tfl + m * (ln_v - ln_v_tfl)
         width_upper = delta * (m - 2.0)
         rise = -width_upper * np.logaddexp(-ln_steep / width_upper, -ln_child / width_upper)
         width_lower = delta * (m - 1.0)
-        return width_lower * np.logaddexp(ln_ohm / width_lower, rise / width_lower)
+        trapped = width_lower * np.logaddexp(ln_ohm / width_lower, rise / width_lower)
+        return np.where(visible, trapped, plain)
+
+    def _injected_a_cm2(self, voltage_v: ArrayLike, ion_memory_v: ArrayLike | None = None
+                        ) -> FloatArray:
+        v = np.asarray(voltage_v, dtype=float)
+        magnitude = np.abs(v)
+        with np.errstate(divide="ignore"):
+            ln_v = np.log(magnitude)
+        v_tfl = self.effective_v_tfl_v(v, ion_memory_v) if self.has_ions else None
+        j = np.where(magnitude > 0.0, np.exp(self._ln_current_density(ln_v, v_tfl)), 0.0)
+        return np.sign(v) * j
 
     def sclc_current_density_a_cm2(self, voltage_v: ArrayLike) -> float | FloatArray:
-        """Injected current density in the load sign (J > 0 for V > 0) [A/cm^2].
+        """Injected current density in the load sign (J > 0 for V > 0) [A/cm^2], at the
+        present ion state.
 
         This is the quantity of the SCLC literature; :meth:`current_density_a_cm2` is its
         negative (photovoltaic sign, as for every device model).
@@ -156,12 +252,7 @@ class SingleCarrierDevice:
         voltage_v : array_like
             Applied voltage [V].
         """
-        v = np.asarray(voltage_v, dtype=float)
-        magnitude = np.abs(v)
-        with np.errstate(divide="ignore"):
-            ln_v = np.log(magnitude)
-        j = np.where(magnitude > 0.0, np.exp(self._ln_current_density(ln_v)), 0.0)
-        return as_result(np.sign(v) * j)
+        return as_result(self._injected_a_cm2(voltage_v))
 
     def current_density_a_cm2(
         self, voltage_v: ArrayLike, irradiance_mw_cm2: float = 0.0
@@ -175,12 +266,13 @@ class SingleCarrierDevice:
         irradiance_mw_cm2 : float, default 0
             Ignored (dark device) [mW/cm^2].
         """
-        return as_result(-np.asarray(self.sclc_current_density_a_cm2(voltage_v)))
+        return as_result(-self._injected_a_cm2(voltage_v))
 
     def voltage_at_current_density_v(
         self, j_a_cm2: ArrayLike, irradiance_mw_cm2: float = 0.0
     ) -> float | FloatArray:
-        """Voltage at which the device carries a current density (photovoltaic sign).
+        """Voltage at which the device carries a current density (photovoltaic sign), at the
+        present ion state.
 
         Solves the monotonic ln J(ln V) with Brent's method for each value.
 
@@ -205,9 +297,10 @@ class SingleCarrierDevice:
                 flat_out[index] = value  # 0 -> 0 V, +-inf -> +-inf V, nan -> nan
                 continue
             target = math.log(abs(value))
+            v_tfl = float(self.effective_v_tfl_v(math.copysign(1.0, value)))
 
-            def residual(ln_v: float, target: float = target) -> float:
-                return float(self._ln_current_density(np.asarray(ln_v))) - target
+            def residual(ln_v: float, target: float = target, v_tfl: float = v_tfl) -> float:
+                return float(self._ln_current_density(np.asarray(ln_v), v_tfl)) - target
 
             low, high = -40.0, 10.0
             while residual(low) > 0.0:
@@ -218,14 +311,18 @@ class SingleCarrierDevice:
             flat_out[index] = math.copysign(math.exp(ln_v), value)
         return as_result(out)
 
+    # --- time evolution ------------------------------------------------------------------
+
     def hold(self, voltage_v: float, duration_s: float, irradiance_mw_cm2: float = 0.0) -> None:
-        """No state to advance (no ion option yet)."""
+        """Advance the ions with the voltage held: ``s <- V + (s - V)*exp(-duration/tau)``."""
+        check_non_negative("duration_s", duration_s)
+        decay = float(self._ion_decay(duration_s))
+        self._ion_memory_v = voltage_v + (self._ion_memory_v - voltage_v) * decay
 
     def float_open_circuit(self, duration_s: float, irradiance_mw_cm2: float = 0.0) -> None:
-        """No state to advance."""
-
-    def reset(self) -> None:
-        """No state to reset."""
+        """Advance the ions with the output off: a dark device floats at 0 V, so ``s``
+        relaxes toward 0."""
+        self.hold(0.0, duration_s)
 
     def staircase(
         self,
@@ -234,9 +331,22 @@ class SingleCarrierDevice:
         point_s: ArrayLike,
         irradiance_mw_cm2: float = 0.0,
     ) -> FloatArray:
-        """Current density at each step [A/cm^2], photovoltaic sign (stateless device).
+        """Current density at each step [A/cm^2], photovoltaic sign.
 
-        Parameters as in :meth:`SolarCell.staircase`; the times are only validated.
+        Each voltage is held ``settle_s`` before its reading and ``point_s`` in all; the ions
+        follow point by point (exact exponentials), the reading sees the ions of its moment.
+        Parameters as in :meth:`SolarCell.staircase`.
         """
-        voltages, _, _ = staircase_times(voltages_v, settle_s, point_s)
-        return np.asarray(self.current_density_a_cm2(voltages))
+        voltages, settle, point = staircase_times(voltages_v, settle_s, point_s)
+        if not self.has_ions:
+            return np.asarray(self.current_density_a_cm2(voltages))
+        before = self._ion_decay(settle)
+        after = self._ion_decay(point - settle)
+        memory = np.empty(voltages.size)
+        s = self._ion_memory_v
+        for k in range(voltages.size):
+            s = voltages[k] + (s - voltages[k]) * before[k]
+            memory[k] = s
+            s = voltages[k] + (s - voltages[k]) * after[k]
+        self._ion_memory_v = float(s)
+        return -self._injected_a_cm2(voltages, memory)
