@@ -17,16 +17,26 @@ import itertools
 import math
 import numbers
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from instruments import roles
 
-__all__ = ["Attenuator", "AttenuatorSetting", "FilterWheelLike"]
+__all__ = ["Attenuator", "AttenuatorError", "AttenuatorSetting", "FilterWheelLike"]
 
 #: Totals closer than this are the same OD for :meth:`Attenuator.available_ods`.
 OD_RESOLUTION = 1e-9
+
+
+class AttenuatorError(RuntimeError):
+    """A wheel did not reach the position it was sent to (stalled, stuck or blocked); the
+    message names the wheel and both positions, ``wheel_index`` is its index (station
+    order)."""
+
+    def __init__(self, message: str, wheel_index: int) -> None:
+        super().__init__(message)
+        self.wheel_index = wheel_index
 
 
 class FilterWheelLike(Protocol):
@@ -100,14 +110,48 @@ class Attenuator(roles.Attenuator):
         self.wheels = list(wheels)
         #: Optical density of each slot of each wheel.
         self.od_per_slot: list[tuple[float, ...]] = tables
+        #: Measured total OD of slot combinations (a calibration), by positions.
+        self.combination_od: dict[tuple[int, ...], float] = {}
+        #: One line naming the calibration in use ("" = the nominal ODs).
+        self.calibration_label = ""
+        #: Read each wheel's position back after moving it (:class:`AttenuatorError` when
+        #: it did not get there); procedures that depend on the OD turn it on.
+        self.verify_moves = False
         self.lock = threading.RLock()
-        self._settings = [
-            AttenuatorSetting(
-                positions=tuple(p + 1 for p in index),
-                od=sum(table[p] for table, p in zip(tables, index, strict=True)),
-            )
-            for index in itertools.product(*(range(len(t)) for t in tables))
-        ]
+        self._settings = self._make_settings()
+
+    def _make_settings(self) -> list[AttenuatorSetting]:
+        settings = []
+        for index in itertools.product(*(range(len(t)) for t in self.od_per_slot)):
+            positions = tuple(p + 1 for p in index)
+            od = self.combination_od.get(positions, sum(
+                table[p] for table, p in zip(self.od_per_slot, index, strict=True)))
+            settings.append(AttenuatorSetting(positions=positions, od=od))
+        return settings
+
+    def apply_calibration(self, od_per_slot: Sequence[Sequence[float]],
+                          combination_od: Mapping[tuple[int, ...], float] | None = None,
+                          label: str = "calibrated") -> None:
+        """Use measured optical densities from now on: each slot's (one list per wheel,
+        station order) and, where measured, the total of a slot combination (positions
+        1-based; the others are the sums of their slots). ``label`` names the calibration in
+        :meth:`describe`."""
+        tables = [tuple(float(od) for od in ods) for ods in od_per_slot]
+        if [len(t) for t in tables] != [len(t) for t in self.od_per_slot]:
+            raise ValueError("a calibration needs one OD per slot of every wheel")
+        with self.lock:
+            self.od_per_slot = tables
+            self.combination_od = {tuple(int(p) for p in k): float(v)
+                                   for k, v in (combination_od or {}).items()}
+            self.calibration_label = label
+            self._settings = self._make_settings()
+
+    def describe(self) -> str:
+        """The wheels and the OD of each slot in one line, with the calibration in use."""
+        text = super().describe()
+        if self.calibration_label:
+            text += f"; calibration {self.calibration_label}"
+        return text
 
     @property
     def identity(self) -> str:
@@ -137,7 +181,7 @@ class Attenuator(roles.Attenuator):
             if not 1 <= position <= len(table):
                 raise ValueError(f"{wheel.name}: position {position} outside 1..{len(table)}")
             total += table[position - 1]
-        return total
+        return self.combination_od.get(tuple(int(p) for p in positions), total)
 
     # --- state ----------------------------------------------------------------------------
     @property
@@ -184,7 +228,11 @@ class Attenuator(roles.Attenuator):
 
     def set_positions(self, positions: Sequence[int]) -> None:
         """Move the wheels to ``positions`` (1-based, station order), the wheels whose OD goes
-        up first, so the beam is never brighter than at the start or the end."""
+        up first, so the beam is never brighter than at the start or the end.
+
+        :raises AttenuatorError: with :attr:`verify_moves`, a wheel does not read back the
+            position it was sent to.
+        """
         self.od_of(positions)  # validates before anything moves
         with self.lock:
             self._move(self.positions, tuple(positions))
@@ -200,12 +248,21 @@ class Attenuator(roles.Attenuator):
         # OD increases (positive change) first, largest first; decreases last.
         for _change, index, new in sorted(moves, key=lambda m: (-m[0], m[1])):
             self.wheels[index].set_position(new)
+            if not self.verify_moves:
+                continue
+            reached = int(self.wheels[index].position)
+            if reached != new:
+                raise AttenuatorError(
+                    f"{self.wheels[index].name}: sent to position {new} but reads {reached} "
+                    "(stuck or blocked?)", index)
 
     def set_od(self, target_od: float) -> float:
         """Move the wheels to the slot combination closest to ``target_od`` (float, >= 0)
         and return the total OD reached.
 
         :raises ValueError: before anything moves, for a negative or non-finite target.
+        :raises AttenuatorError: with :attr:`verify_moves`, a wheel does not read back the
+            position it was sent to.
         """
         self.choose(target_od)  # validates before any traffic
         with self.lock:

@@ -20,6 +20,7 @@ lamp off (lamps are not cycled per measurement; docs/contracts.md, "Semantics").
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from typing import Any, ClassVar
@@ -324,6 +325,31 @@ class Newport69907(Instrument, LightSource):
             raise ValueError(f"{locked!r} is not a bool")
         # ⚠ ``COMM=1|0``: same unresolved source as ``MODE`` (docs/instruments.md §5).
         self._command(f"COMM={int(locked)}")
+
+    # --- output ---------------------------------------------------------------------------
+    #: The output follows the power (or current) preset: :meth:`scale_output`.
+    has_adjustable_output: ClassVar[bool] = True
+
+    def scale_output(self, factor: float) -> float:
+        """Multiply the preset that regulates the lamp (power in power mode, 1 W steps;
+        current in current mode, 0.1 A steps) by about ``factor`` (float, > 0), kept below
+        the supply's limit; return the factor applied (new / old preset). An arc lamp's light
+        follows its electrical power near the set point (a calibration uses this to set
+        1 sun)."""
+        if not factor > 0 or not math.isfinite(factor):
+            raise ValueError(f"output factor must be a finite number > 0, got {factor!r}")
+        with self.lock:
+            if self.regulation_mode == "power":
+                old_w = int(self.power_preset_w)
+                new_w = max(1, min(round(old_w * factor), int(self.power_limit_w) - 1))
+                if new_w != old_w:
+                    self.power_preset_w = new_w
+                return new_w / old_w
+            old_a = float(self.current_preset_a)
+            new_a = max(0.1, min(round(old_a * factor, 1), float(self.current_limit_a) - 0.1))
+            if abs(new_a - old_a) > 1e-9:
+                self.current_preset_a = new_a
+            return new_a / old_a
 
     # --- actions --------------------------------------------------------------------------
     def start(self) -> None:

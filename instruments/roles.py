@@ -25,8 +25,10 @@ Semantics shared by every implementation:
 from __future__ import annotations
 
 import abc
+import math
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from instruments.smu import SourceMeter
@@ -34,6 +36,7 @@ from instruments.smu import SourceMeter
 __all__ = [
     "Attenuator",
     "Identified",
+    "IrradianceReading",
     "IrradianceSensor",
     "LightSource",
     "Shutter",
@@ -91,6 +94,18 @@ class LightSource(Identified):
         """Get whether the source reports a fault (bool; False for a source that reports
         none)."""
         return False
+
+    #: True when :meth:`scale_output` can adjust the output (an arc-lamp supply's power).
+    has_adjustable_output: ClassVar[bool] = False
+
+    def scale_output(self, factor: float) -> float:
+        """Multiply the output by about ``factor`` (> 0) within the source's limits and
+        resolution (an arc-lamp supply: its power or current preset); return the factor
+        applied.
+
+        :raises NotImplementedError: the source cannot adjust its output this way.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot adjust its output")
 
     def set_relative_intensity(self, fraction: float) -> None:
         """Set the output relative to the nominal (1.0 = nominal irradiance).
@@ -168,12 +183,35 @@ class Attenuator(Identified):
         """Leave the attenuator as it is (the shutter makes the beam safe)."""
 
 
+@dataclass(frozen=True)
+class IrradianceReading:
+    """One irradiance reading: the irradiance [mW/cm²], the sensor's raw and dark-corrected
+    signal (A for a photodiode; NaN when the sensor gives none), the NPLC used (NaN: none),
+    and whether the reading was below the sensor's noise floor."""
+
+    irradiance_mw_cm2: float
+    current_a: float = math.nan
+    photocurrent_a: float = math.nan
+    nplc: float = math.nan
+    below_noise_floor: bool = False
+
+
 class IrradianceSensor(Identified):
     """A sensor that measures the irradiance at the device plane."""
 
     @abc.abstractmethod
     def irradiance_mw_cm2(self) -> float:
         """Measure the irradiance [mW/cm²]."""
+
+    def measure_dark(self) -> float:
+        """Measure the sensor's dark signal (the caller has closed the shutter) and subtract
+        it from later readings; returns it (A), 0 for a sensor that zeroes itself."""
+        return 0.0
+
+    def reading(self) -> IrradianceReading:
+        """Measure the irradiance with what the sensor knows about the reading (dark offset
+        subtracted, below its noise floor or not)."""
+        return IrradianceReading(float(self.irradiance_mw_cm2()))
 
     @abc.abstractmethod
     def calibration_description(self) -> str:

@@ -95,6 +95,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"  plus the warm-up of the arc lamp {light!r} if it is off when the run "
                   "starts (30 min)")
         print(f"station {args.station}: every role the steps need is present")
+        from labctl.calibration import calibration_age_warning
+
+        stale = calibration_age_warning(station)
+        if stale:
+            print(f"  warning: {stale}")
     return EXIT_OK
 
 

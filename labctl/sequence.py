@@ -283,7 +283,8 @@ def check_against_station(
                    or _darkness_problem(step, station))
         if problem is None and procedure_plugin(step.procedure).check_station is not None:
             reason = procedure_plugin(step.procedure).check_station(step, station)
-            problem = (reason, ()) if reason else None
+            # a reason, or (reason, (field, ...)) naming the step's field at fault
+            problem = (reason if isinstance(reason, tuple) else (reason, ())) if reason else None
         if problem is not None:
             reason, at = problem
             raise InputError(

@@ -536,6 +536,12 @@ def analyze_jv_measurement(data: Any, context: AnalysisContext
         metrics["irradiance_mw_cm2"] = irradiance_mw_cm2 if lit else math.nan
     if not lit:
         metrics["pce_pct"] = math.nan
+        # the dark-J-V route to the ideality factor, beside Rsh (labctl/analysis/dark_jv.py)
+        from labctl.analysis.dark_jv import dark_diode_fit
+
+        dark, dark_warnings = dark_diode_fit(voltage_v, j_ma_cm2)
+        metrics.update(dark)
+        more = [*more, *dark_warnings]
     rate = context.details.get("achieved_scan_rate_v_s")
     if rate is not None and math.isfinite(float(rate)):
         metrics["scan_rate_v_s"] = float(rate)

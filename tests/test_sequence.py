@@ -323,7 +323,7 @@ BAD_SEQUENCES = [
         edit("jv_steady: {points: 10}", "jv_stedy: {points: 10}"),
         4,
         "steps[1]",
-        "unknown step 'jv_stedy' (known: jv, jv_steady, mpp, intensity_voc, sclc)",
+        "unknown step 'jv_stedy' (known: jv, jv_steady, mpp, intensity_voc, sclc, calibrate)",
     ),
     (
         "two keys in a step",

@@ -163,10 +163,17 @@ class _FilterWheelConfig(VisaInstrumentConfig):
     od: list[OpticalDensity] = Field(
         description="Optical density of each slot, slot 1 first (0 = open), 0…10."
     )
+    true_od: list[OpticalDensity] | None = Field(
+        None, description="Simulation only: the optical density each slot really has (ND "
+        "glass differs from its nominal value), slot 1 first, 0…10; None = the nominal `od`. "
+        "The simulated wheel attenuates by these; labctl uses `od` or a stored calibration."
+    )
 
-    @field_validator("od")
+    @field_validator("od", "true_od")
     @classmethod
-    def _one_per_slot(cls, value: list[float]) -> list[float]:
+    def _one_per_slot(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return value
         if len(value) != cls.slots:
             raise ValueError(
                 f"must list the optical density of each of the {cls.slots} slots "

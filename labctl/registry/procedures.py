@@ -57,7 +57,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "labctl.procedures"
 #: Modules of the built-in plug-ins (each has a module-level ``PLUGIN``), in listing order.
 BUILT_IN = ("procedures.jv", "procedures.jv_steady", "procedures.mpp",
-            "procedures.intensity_voc", "procedures.sclc")
+            "procedures.intensity_voc", "procedures.sclc", "procedures.calibration")
 
 
 @dataclass
@@ -183,8 +183,10 @@ class ProcedurePlugin:
     metric_names: tuple[str, ...] = ()
     #: Metrics worth a place in a one-line result (``labctl run``, ``catalog``).
     headline_metrics: tuple[str, ...] = ()
-    #: ``check_station(step, station) -> reason or None``: a role the step needs and lacks.
-    check_station: Callable[[Any, StationConfig], str | None] | None = None
+    #: ``check_station(step, station) -> reason or None``: a role the step needs and lacks
+    #: (or ``(reason, (field, ...))`` to name the step's field at fault).
+    check_station: Callable[[Any, StationConfig], str | tuple[str, tuple[str, ...]] | None] \
+        | None = None
     #: ``figure(results, path, title)``: one figure for the measurements of a step.
     figure: Callable[[Sequence[StepResult], Path, str], None] | None = None
     #: ``finish_step(results)``: metrics over a step's measurements (the hysteresis index of

@@ -24,8 +24,9 @@ Light: the supply drives a :class:`labctl.sim.physics.ArcLamp` built from
 ``simulation.light`` (``relative_start``, ``warmup_tau_s``, ``drift_pct_per_h``); ``START``
 ignites it after 5 s, then it warms up exponentially; ``STOP`` puts it out. The station's light
 source (the first lamp supply or LED in station order) becomes ``bench.light.source``; its
-output is relative to the setpoint, whatever the preset (the presets only set the electrical
-readings).
+output is the lamp's (warm-up, drift) times the electrical power the presets give relative to
+the factory setting (150 W on a 69907 in power mode), so a calibration can set 1 sun by the
+power preset.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class Newport69907Emulator(ScpiDevice):
             ignition_s=IGNITION_S,
             drift_pct_per_h=light.drift_pct_per_h,
         )
+        self.lamp.power_scale = self.output_scale
         self.event_register = ESR_POWER_ON
         self.settings = dict(self.factory)
         self.power_mode = True
@@ -239,6 +241,7 @@ class Newport69907Emulator(ScpiDevice):
             self._extinguish(now_s)
             return True
         if text == "RST":
+            self.bench.light_changing()
             self.settings = dict(self.factory)
             self.power_mode = True
             self.front_panel_locked = False
@@ -267,6 +270,17 @@ class Newport69907Emulator(ScpiDevice):
             return True
         return False
 
+    def output_scale(self) -> float:
+        """Light relative to the factory setting: the electrical power the present presets
+        and limits give over the factory power (an arc lamp's output follows its power)."""
+        volts = self.lamp_voltage_v
+        s, f = self.settings, self.factory
+        if self.power_mode:
+            watts = min(s["power_preset_w"], s["power_limit_w"], s["current_limit_a"] * volts)
+            return watts / f["power_preset_w"]
+        amps = min(s["current_preset_a"], s["current_limit_a"], s["power_limit_w"] / volts)
+        return amps / f["current_preset_a"]
+
     def _set_amps(self, name: str, value: float) -> None:
         if value > self.max_current_a:
             raise _ExecutionError
@@ -274,6 +288,7 @@ class Newport69907Emulator(ScpiDevice):
         limit = value if name == "A-LIM" else self.settings["current_limit_a"]
         if not preset < limit:
             raise _ExecutionError
+        self.bench.light_changing()
         self.settings["current_preset_a"], self.settings["current_limit_a"] = preset, limit
 
     def _set_watts(self, name: str, value: int) -> None:
@@ -283,6 +298,7 @@ class Newport69907Emulator(ScpiDevice):
         limit = value if name == "P-LIM" else self.settings["power_limit_w"]
         if not preset < limit:
             raise _ExecutionError
+        self.bench.light_changing()
         self.settings["power_preset_w"], self.settings["power_limit_w"] = preset, limit
 
 

@@ -141,8 +141,9 @@ class _TerminalEmulator(ScpiDevice):
 class FW102CEmulator(_TerminalEmulator):
     """A Thorlabs FW102C on the simulated bench (serial, CR; echo and ``>`` prompt).
 
-    Its slot in the beam sets a transmission 10^-OD (the station's ``od`` list) that the bench
-    multiplies into the irradiance; position 1 at power-on.
+    Its slot in the beam sets a transmission 10^-OD (the station's ``true_od`` list where
+    given, else its nominal ``od``) that the bench multiplies into the irradiance; position 1
+    at power-on.
     """
 
     default_position_count: ClassVar[int] = 6
@@ -155,7 +156,9 @@ class FW102CEmulator(_TerminalEmulator):
         self.trigger_output = False
         self.sensors_on = False
         self.baud_115200 = True
-        self.od = [float(x) for x in self.config.get("od") or [0.0] * self.position_count]
+        # the slot's real OD (``true_od``, simulation) attenuates; ``od`` is only nominal
+        true_od = self.config.get("true_od") or self.config.get("od")
+        self.od = [float(x) for x in true_od or [0.0] * self.position_count]
         self.bench.light_changing()
         self.position = 1
         attenuators = self.bench.light.attenuators

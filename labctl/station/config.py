@@ -110,6 +110,14 @@ class StationConfig(StrictModel, FileBacked):
         "minutes (0 < N <= 10080, one week) on the labctl clock, then switch the arc lamp off; "
         "null = leave it lit. Ctrl-C during the wait leaves it lit.")
 
+    calibration_dir: Text | None = Field(
+        None, description="Folder of the stored attenuator calibrations (`labctl run` of a "
+        "`calibrate` step writes one dated YAML file per calibration), relative to the "
+        "station file; null = beside the station file.")
+    calibration_max_age_days: float | None = Field(
+        30.0, gt=0, le=3650, description="`labctl validate` warns when the calibration in use "
+        "is older than this (days), >0…3650; null = never.")
+
     @field_validator("notify_command", mode="before")
     @classmethod
     def _split_command(cls, value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from labctl.sim.physics.common import check_non_negative
 from labctl.station.simulation import LightSim
@@ -46,6 +47,9 @@ class ArcLamp:
         self.drift_pct_per_h = drift_pct_per_h
         self._start_s: float | None = None
         self._stop_s: float | None = None
+        #: The output relative to the nominal electrical power (set by the supply emulator:
+        #: an arc lamp's light follows its power near the set point); None = 1.
+        self.power_scale: Callable[[], float] | None = None
 
     @classmethod
     def from_light(cls, light: LightSim, ignition_s: float = 5.0) -> ArcLamp:
@@ -106,4 +110,5 @@ class ArcLamp:
         if self.warmup_tau_s > 0.0:
             warmup -= (1.0 - self.relative_start) * math.exp(-since_ignition_s / self.warmup_tau_s)
         drift = self.drift_pct_per_h / 100.0 * since_ignition_s / 3600.0
-        return max(0.0, warmup + drift)
+        scale = 1.0 if self.power_scale is None else float(self.power_scale())
+        return max(0.0, warmup + drift) * scale
