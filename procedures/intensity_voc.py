@@ -272,6 +272,7 @@ class IntensityVocProcedure(LabctlProcedure):
                 return
             self.emit_row(row)
             self.emit_progress(100.0 * (index + 1) / len(levels))
+        self.end_light_exposure()  # a stuck shutter or a late light-path fault fails it here
 
     def _voc_mode(self) -> None:
         smu = self.roles.smu
