@@ -136,6 +136,7 @@ class CalibrationProcedure(LabctlProcedure):
         combinations = self._combinations(open_positions, slot_od, open_e, open_a, floor_a)
         if combinations is None:
             return
+        self.end_light_exposure()  # a light-path fault found now keeps the calibration unstored
         self._store(slot_od, combinations, open_e)
 
     def _nominal_od(self, positions: tuple[int, ...] | list[int]) -> float:
