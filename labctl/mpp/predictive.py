@@ -51,7 +51,7 @@ class PredictiveTracker(Tracker):
                  sample_growth: float = 1.6, rtol: float = 1e-4, read_interval_s: float = 2.0,
                  max_visit_s: float = 1800.0, drift_tol: float = 2e-3, jump_tol: float = 5e-3,
                  recheck_min_s: float = 60.0, recheck_max_s: float = 960.0,
-                 min_v: float = 0.0) -> None:
+                 min_span_tau: float = 0.0, min_v: float = 0.0) -> None:
         if not (0 < probe_step_v <= step_v <= max_step_v and first_sample_s > 0
                 and sample_growth > 1 and rtol > 0 and 0 < recheck_min_s <= recheck_max_s):
             raise ValueError("inconsistent parameters of the default tracker")
@@ -59,6 +59,7 @@ class PredictiveTracker(Tracker):
         self.first_sample_s, self.sample_growth, self.rtol = first_sample_s, sample_growth, rtol
         self.read_interval_s, self.max_visit_s = read_interval_s, max_visit_s
         self.drift_tol, self.jump_tol, self.min_v = drift_tol, jump_tol, min_v
+        self.min_span_tau = min_span_tau
         self.recheck_min_s, self.recheck_max_s = recheck_min_s, recheck_max_s
         self.tau_s: float | None = None
         self._search_step_v = step_v
@@ -124,7 +125,8 @@ class PredictiveTracker(Tracker):
                 "sample_growth": self.sample_growth, "rtol": self.rtol,
                 "read_interval_s": self.read_interval_s, "max_visit_s": self.max_visit_s,
                 "drift_tol": self.drift_tol, "jump_tol": self.jump_tol,
-                "recheck_min_s": self.recheck_min_s, "recheck_max_s": self.recheck_max_s}
+                "recheck_min_s": self.recheck_min_s, "recheck_max_s": self.recheck_max_s,
+                "min_span_tau": self.min_span_tau}
 
     def snapshot(self) -> dict[str, Any]:
         return {"tau_s": self.tau_s, "search_step_v": self._search_step_v,
@@ -175,9 +177,15 @@ class PredictiveTracker(Tracker):
         tolerance = (self.rtol if self._history or self._holding else 10.0 * self.rtol) * scale
         if fit.tau_at_lower_edge:  # settled before the first reading
             return abs(visit.currents_a[-1] - visit.currents_a[-2]) <= tolerance
+        if not self._history and not self._holding and fit.current_inf_a <= 0.0 \
+                and len(visit.times_s) >= 5:
+            return True  # at or beyond open circuit: no power to refine, go down
         if self.tau_s is None and (len(visit.times_s) < 5 or fit.tau_at_upper_edge
                                    or visit.times_s[-1] < 0.5 * fit.tau_s):
             return False  # the time constant itself is not known yet
+        if (self.tau_s is not None and not fit.tau_at_lower_edge
+                and visit.times_s[-1] < self.min_span_tau * self.tau_s):
+            return False  # a shorter span amplifies any drift (light, ageing) too much
         return (fit.current_inf_se_a <= tolerance
                 and abs(fit.current_inf_a - visit.previous_inf_a) <= tolerance)
 
@@ -277,15 +285,25 @@ class PredictiveTracker(Tracker):
                 self._hold_reference_a = fit.current_inf_a
             return self._read_again()
         reference = max(abs(self._hold_reference_a), 1e-15)
-        drift = abs(fit.current_inf_a - self._hold_reference_a) / reference
+        current = self._hold_current_a(visit, fit)
+        drift = abs(current - self._hold_reference_a) / reference
         if drift <= self.drift_tol and reading.time_s - self._hold_since_s < self._recheck_s:
             return self._read_again()
         self._holding = False  # re-check: probe either side of the hold point
         self._recheck_from_v = visit.voltage_v
-        self._history = [(visit.voltage_v, visit.voltage_v * fit.current_inf_a)]
+        self._history = [(visit.voltage_v, visit.voltage_v * current)]
         self._search_step_v = self.probe_step_v
         self._last_direction = 1.0
         return self._move_to(visit.voltage_v + self.probe_step_v, reading.time_s)
+
+
+    def _hold_current_a(self, visit: _Visit, fit: RelaxationFit) -> float:
+        """The steady-state current at the hold point now: the fit's while the transient
+        lasts, then the mean of the last three readings (a slow drift, e.g. degradation, would
+        otherwise be averaged into the fit of the whole hold)."""
+        if self.tau_s is None or visit.times_s[-1] < 5.0 * self.tau_s:
+            return fit.current_inf_a
+        return sum(visit.currents_a[-3:]) / len(visit.currents_a[-3:])
 
 
 def _parabola_vertex(voltages: list[float], powers: list[float]) -> float:
