@@ -61,16 +61,23 @@ def pce_stabilized_pct(time_s: ArrayLike, pce_pct: ArrayLike, window_s: float | 
     """Stabilized PCE [%]: the mean over the final window in which the PCE has settled.
 
     The window is the last ``window_s`` (default: the last ``window_fraction`` of the run); if
-    the series settles (enters and stays within +-``tolerance_pct`` of that window's mean) only
-    inside the window, the window starts there instead. Works for any series (power too).
+    the series settles (enters and stays within +-``tolerance_pct`` of the mean) only inside the
+    window, the window starts there instead (settled on the mean of the window, or on the
+    mean of its later half over all of that half); a series that drifts through the window
+    gives the window's mean. Works for any series (power too).
     """
     t, v = _series(time_s, pce_pct)
-    in_window = t >= _window_start_s(t, window_s, window_fraction)
-    mean = float(np.mean(v[in_window]))
+    window_start = _window_start_s(t, window_s, window_fraction)
+    first = int(np.searchsorted(t, window_start))
+    mean = float(np.mean(v[first:]))
     start = _settled_index(v, mean, tolerance_pct)
-    if start is not None and t[start] > t[in_window][0]:
-        return float(np.mean(v[start:]))
-    return mean
+    if start is not None:
+        return float(np.mean(v[max(start, first):]))
+    half = first + (v.size - first) // 2  # a late step: settled over the window's later half?
+    start = _settled_index(v, float(np.mean(v[half:])), tolerance_pct)
+    if start is not None and start <= half:
+        return float(np.mean(v[max(start, first):]))
+    return mean  # drifting: the window's mean
 
 
 def settling_time_s(time_s: ArrayLike, values: ArrayLike, final_value: float | None = None,
