@@ -51,7 +51,8 @@ class PredictiveTracker(Tracker):
                  sample_growth: float = 1.6, rtol: float = 1e-4, read_interval_s: float = 2.0,
                  max_visit_s: float = 1800.0, drift_tol: float = 2e-3, jump_tol: float = 5e-3,
                  recheck_min_s: float = 60.0, recheck_max_s: float = 960.0,
-                 min_span_tau: float = 0.0, min_v: float = 0.0) -> None:
+                 min_span_tau: float = 0.0, coarse_samples: int = 3,
+                 min_v: float = 0.0) -> None:
         if not (0 < probe_step_v <= step_v <= max_step_v and first_sample_s > 0
                 and sample_growth > 1 and rtol > 0 and 0 < recheck_min_s <= recheck_max_s):
             raise ValueError("inconsistent parameters of the default tracker")
@@ -60,6 +61,8 @@ class PredictiveTracker(Tracker):
         self.read_interval_s, self.max_visit_s = read_interval_s, max_visit_s
         self.drift_tol, self.jump_tol, self.min_v = drift_tol, jump_tol, min_v
         self.min_span_tau = min_span_tau
+        self.coarse_samples = int(coarse_samples)
+        self._coarse = False
         self.recheck_min_s, self.recheck_max_s = recheck_min_s, recheck_max_s
         self.tau_s: float | None = None
         self._search_step_v = step_v
@@ -85,6 +88,7 @@ class PredictiveTracker(Tracker):
     def start(self, start_v: float) -> Command:
         self._visit = _Visit(float(start_v), None)
         self._holding = False
+        self._coarse = self.coarse_samples > 0
         self._history = []
         self._wait_s = self.first_sample_s
         return Command(self._visit.voltage_v, self._wait_s)
@@ -101,11 +105,14 @@ class PredictiveTracker(Tracker):
             self._holding = False
             self._recheck_from_v = None
             self._search_step_v = self.step_v
+            self._coarse = True
         visit.times_s.append(max(reading.time_s - visit.t0_s, 1e-9))
         visit.currents_a.append(reading.current_a)
         self._refit(visit)
         if self._holding:
             return self._hold(reading)
+        if self._coarse:
+            return self._coarse_update(visit, reading.time_s)
         if not self._visit_done(visit):
             return self._read_again()
         self._learn_tau(visit)
@@ -113,6 +120,16 @@ class PredictiveTracker(Tracker):
         self._last_dwell_s = visit.times_s[-1]
         self._history.append((visit.voltage_v, visit.voltage_v * visit.fit.current_inf_a))
         return self._next_move(reading.time_s)
+
+    def _coarse_update(self, visit: _Visit, now_s: float) -> Command:
+        """The approach: a few quick readings per point, enough to find the maximum's side."""
+        if len(visit.times_s) < self.coarse_samples:
+            return self._read_again()
+        assert visit.fit is not None
+        current = visit.fit.current_inf_a if self.tau_s is not None else visit.currents_a[-1]
+        self._last_dwell_s = visit.times_s[-1]
+        self._history.append((visit.voltage_v, visit.voltage_v * current))
+        return self._next_move(now_s)
 
     def state(self) -> TrackerState:
         fit = self._visit.fit
@@ -126,7 +143,7 @@ class PredictiveTracker(Tracker):
                 "read_interval_s": self.read_interval_s, "max_visit_s": self.max_visit_s,
                 "drift_tol": self.drift_tol, "jump_tol": self.jump_tol,
                 "recheck_min_s": self.recheck_min_s, "recheck_max_s": self.recheck_max_s,
-                "min_span_tau": self.min_span_tau}
+                "min_span_tau": self.min_span_tau, "coarse_samples": self.coarse_samples}
 
     def snapshot(self) -> dict[str, Any]:
         return {"tau_s": self.tau_s, "search_step_v": self._search_step_v,
@@ -248,6 +265,12 @@ class PredictiveTracker(Tracker):
         left, centre, right = voltages[best - 1:best + 2]
         vertex = _parabola_vertex(voltages[best - 1:best + 2], powers[best - 1:best + 2])
         vertex = min(max(vertex, left + 0.1 * (centre - left)), right - 0.1 * (right - centre))
+        if self._coarse:  # bracketed: from here on, steady-state values only
+            self._coarse = False
+            self._history = []
+            self._search_step_v = 2.0 * self.probe_step_v
+            self._last_direction = 0.0
+            return self._move_to(vertex, now_s)
         fine = max(centre - left, right - centre) <= 2.01 * self.probe_step_v
         nearest = min(abs(vertex - v) for v in voltages)
         if fine or nearest < 0.05 * self.probe_step_v:
