@@ -53,6 +53,8 @@ class PredictiveTracker(Tracker):
                  recheck_min_s: float = 60.0, recheck_max_s: float = 960.0,
                  min_span_tau: float = 0.0, coarse_samples: int = 3,
                  min_v: float = 0.0) -> None:
+        probe_step_v = min(probe_step_v, step_v)  # a small step_v asks for fine probes too
+        max_step_v = max(max_step_v, step_v)
         if not (0 < probe_step_v <= step_v <= max_step_v and first_sample_s > 0
                 and sample_growth > 1 and rtol > 0 and 0 < recheck_min_s <= recheck_max_s):
             raise ValueError("inconsistent parameters of the default tracker")
@@ -63,6 +65,7 @@ class PredictiveTracker(Tracker):
         self.min_span_tau = min_span_tau
         self.coarse_samples = int(coarse_samples)
         self._coarse = False
+        self._resumed = False
         self.recheck_min_s, self.recheck_max_s = recheck_min_s, recheck_max_s
         self.tau_s: float | None = None
         self._search_step_v = step_v
@@ -88,7 +91,10 @@ class PredictiveTracker(Tracker):
     def start(self, start_v: float) -> Command:
         self._visit = _Visit(float(start_v), None)
         self._holding = False
-        self._coarse = self.coarse_samples > 0
+        # A resumed run starts where it was: near the maximum, no coarse approach.
+        self._coarse = self.coarse_samples > 0 and not self._resumed
+        if self._resumed:
+            self._search_step_v = 2.0 * self.probe_step_v
         self._history = []
         self._wait_s = self.first_sample_s
         return Command(self._visit.voltage_v, self._wait_s)
@@ -104,7 +110,8 @@ class PredictiveTracker(Tracker):
             self._history.clear()
             self._holding = False
             self._recheck_from_v = None
-            self._search_step_v = self.step_v
+            self._search_step_v = 2.0 * self.probe_step_v  # the maximum moves little with light
+            self._last_direction = 0.0
             self._coarse = True
         visit.times_s.append(max(reading.time_s - visit.t0_s, 1e-9))
         visit.currents_a.append(reading.current_a)
@@ -156,6 +163,7 @@ class PredictiveTracker(Tracker):
         self._search_step_v = float(snapshot.get("search_step_v", self.step_v))
         self._recheck_s = float(snapshot.get("recheck_s", self.recheck_min_s))
         self._moves = int(snapshot.get("moves", 0))
+        self._resumed = bool(snapshot)
 
     # --- the transient at one set-point ---------------------------------------------------
 
@@ -265,20 +273,25 @@ class PredictiveTracker(Tracker):
         left, centre, right = voltages[best - 1:best + 2]
         vertex = _parabola_vertex(voltages[best - 1:best + 2], powers[best - 1:best + 2])
         vertex = min(max(vertex, left + 0.1 * (centre - left)), right - 0.1 * (right - centre))
-        if self._coarse:  # bracketed: from here on, steady-state values only
-            self._coarse = False
-            self._history = []
-            self._search_step_v = 2.0 * self.probe_step_v
-            self._last_direction = 0.0
-            return self._move_to(vertex, now_s)
-        fine = max(centre - left, right - centre) <= 2.01 * self.probe_step_v
+        resolution = (4.01 if self._coarse else 2.01) * self.probe_step_v
+        fine = max(centre - left, right - centre) <= resolution
         nearest = min(abs(vertex - v) for v in voltages)
         if fine or nearest < 0.05 * self.probe_step_v:
-            return self._settle(vertex if fine else centre, now_s)
+            target = vertex if fine else centre
+            return self._end_approach(target, now_s) if self._coarse else self._settle(
+                target, now_s)
         if abs(vertex - centre) < self.probe_step_v:  # refine on the wider side
             side = 1.0 if right - centre > centre - left else -1.0
             vertex = centre + side * self.probe_step_v
         return self._move_to(vertex, now_s)
+
+    def _end_approach(self, voltage_v: float, now_s: float) -> Command:
+        """The approach has bracketed the maximum: from here on, steady-state values only."""
+        self._coarse = False
+        self._history = []
+        self._search_step_v = 2.0 * self.probe_step_v
+        self._last_direction = 0.0
+        return self._move_to(voltage_v, now_s)
 
     def _settle(self, voltage_v: float, now_s: float) -> Command:
         if self._recheck_from_v is not None:  # a re-check ended: adapt its interval

@@ -111,3 +111,18 @@ def test_perturb_observe_turns_round_when_power_drops():
     back = tracker.update(Reading(2.0, 0.51, 0.5e-3))  # power fell: reverse
     assert back.setpoint_v == pytest.approx(0.50)
     assert tracker.moves == 2
+
+
+def test_default_tracker_resumes_near_the_maximum_without_a_new_approach():
+    cell = _cell(10.0, 0.3)
+    start_v = 0.8 * cell.steady_state_open_circuit_voltage_v(SUN)
+    first = make_tracker("default")
+    before = drive(first, cell, lambda _t: SUN, 400.0, start_v, log_interval_s=2.0)
+    resumed = make_tracker("default")
+    resumed.restore(first.snapshot())
+    assert resumed.tau_s == first.tau_s
+    after = drive(resumed, cell, lambda _t: SUN, 200.0, float(before.voltage_v[-1]),
+                  log_interval_s=1.0)
+    # It continues at the maximum: no excursion of the set-point beyond the probe steps.
+    assert np.max(np.abs(after.voltage_v - after.true_vmpp_v)) < 0.02
+    assert abs(_final_ratio(after) - 1.0) < 0.001
