@@ -20,8 +20,6 @@ boolean mask), so 10^6-row runs are analysed as they are.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -64,7 +62,7 @@ def pce_stabilized_pct(time_s: ArrayLike, pce_pct: ArrayLike, window_s: float | 
     the series settles (enters and stays within +-``tolerance_pct`` of the mean) only inside the
     window, the window starts there instead (settled on the mean of the window, or on the
     mean of its later half over all of that half); a series that drifts through the window
-    gives the window's mean. Works for any series (power too).
+    gives the window's mean. Works for any series (power too); docs/methods.md §2.1.
     """
     t, v = _series(time_s, pce_pct)
     window_start = _window_start_s(t, window_s, window_fraction)
@@ -85,20 +83,22 @@ def settling_time_s(time_s: ArrayLike, values: ArrayLike, final_value: float | N
                     window_fraction: float = DEFAULT_WINDOW_FRACTION) -> float:
     """Time [s] from the first sample until the series enters and stays within
     +-``tolerance_pct`` of ``final_value`` (default: :func:`pce_stabilized_pct` of the series);
-    0 when it starts inside the band, NaN when its last sample is outside it."""
+    0 when it starts inside the band, NaN when its last sample is outside it
+    (docs/methods.md §3)."""
     t, v = _series(time_s, values)
     final = (pce_stabilized_pct(t, v, window_fraction=window_fraction,
                                 tolerance_pct=tolerance_pct)
              if final_value is None else float(final_value))
     start = _settled_index(v, final, tolerance_pct)
-    return math.nan if start is None else float(t[start] - t[0])
+    return float("nan") if start is None else float(t[start] - t[0])
 
 
 def t_fraction_h(time_h: ArrayLike, values: ArrayLike, fraction: float,
                  reference: float | None = None, after_h: float | None = None) -> float:
     """First time [h] at which ``values`` falls to ``fraction`` of ``reference`` (default: the
     first value), interpolated linearly between samples; only samples at or after ``after_h``
-    count. NaN if it never does."""
+    count. NaN if it never does. The T_x of Khenkin et al. 2020, :doi:`10.1038/s41560-019-0529-5`
+    (docs/methods.md §2.2)."""
     t, v = _series(time_h, values)
     ref = float(v[0]) if reference is None else float(reference)
     level = fraction * ref
@@ -106,7 +106,7 @@ def t_fraction_h(time_h: ArrayLike, values: ArrayLike, fraction: float,
     if after_h is not None:
         below &= t >= after_h
     if not below.any():
-        return math.nan
+        return float("nan")
     k = int(np.argmax(below))
     if k == 0 or (after_h is not None and t[k - 1] < after_h) or v[k - 1] == v[k]:
         return float(t[k])
@@ -114,19 +114,19 @@ def t_fraction_h(time_h: ArrayLike, values: ArrayLike, fraction: float,
 
 
 def t95_h(time_h: ArrayLike, values: ArrayLike, reference: float | None = None) -> float:
-    """T95 [h]: time to 95 % of the initial value (Khenkin et al. 2020)."""
+    """T95 [h]: time to 95 % of the initial value, :doi:`10.1038/s41560-019-0529-5`."""
     return t_fraction_h(time_h, values, 0.95, reference)
 
 
 def t80_h(time_h: ArrayLike, values: ArrayLike, reference: float | None = None) -> float:
-    """T80 [h]: time to 80 % of the initial value (Khenkin et al. 2020)."""
+    """T80 [h]: time to 80 % of the initial value, :doi:`10.1038/s41560-019-0529-5`."""
     return t_fraction_h(time_h, values, 0.80, reference)
 
 
 def ts80_h(time_h: ArrayLike, values: ArrayLike, burn_in_h: float) -> float:
     """Ts80 [h]: time, from the start, to 80 % of ``E_s``, the value at the end of the burn-in
-    (``burn_in_h``, interpolated), Khenkin et al., Nat. Energy 2020, DOI
-    10.1038/s41560-019-0529-5."""
+    (``burn_in_h``, interpolated), Khenkin et al., Nat. Energy 2020,
+    :doi:`10.1038/s41560-019-0529-5`."""
     t, v = _series(time_h, values)
     e_s = float(np.interp(burn_in_h, t, v))
     return t_fraction_h(t, v, 0.80, reference=e_s, after_h=burn_in_h)
@@ -136,14 +136,14 @@ def tracking_efficiency(time_s: ArrayLike, power_w: ArrayLike, true_power_w: Arr
                         since_s: float | None = None) -> float:
     """Measured energy over the energy at the true steady-state maximum power [fraction]
     (trapezoids; from ``since_s`` on if given). Above 1 while a poled cell gives more than its
-    steady-state power."""
+    steady-state power. docs/methods.md §3 (the static/dynamic efficiency of EN 50530)."""
     t, p = _series(time_s, power_w)
     _, p_true = _series(time_s, true_power_w)
     if since_s is not None:
         keep = t >= since_s
         t, p, p_true = t[keep], p[keep], p_true[keep]
     true_energy = float(np.trapezoid(p_true, t))
-    return float(np.trapezoid(p, t)) / true_energy if true_energy > 0 else math.nan
+    return float(np.trapezoid(p, t)) / true_energy if true_energy > 0 else float("nan")
 
 
 def ripple_pct(time_s: ArrayLike, values: ArrayLike,
@@ -152,13 +152,15 @@ def ripple_pct(time_s: ArrayLike, values: ArrayLike,
     t, v = _series(time_s, values)
     window = v[t >= _window_start_s(t, None, window_fraction)]
     mean = float(np.mean(window))
-    return float(np.std(window)) / abs(mean) * 100.0 if mean else math.nan
+    return float(np.std(window)) / abs(mean) * 100.0 if mean else float("nan")
 
 
 def decimate_minmax(time_s: ArrayLike, values: ArrayLike,
                     n_bins: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """The smallest and the largest value of each of ``n_bins`` bins of equal sample count, in
-    time order (at most ``2*n_bins`` points); the series itself when it is shorter."""
+    time order (at most ``2*n_bins`` points); the series itself when it is shorter. For the
+    power/PCE figures of long runs (docs/methods.md §2.2): a spike survives, unlike in a
+    mean per bin."""
     t, v = _series(time_s, values)
     if t.size <= 2 * n_bins:
         return t.copy(), v.copy()
@@ -178,7 +180,8 @@ def decimate_minmax(time_s: ArrayLike, values: ArrayLike,
 
 class MinMaxDecimator:
     """Streaming min/max decimation into bins of ``bin_s`` [s]: feed chunks as a run goes,
-    memory grows with the number of bins only (a 1000 h run with 30 min bins: 2000 bins)."""
+    memory grows with the number of bins only (a 1000 h run with 30 min bins: 2000 bins);
+    the streaming form of :func:`decimate_minmax` (docs/methods.md §2.2)."""
 
     def __init__(self, bin_s: float) -> None:
         if not bin_s > 0:
