@@ -63,7 +63,9 @@ class SolarCellDevice(_DeviceModel):
     SolarCell` reads them from it. Degradation: the light dose D [h at 1 sun] grows while lit;
     the burn-in loss relaxes toward ``burn_in_fraction`` with ``1 - exp(-dD/burn_in_tau_h)``;
     the part ``dark_recovery_fraction`` of it recovers in the dark with ``burn_in_tau_h``; Jph is
-    scaled by ``1 - burn_in - loss_pct_per_1000h/100 * D/1000``. All zero: no degradation.
+    scaled by ``1 - burn_in - loss_pct_per_1000h/100 * D/1000``; Rs grows by
+    ``rs_growth_ohm_cm2_per_h * D`` and J0 by ``exp(j0_growth_per_h * D)``. All zero: no
+    degradation.
     """
 
     kind: Literal["solar_cell"] = Field("solar_cell", description="Device type.")
@@ -130,6 +132,15 @@ class SolarCellDevice(_DeviceModel):
     )
     dark_recovery_fraction: float = Field(
         0.0, ge=0, le=1, description="Fraction of the burn-in that recovers in the dark (0-1)."
+    )
+    rs_growth_ohm_cm2_per_h: float = Field(
+        0.0, ge=0, le=1000, description="Series-resistance growth (Ω·cm² per h of 1-sun light): "
+        "Rs = rs_ohm_cm2 + rs_growth_ohm_cm2_per_h·D; lowers Vmpp by about Jmpp·ΔRs."
+    )
+    j0_growth_per_h: float = Field(
+        0.0, ge=0, le=100, description="Relative growth rate of the diode saturation current "
+        "(1/h of 1-sun light): J0 = j0_ma_cm2·exp(j0_growth_per_h·D); lowers Voc and Vmpp by "
+        "about n·kT/q per e-fold."
     )
 
     @field_validator("rsh_ohm_cm2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -61,7 +62,13 @@ class SolarCell:
     of ``b`` the part ``dark_recovery_fraction`` is recoverable: in the dark (G = 0) it decays
     with ``burn_in_tau_h`` (wall time), the rest is permanent. Jph is multiplied by
     ``max(0, 1 - b - loss_pct_per_1000h/100 * D/1000)``. Within one staircase Jph is held at
-    its value at the start of the sweep.
+    its value at the start of the sweep. The series resistance grows as
+    ``rs_ohm_cm2 + rs_growth_ohm_cm2_per_h * D`` and the saturation current as
+    ``j0_ma_cm2 * exp(j0_growth_per_h * D)``: these move Vmpp (by about ``Jmpp * dRs`` and
+    ``n*Vt`` per e-fold of J0), which photocurrent loss alone barely does (docs/simulation.md §3).
+
+    :meth:`state_dict` holds everything that evolves (ion memory, light dose, burn-in, age), so
+    :meth:`load_state` continues a cell across a resume.
     """
 
     def __init__(self, params: SolarCellDevice | None = None) -> None:
@@ -70,6 +77,9 @@ class SolarCell:
         self._light_dose_sun_h = 0.0
         self._burn_in_permanent = 0.0
         self._burn_in_recoverable = 0.0
+        self._age_s = 0.0
+        self._mpp_key: tuple[float, ...] | None = None
+        self._mpp_value = (0.0, 0.0, 0.0)
         self.reset()
 
     # --- state ---------------------------------------------------------------------------
@@ -80,20 +90,26 @@ class SolarCell:
         self._light_dose_sun_h = 0.0
         self._burn_in_permanent = 0.0
         self._burn_in_recoverable = 0.0
+        self._age_s = 0.0
 
     def state_dict(self) -> dict[str, float]:
         """The cell's state as plain numbers (ion memory [V], light dose [sun h], burn-in
-        losses [fraction]): what a cell keeps between two sessions on the bench."""
+        losses [fraction], age [s] of evolved time): what a cell keeps between two sessions on
+        the bench. The light dose also carries the Rs and J0 growth."""
         return {"ion_memory_v": self._ion_memory_v, "light_dose_sun_h": self._light_dose_sun_h,
                 "burn_in_permanent": self._burn_in_permanent,
-                "burn_in_recoverable": self._burn_in_recoverable}
+                "burn_in_recoverable": self._burn_in_recoverable, "age_s": self._age_s}
 
     def load_state(self, state: dict[str, float]) -> None:
-        """Take back a state :meth:`state_dict` gave (ValueError: a key is missing)."""
+        """Take back a state :meth:`state_dict` gave (ValueError: a key is missing).
+
+        ``age_s`` may be absent (a state saved before it existed): the age is then 0."""
         try:
-            values = {key: float(state[key]) for key in self.state_dict()}
-        except (KeyError, TypeError, ValueError) as exc:
+            values = {key: float(state[key]) for key in self.state_dict() if key != "age_s"}
+            values["age_s"] = float(state.get("age_s", 0.0))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"not a solar-cell state: {exc!r}") from None
+        self._age_s = values["age_s"]
         self._ion_memory_v = values["ion_memory_v"]
         self._light_dose_sun_h = values["light_dose_sun_h"]
         self._burn_in_permanent = values["burn_in_permanent"]
@@ -122,6 +138,25 @@ class SolarCell:
         return self._light_dose_sun_h
 
     @property
+    def age_s(self) -> float:
+        """Time the cell has been evolved (held, floated, swept) since :meth:`reset` [s]."""
+        return self._age_s
+
+    @property
+    def series_resistance_ohm_cm2(self) -> float:
+        """Present series resistance [ohm cm^2]: ``rs_ohm_cm2 + rs_growth_ohm_cm2_per_h * D``."""
+        p = self.params
+        return p.rs_ohm_cm2 + p.rs_growth_ohm_cm2_per_h * self._light_dose_sun_h
+
+    @property
+    def saturation_current_density_a_cm2(self) -> float:
+        """Present diode saturation current density [A/cm^2]: ``J0 * exp(j0_growth_per_h * D)``
+        (the exponent is capped at 700 to stay finite)."""
+        p = self.params
+        growth = p.j0_growth_per_h * self._light_dose_sun_h
+        return p.j0_ma_cm2 * 1e-3 * (math.exp(min(growth, 700.0)) if growth else 1.0)
+
+    @property
     def degradation_factor(self) -> float:
         """Present multiplier of the photocurrent [fraction], 1 for a fresh cell."""
         p = self.params
@@ -136,6 +171,7 @@ class SolarCell:
         p = self.params
         if duration_s <= 0.0:
             return
+        self._age_s += duration_s
         if irradiance_mw_cm2 > 0.0:
             dose_h = duration_s / 3600.0 * irradiance_mw_cm2 / REFERENCE_IRRADIANCE_MW_CM2
             self._light_dose_sun_h += dose_h
@@ -158,7 +194,8 @@ class SolarCell:
 
     def _diode_args(self) -> tuple[float, float, float, float, float]:
         p = self.params
-        return (p.j0_ma_cm2 * 1e-3, p.ideality, p.rs_ohm_cm2, p.rsh_ohm_cm2, p.temperature_k)
+        return (self.saturation_current_density_a_cm2, p.ideality, self.series_resistance_ohm_cm2,
+                p.rsh_ohm_cm2, p.temperature_k)
 
     def jph_a_cm2(self, irradiance_mw_cm2: ArrayLike) -> float | FloatArray:
         """Photocurrent density [A/cm^2] at an irradiance [mW/cm^2], degradation included.
@@ -225,9 +262,13 @@ class SolarCell:
     def steady_state_mpp(self, irradiance_mw_cm2: float) -> tuple[float, float, float]:
         """The true steady-state maximum power point.
 
-        Solves ``d(V*J)/dV = J + V*dJ/dV = 0`` on (0, Voc) with Brent's method, using the
-        analytic ``dJ/dV = -(J0'/(n Vt) + 1/Rsh)/(1 + Rs*(J0'/(n Vt) + 1/Rsh))`` with
+        Solves ``d(V*J)/dV = J + V*dJ/dV = 0`` on (0, Voc), using the analytic
+        ``dJ/dV = -(J0'/(n Vt) + 1/Rsh)/(1 + Rs*(J0'/(n Vt) + 1/Rsh))`` with
         ``J0' = J0*exp((V + J*Rs)/(n*Vt))``; the result is accurate to about 1e-14 relative.
+        Fast for a caller that asks at every logged point: the last answer is kept (same
+        irradiance and degradation state: no work), and a changed state starts a secant
+        iteration from the last Vmpp (about five evaluations); Brent's method on (0, Voc) is the
+        fallback and the first solution.
 
         Parameters
         ----------
@@ -241,21 +282,67 @@ class SolarCell:
             power density [W/cm^2] at the maximum power point; zeros in the dark.
         """
         jph = float(self.jph_a_cm2(irradiance_mw_cm2))
-        j0, n, rs, rsh, t = self._diode_args()
-        voc = self.steady_state_open_circuit_voltage_v(irradiance_mw_cm2)
-        if jph <= 0.0 or voc <= 0.0:
-            return 0.0, 0.0, 0.0
+        args = self._diode_args()
+        key = (jph, *args)
+        if key == self._mpp_key:
+            return self._mpp_value
+        if jph <= 0.0:
+            result = (0.0, 0.0, 0.0)
+        else:
+            vmpp = self._vmpp_secant(jph, args) if self._mpp_value[0] > 0.0 else None
+            if vmpp is None:
+                vmpp = self._vmpp_brent(jph, args)
+            if vmpp is None:
+                result = (0.0, 0.0, 0.0)
+            else:
+                jmpp = float(diode_current_density_a_cm2(vmpp, jph, *args))
+                result = (vmpp, jmpp, vmpp * jmpp)
+        self._mpp_key, self._mpp_value = key, result
+        return result
+
+    @staticmethod
+    def _power_slope_fn(jph: float, args: tuple[float, float, float, float, float]
+                        ) -> Callable[[float], float]:
+        """d(V*J)/dV of the steady-state curve as a function of V."""
+        j0, n, rs, rsh, t = args
         nvt = n * float(thermal_voltage_v(t))
         gsh = 0.0 if math.isinf(rsh) else 1.0 / rsh
 
         def power_slope(v: float) -> float:
             j = float(diode_current_density_a_cm2(v, jph, j0, n, rs, rsh, t))
-            conductance = j0 / nvt * math.exp((v + j * rs) / nvt) + gsh
+            conductance = j0 / nvt * math.exp(min((v + j * rs) / nvt, 700.0)) + gsh
             return j - v * conductance / (1.0 + rs * conductance)
 
-        vmpp = optimize.brentq(power_slope, 0.0, voc, xtol=1e-16, rtol=4.0 * np.finfo(float).eps)
-        jmpp = float(diode_current_density_a_cm2(vmpp, jph, j0, n, rs, rsh, t))
-        return vmpp, jmpp, vmpp * jmpp
+        return power_slope
+
+    def _vmpp_brent(self, jph: float, args: tuple[float, float, float, float, float]
+                    ) -> float | None:
+        voc = float(open_circuit_voltage_v(jph, *args))
+        if voc <= 0.0:
+            return None
+        slope = self._power_slope_fn(jph, args)
+        return float(optimize.brentq(slope, 0.0, voc, xtol=1e-16,
+                                     rtol=4.0 * np.finfo(float).eps))
+
+    def _vmpp_secant(self, jph: float, args: tuple[float, float, float, float, float]
+                     ) -> float | None:
+        """Secant iteration from the last Vmpp; None when it does not converge cleanly."""
+        slope = self._power_slope_fn(jph, args)
+        v0 = self._mpp_value[0]
+        v1 = v0 * (1.0 + 1e-4)
+        f0, f1 = slope(v0), slope(v1)
+        for _ in range(12):
+            if f1 == f0:
+                break
+            v2 = v1 - f1 * (v1 - v0) / (f1 - f0)
+            if not 0.0 < v2 < 2.0 * v0 + 1.0:
+                return None
+            if abs(v2 - v1) <= 1e-15 * max(1.0, abs(v2)) or f1 == 0.0:
+                return v2
+            v0, f0, v1, f1 = v1, f1, v2, slope(v2)
+            if abs(v1 - v0) <= 4e-16 * abs(v1):
+                return v1
+        return v1 if f1 == 0.0 or abs(f1) < 1e-13 * jph else None
 
     def voltage_at_current_density_v(
         self, j_a_cm2: ArrayLike, irradiance_mw_cm2: float
