@@ -12,7 +12,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_STATION", "open_window", "run_gui", "save_when_idle"]
+__all__ = ["DEFAULT_STATION", "making_safe_on_exception", "open_window", "run_gui",
+           "save_when_idle"]
 
 #: The station ``labctl gui`` opens when none is named: the example bench, simulated.
 DEFAULT_STATION = Path(__file__).resolve().parents[1] / "sim" / "default_station.yaml"
@@ -55,6 +56,19 @@ def save_when_idle(window: Any, path: Path, then: Callable[[], None],
     timer.start(poll_ms)
 
 
+def making_safe_on_exception(window: Any) -> Callable[..., None]:
+    """An ``excepthook`` for the window: an exception nobody handled (in a slot, a timer)
+    is logged, the queue stops and the bench is made safe; the window stays up."""
+
+    def on_exception(kind: type[BaseException], value: BaseException,
+                     tb: TracebackType | None) -> None:
+        log.error("unexpected error in the window: %s: %s (the bench is made safe)",
+                  kind.__name__, value, exc_info=(kind, value, tb))
+        window.make_safe()
+
+    return on_exception
+
+
 def run_gui(station: Path | None, *, simulated: bool = False, screenshot: Path | None = None,
             out_dir: Path = Path("results"),
             prepare: Callable[[Any], None] | None = None) -> int:
@@ -65,20 +79,13 @@ def run_gui(station: Path | None, *, simulated: bool = False, screenshot: Path |
     app = application()
     window = open_window(station, simulated=simulated, out_dir=out_dir)
     previous_hook = sys.excepthook
-
-    def on_exception(kind: type[BaseException], value: BaseException,
-                     tb: TracebackType | None) -> None:
-        log.error("unexpected error in the window: %s: %s (the bench is made safe)",
-                  kind.__name__, value, exc_info=(kind, value, tb))
-        window.make_safe()
-
-    sys.excepthook = on_exception
+    sys.excepthook = making_safe_on_exception(window)
     try:
         window.show()
         if prepare is not None:
             prepare(window)
         if screenshot is not None:
-            save_when_idle(window, Path(screenshot), window.close)
+            save_when_idle(window, Path(screenshot), lambda: (window.close(), app.quit()))
         app.exec()
     finally:
         sys.excepthook = previous_hook

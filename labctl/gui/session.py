@@ -246,9 +246,12 @@ class Session:
             job.folder = Path(content["folder"])
             self._emit(job, "run_start", folder=str(job.folder),
                        planned=len(content["measurements"]))
-        else:  # measurement_end, result, run_end
+        elif document.kind == "result":  # the step's records: finish_step adds to them
+            self._emit(job, "result", record=_copy(content["record"]),
+                       step_records=[_copy(r.record) for r in content.get("step_results", [])])
+        else:  # measurement_end, run_end
             self._emit(job, document.kind, **{k: v for k, v in content.items()
-                                              if k in ("status", "error", "record")})
+                                              if k in ("status", "error")})
 
     @contextmanager
     def _lend_station(self) -> Iterator[None]:
@@ -297,6 +300,13 @@ class Session:
                 text = f"FAILED: {error_line(exc, with_type=False)}"
             lines.append(f"{name}: {text}")
         return lines
+
+
+def _copy(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy the window may keep while the runner goes on adding to the record."""
+    import copy
+
+    return copy.deepcopy(record)
 
 
 def instrument_state(instrument: Any, role: str) -> str:

@@ -346,6 +346,9 @@ class MainWindow(QtWidgets.QMainWindow):
         elif event.kind == "measurement_start":
             self._measurement_start(event.job, content)
         elif event.kind == "result":
+            for record in content.get("step_records", []):  # metrics over the step
+                if record.get("file") != content["record"].get("file"):
+                    self._show_metrics(event.job, record)
             self._show_result(event.job, content["record"])
         elif event.kind == "measurement_end" and content.get("status") != "ok":
             log.warning("measurement %s: %s", content.get("status"), content.get("error"))
@@ -390,13 +393,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plot.start_curve(key, label, kind, f"{self._jobs[job_id].label} — {kind.name}")
         self.views.setCurrentIndex(0)
 
-    def _show_result(self, job_id: int | None, record: dict[str, Any]) -> None:
+    def _show_metrics(self, job_id: int | None, record: dict[str, Any]) -> str:
         label = record["procedure"] + (f" {record['direction']}" if record.get("direction")
                                        else "")
         title = self._jobs[job_id].label if job_id in self._jobs else ""
         self._metrics_column(job_id, label, title)
         for name, value in record.get("metrics", {}).items():
             self._metric_cell(label, name, value)
+        return label
+
+    def _show_result(self, job_id: int | None, record: dict[str, Any]) -> None:
+        label = self._show_metrics(job_id, record)
         warnings = [f"{label}: {w}" for w in record.get("warnings", [])]
         if record.get("status", "ok") != "ok":
             warnings.insert(0, f"{label}: {record['status']}"
