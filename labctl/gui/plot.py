@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from labctl.gui.plotkinds import DecimatingBuffer, PlotKind
-from labctl.gui.qt import QtWidgets
+from labctl.gui.qt import QtCore, QtWidgets
 
 __all__ = ["LivePlot"]
 
@@ -77,17 +77,32 @@ class LivePlot(QtWidgets.QWidget):
         layout.addWidget(self.widget)
         self.kind: PlotKind | None = None
         self.curves: dict[Any, _Curve] = {}
-        self._right: Any = None
         self._dirty: set[Any] = set()
+        # The right-hand axis (PCE beside power) is made once and shown when a plot has it:
+        # items are added and removed, never the axes (clearing them crashed PySide6).
+        plot = self.widget.getPlotItem()
+        self._right = pg.ViewBox()
+        plot.scene().addItem(self._right)
+        plot.getAxis("right").linkToView(self._right)
+        self._right.setXLink(plot)
+        plot.vb.sigResized.connect(self._sync_right)
+        plot.hideAxis("right")
+
+    def _sync_right(self) -> None:
+        plot = self.widget.getPlotItem()
+        self._right.setGeometry(plot.vb.sceneBoundingRect())
+        self._right.linkedViewChanged(plot.vb, self._right.XAxis)
 
     def clear(self) -> None:
-        self.widget.clear()
+        """Remove every curve (the axes stay until the next curve sets them)."""
+        plot = self.widget.getPlotItem()
+        for curve in self.curves.values():
+            plot.removeItem(curve.item)
+            if curve.item2 is not None:
+                self._right.removeItem(curve.item2)
         self.legend.clear()
-        if self._right is not None:
-            self.widget.scene().removeItem(self._right)
-            self.widget.getPlotItem().hideAxis("right")
-            self._right = None
         self.curves.clear()
+        self._dirty.clear()
         self.kind = None
 
     def start_curve(self, key: Any, label: str, kind: PlotKind, title: str) -> None:
@@ -97,13 +112,14 @@ class LivePlot(QtWidgets.QWidget):
             self._set_axes(kind)
         self.title.setText(title)
         colour = _COLOURS[len(self.curves) % len(_COLOURS)]
-        item = self.widget.plot([], [], pen=pg.mkPen(colour, width=2), name=label,
+        item = self.widget.plot([], [], pen=pg.mkPen(colour, width=1), name=label,
                                 symbol="o" if kind.log_x else None, symbolSize=4,
                                 symbolBrush=colour)
         item.setClipToView(True)
         item2 = None
-        if kind.y2 is not None and self._right is not None:
-            item2 = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1, style=2))
+        if kind.y2 is not None:
+            item2 = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1,
+                                                   style=QtCore.Qt.PenStyle.DashLine))
             self._right.addItem(item2)
         self.curves[key] = _Curve(label, kind, item, item2, self.capacity)
 
@@ -114,15 +130,11 @@ class LivePlot(QtWidgets.QWidget):
         plot.setLabel("left", kind.y_label)
         plot.setLogMode(x=kind.log_x, y=kind.log_y)
         if kind.y2 is not None:
-            self._right = pg.ViewBox()
             plot.showAxis("right")
-            plot.scene().addItem(self._right)
-            plot.getAxis("right").linkToView(self._right)
             plot.getAxis("right").setLabel(kind.y2_label or kind.y2)
-            self._right.setXLink(plot)
-            plot.vb.sigResized.connect(
-                lambda: self._right is not None and self._right.setGeometry(
-                    plot.vb.sceneBoundingRect()))
+            self._sync_right()
+        else:
+            plot.hideAxis("right")
 
     def add_rows(self, key: Any, rows: list[Mapping[str, Any]]) -> None:
         """Rows of a curve; drawn at the next :meth:`redraw`."""

@@ -312,9 +312,36 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.request_safe()
 
     # --- events ------------------------------------------------------------------------------
+    #: Time one timer tick may spend showing events [s]: a flood of rows is shown over
+    #: several ticks, so the window stays responsive (benchmarks/bench_gui.py).
+    TICK_BUDGET_S = 0.015
+    #: Events taken at a time within a tick.
+    EVENTS_PER_BATCH = 500
+    #: Shortest time between two redraws of the curves [s]: a repaint of the plot costs
+    #: tens of milliseconds whatever came in, so a flood of rows is drawn at 4 Hz.
+    REDRAW_INTERVAL_S = 0.25
+    _last_redraw_s = 0.0
+
     def poll(self) -> int:
-        """Take the session's events and show them; return how many there were."""
-        events = self.session.take_events()
+        """Show the session's events, for at most :attr:`TICK_BUDGET_S`; return how many
+        were shown."""
+        import time
+
+        deadline = time.perf_counter() + self.TICK_BUDGET_S
+        shown = 0
+        while True:
+            events = self.session.take_events(self.EVENTS_PER_BATCH)
+            self._show_events(events)
+            shown += len(events)
+            if len(events) < self.EVENTS_PER_BATCH or time.perf_counter() > deadline:
+                break
+        now_s = time.perf_counter()
+        if now_s - self._last_redraw_s >= self.REDRAW_INTERVAL_S or not shown:
+            self.plot.redraw()
+            self._last_redraw_s = now_s
+        return shown
+
+    def _show_events(self, events: list[GuiEvent]) -> None:
         rows: list[Any] = []
         row_job: int | None = None
         for event in events:
@@ -328,11 +355,12 @@ class MainWindow(QtWidgets.QMainWindow):
             if rows:
                 self._add_rows(row_job, rows)
                 rows = []
-            self._handle(event)
+            try:
+                self._handle(event)
+            except Exception:  # one event the window cannot show must not lose the others
+                log.exception("cannot show %s", event.kind)
         if rows:
             self._add_rows(row_job, rows)
-        self.plot.redraw()
-        return len(events)
 
     def _add_rows(self, job: int | None, rows: list[Any]) -> None:
         key = self._curve_of_job.get(job) if job is not None else None

@@ -63,3 +63,20 @@ def test_the_buffer_keeps_every_point_until_full_then_its_extremes() -> None:
     assert buffer.count == x_all.size and len(buffer) <= 64 and x.size <= 64 + buffer.stride
     assert y.max() == 50.0 and y.min() == -50.0
     assert np.all(np.diff(x) >= 0)  # still in order
+
+
+def test_a_long_session_of_qt_calls_does_not_use_up_none() -> None:
+    """PySide6 6.12 on Python 3.11 drops a reference to None per void call; labctl.gui.qt
+    makes None (and True, False) immortal there, as Python 3.12 does."""
+    import sys
+
+    from labctl.gui import qt
+
+    pen = qt.QtGui.QPen()
+    before = sys.getrefcount(None)
+    for _ in range(300_000):  # more than None's references in a fresh interpreter
+        pen.setWidth(1)
+    if qt.none_refcount_leaks():
+        assert qt._none_guarded and sys.getrefcount(None) > 1 << 50
+    else:
+        assert sys.getrefcount(None) >= before - 10
