@@ -35,7 +35,7 @@ class StationPanel(QtWidgets.QWidget):
     def __init__(self, on_refresh: Callable[[], None], on_safe: Callable[[], None]) -> None:
         super().__init__()
         self.title = QtWidgets.QLabel("")
-        self.table = _table(["Instrument", "Role", "Driver", "Resource", "Identity", "State"])
+        self.table = _table(["Instrument", "State", "Role", "Driver", "Resource", "Identity"])
         refresh = QtWidgets.QPushButton("Refresh state")
         refresh.clicked.connect(on_refresh)
         self.safe_button = QtWidgets.QPushButton("Make safe (labctl off)")
@@ -61,19 +61,20 @@ class StationPanel(QtWidgets.QWidget):
         self.table.setRowCount(len(config.instruments))
         for row, (name, inst) in enumerate(config.instruments.items()):
             resource = getattr(inst, "resource", None) or f"SMU {getattr(inst, 'smu', '')}"
-            _set_row(self.table, row, [name, config.role_of(name), inst.driver, resource,
+            _set_row(self.table, row, [name, "", config.role_of(name), inst.driver, resource,
                                        identities.get(name, "")])
         self.table.resizeColumnsToContents()
 
     def show_states(self, states: dict[str, str]) -> None:
         for row in range(self.table.rowCount()):
             name = self.table.item(row, 0).text()
-            self.table.setItem(row, 5, QtWidgets.QTableWidgetItem(states.get(name, "")))
+            self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(states.get(name, "")))
+        self.table.resizeColumnToContents(1)
 
     def state_of(self, name: str) -> str:
         for row in range(self.table.rowCount()):
             if self.table.item(row, 0).text() == name:
-                item = self.table.item(row, 5)
+                item = self.table.item(row, 1)
                 return item.text() if item else ""
         raise KeyError(name)
 
