@@ -175,10 +175,19 @@ class MainWindow(QtWidgets.QMainWindow):
         from pymeasure.display.widgets.log_widget import LogWidget
 
         widget = LogWidget("Log")
+        # pymeasure 0.16 shares one blink timer among every LogWidget (a class attribute):
+        # a closed window's widget would still blink on it. Each log gets its own.
+        widget._blink_qtimer.timeout.disconnect(widget._blink)
+        widget._blink_qtimer = QtCore.QTimer(widget)
+        widget._blink_qtimer.timeout.connect(widget._blink)
         widget.handler.setLevel(logging.INFO)
-        logging.getLogger("labctl").addHandler(widget.handler)
-        logging.getLogger("labctl").setLevel(logging.INFO)
+        labctl_log = logging.getLogger("labctl")
+        self._log_level = labctl_log.level
+        labctl_log.addHandler(widget.handler)
+        if labctl_log.getEffectiveLevel() > logging.INFO:
+            labctl_log.setLevel(logging.INFO)
         self._log_handler = widget.handler
+        self._log_widget = widget
         return widget
 
     # --- the run tab -------------------------------------------------------------------------
@@ -519,7 +528,10 @@ class MainWindow(QtWidgets.QMainWindow):
         failures = self.session.close()
         if failures:
             log.error("could not make safe: %s", "; ".join(failures))
-        logging.getLogger("labctl").removeHandler(self._log_handler)
+        labctl_log = logging.getLogger("labctl")
+        labctl_log.removeHandler(self._log_handler)
+        labctl_log.setLevel(self._log_level)
+        self._log_widget._blink_qtimer.stop()
         event.accept()
 
 

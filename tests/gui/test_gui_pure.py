@@ -70,6 +70,7 @@ def test_a_long_session_of_qt_calls_does_not_use_up_none() -> None:
     makes None (and True, False) immortal there, as Python 3.12 does."""
     import sys
 
+    pytest.importorskip("PySide6.QtGui", reason="Qt (PySide6) cannot be loaded here")
     from labctl.gui import qt
 
     pen = qt.QtGui.QPen()

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import yaml
 
-from labctl.storage import read_measurement
+pytest.importorskip("PySide6.QtWidgets", reason="Qt (PySide6) cannot be loaded here")
+pytest.importorskip("pyqtgraph")
+pytest.importorskip("pytestqt")
+
+from labctl.gui.qt import QtCore  # noqa: E402
+from labctl.storage import read_measurement  # noqa: E402
 
 DONE = ("ok", "failed", "aborted", "bad input", "cancelled")
 
@@ -103,6 +109,30 @@ def test_an_abort_mid_run_leaves_the_output_off(
     states = session.states_now()
     assert states["smu"] == "output off" and states["shutter"] == "closed"
     assert window.queue_table.item(0, 2).text() == "aborted"
+
+
+def test_closing_the_window_mid_run_leaves_the_bench_safe(
+        qtbot: Any, window: Any, fill_jv: Callable[..., None]) -> None:
+    session = window.session
+    bench = session.station.bench
+    forward = session._forward
+    closed: list[bool] = []
+
+    def close_after_some_rows(job: Any, document: Any) -> None:
+        forward(job, document)
+        if document.kind == "row" and not closed:
+            closed.append(True)
+            QtCore.QMetaObject.invokeMethod(window, "close",
+                                            QtCore.Qt.ConnectionType.QueuedConnection)
+
+    session._forward = close_after_some_rows
+    fill_jv(window, step_v="0.01", direction="both", hardware_sweep=False,
+            precondition_light_s="0")
+    job = window.queue_step()
+    qtbot.waitUntil(lambda: session.station is None, timeout=60_000)
+    assert closed and job.state == "aborted"
+    assert not bench.instruments["smu"].output_on
+    assert not bench.light.shutter_open
 
 
 def test_a_bad_value_is_shown_at_its_field_and_nothing_runs(
