@@ -175,3 +175,31 @@ def test_labctl_gui_saves_a_screenshot_and_exits_0(
     assert main(["gui", "--station", str(example_station()), "--sim", "--screenshot",
                  str(png), "--out", str(tmp_path / "r")]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_an_aborted_run_is_resumed_from_the_window_in_its_folder(
+        qtbot: Any, window: Any, fill_jv: Callable[..., None]) -> None:
+    session = window.session
+    forward = session._forward
+    rows: list[int] = []
+
+    def abort_once(job: Any, document: Any) -> None:
+        forward(job, document)
+        if document.kind == "row" and job.resume_dir is None:
+            rows.append(1)
+            if len(rows) == 3:
+                session.abort(job)
+
+    session._forward = abort_once
+    fill_jv(window, step_v="0.05", direction="reverse", hardware_sweep=False,
+            precondition_light_s="0")
+    first = window.queue_step()
+    wait_done(qtbot, window, [first])
+    assert first.state == "aborted"
+    again = window.resume(first.folder)
+    wait_done(qtbot, window, [again])
+    assert again.state == "ok" and again.folder == first.folder
+    summary = json.loads((first.folder / "summary.json").read_text())
+    assert summary["status"] == "ok" and [r["status"] for r in summary["results"]] == ["ok"]
+    data = read_measurement(first.folder / "s00_jv_reverse.csv")
+    assert data.complete and data.columns["Voltage (V)"].size == 29
