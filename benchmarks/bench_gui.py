@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from labctl.gui.app import open_window  # noqa: E402
 from labctl.gui.qt import QtCore, application  # noqa: E402
 from labctl.gui.session import GuiEvent, Session  # noqa: E402
 from labctl.gui.window import MainWindow  # noqa: E402
@@ -124,9 +125,7 @@ def main() -> int:
     args = parser.parse_args()
     application()
     with tempfile.TemporaryDirectory() as tmp:
-        session = Session(STATION, simulated=True, out_dir=Path(tmp))
-        session.open()
-        window = MainWindow(session, poll_ms=50)
+        window = open_window(STATION, simulated=True, out_dir=Path(tmp))  # as labctl gui
         window.show()
         try:
             print(f"labctl gui event-loop latency, {args.rows} MPP rows, {args.chunk} every "

@@ -68,7 +68,13 @@ class LivePlot(QtWidgets.QWidget):
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.capacity = capacity
         self.widget = pg.PlotWidget()
-        self.widget.showGrid(x=True, y=True, alpha=0.25)
+        # No grid (it doubles the cost of a repaint: benchmarks/bench_gui.py); the axes' zero
+        # lines instead, where J-V readers look for Jsc and Voc.
+        self._zero_lines = [pg.InfiniteLine(pos=0.0, angle=angle,
+                                            pen=pg.mkPen("#999999", width=1))
+                            for angle in (0, 90)]
+        for line in self._zero_lines:
+            self.widget.addItem(line, ignoreBounds=True)
         self.legend = self.widget.addLegend(offset=(-10, 10))
         self.title = QtWidgets.QLabel("no measurement yet")
         layout = QtWidgets.QVBoxLayout(self)
@@ -129,6 +135,8 @@ class LivePlot(QtWidgets.QWidget):
         plot.setLabel("bottom", kind.x_label)
         plot.setLabel("left", kind.y_label)
         plot.setLogMode(x=kind.log_x, y=kind.log_y)
+        self._zero_lines[0].setVisible(not kind.log_y)
+        self._zero_lines[1].setVisible(not kind.log_x)
         if kind.y2 is not None:
             plot.showAxis("right")
             plot.getAxis("right").setLabel(kind.y2_label or kind.y2)
