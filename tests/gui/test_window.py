@@ -61,6 +61,15 @@ def test_a_queued_jv_is_plotted_point_for_point_with_the_summary_metrics(
         assert record["metrics"] and set(metrics) == set(record["metrics"])
         assert all(same(metrics[k], v) for k, v in record["metrics"].items())
     assert window.queue_table.item(0, 2).text() == "ok"
+    window.catalog_panel.sample.setText("G-1")
+    window.catalog_panel.refresh()  # the catalog browser: the run's two measurements
+    assert [row["direction"] for row in window.catalog_panel.rows] == ["reverse", "forward"]
+    window.catalog_panel.table.cellDoubleClicked.emit(1, 0)
+    (label, x, y), = window.plot.curve_data()
+    forward = read_measurement(job.folder / "s00_jv_forward.csv")
+    assert np.array_equal(x, forward.columns["Voltage (V)"]) and "forward" in label
+    assert same(window.shown_metrics()["jv forward"]["voc_v"],
+                summary["results"][1]["metrics"]["voc_v"])
 
 
 def test_a_sequence_is_shown_as_validate_prints_it_and_queued_for_two_samples(
@@ -109,6 +118,10 @@ def test_an_abort_mid_run_leaves_the_output_off(
     states = session.states_now()
     assert states["smu"] == "output off" and states["shutter"] == "closed"
     assert window.queue_table.item(0, 2).text() == "aborted"
+    window.station_panel.table.setItem(0, 1, None)
+    session.request_state()  # the station panel reads it too
+    qtbot.waitUntil(lambda: window.poll() >= 0
+                    and window.station_panel.state_of("smu") == "output off", timeout=10_000)
 
 
 def test_closing_the_window_mid_run_leaves_the_bench_safe(
