@@ -286,6 +286,30 @@ def _add_off_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     off.set_defaults(handler=cmd_off)
 
 
+# --- labctl gui -----------------------------------------------------------------------------
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the lab-PC runner (Qt is imported here only: ``labctl run`` does not need it)."""
+    try:
+        from labctl.gui.app import run_gui
+    except ImportError as exc:
+        raise UsageError(f"the GUI needs Qt: pip install 'labctl[gui]' ({exc})") from None
+    return run_gui(args.station, simulated=args.sim, screenshot=args.screenshot,
+                   out_dir=args.out)
+
+
+def _add_gui_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    gui = sub.add_parser("gui", help="the experiment runner window for the lab PC")
+    gui.add_argument("--station", type=Path, metavar="STATION.yaml",
+                     help="the station (default: the example bench, simulated)")
+    gui.add_argument("--sim", action="store_true", help="use the simulated bench")
+    gui.add_argument("--screenshot", type=Path, metavar="FILE",
+                     help="save the window as a PNG once the queued work is done, and exit")
+    gui.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+                     help="results folder (default: results/)")
+    gui.set_defaults(handler=cmd_gui)
+
+
 # --- the parser -----------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -366,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
     catalog.set_defaults(handler=cmd_catalog)
     _add_off_parser(sub)
+    _add_gui_parser(sub)
     return parser
 
 
