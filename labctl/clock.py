@@ -14,6 +14,7 @@ the clock itself: its sleep returns at once with the clock advanced.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +59,11 @@ class RealClock:
 
     @contextmanager
     def channel(self) -> Iterator[None]:
+        """Real time needs no coordination between threads."""
+        yield
+
+    @contextmanager
+    def blocked(self) -> Iterator[None]:
         """Real time needs no coordination between threads."""
         yield
 
@@ -134,11 +140,34 @@ class VirtualClock:
                 self._cond.notify_all()
 
     def _advance_to_earliest_wake(self) -> None:
-        """Move the clock to the earliest wake-up time still ahead (the condition is held)."""
-        ahead = [w for w in self._wake_s.values() if w is not None and w > self._now_s]
+        """Move the clock to the earliest wake-up time still ahead (the condition is held);
+        a channel blocked outside the clock (``inf``) has none."""
+        ahead = [w for w in self._wake_s.values()
+                 if w is not None and self._now_s < w < math.inf]
         if ahead:
             self._now_s = min(ahead)
             self._cond.notify_all()
+
+    @contextmanager
+    def blocked(self) -> Iterator[None]:
+        """The calling channel is blocked outside the clock (waiting for a lock another
+        channel holds, perhaps while that one sleeps on the clock): until it is released the
+        clock moves on without it, as if it waited for ever. No effect on a thread that is
+        not a channel."""
+        me = threading.get_ident()
+        with self._cond:
+            registered = me in self._wake_s and self._wake_s[me] is None
+            if registered:
+                self._wake_s[me] = math.inf
+                self._cond.notify_all()
+        try:
+            yield
+        finally:
+            if registered:
+                with self._cond:
+                    if me in self._wake_s:
+                        self._wake_s[me] = None
+                    self._cond.notify_all()
 
     @contextmanager
     def channel(self) -> Iterator[None]:
@@ -199,6 +228,34 @@ def using(clock: RealClock | VirtualClock) -> Iterator[RealClock | VirtualClock]
         yield clock
     finally:
         use(previous)
+
+
+class ChannelLock:
+    """A re-entrant lock for instruments shared by channels of the virtual clock: a channel
+    that has to wait for it steps aside (:meth:`VirtualClock.blocked`), so the channel that
+    holds it -- sleeping on the clock for an instrument's reply, say -- is not kept waiting
+    by a clock that waits for the blocked one (which would stall it for ``stall_timeout_s``
+    of real time). Same interface as :class:`threading.RLock`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        with _active.blocked():
+            return self._lock.acquire(True, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 # --- waits that say what they wait for -------------------------------------------------------

@@ -74,11 +74,13 @@ def test_steps_this_version_cannot_run_validate_but_run_refuses_them(
     sequence = ROOT / "configs" / "sequences" / "full-characterization.yaml"
     station = ROOT / "configs" / "stations" / "simulated.yaml"
     assert main(["validate", str(sequence), "--station", str(station)]) == 0
-    assert "cannot run intensity_voc, mpp yet" in capsys.readouterr().out
+    assert "cannot run intensity_voc yet" in capsys.readouterr().out
     code = main(["run", str(sequence), "--station", str(station), "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    mpp_line = 1 + next(i for i, text in enumerate(sequence.read_text().splitlines())
-                        if text.strip().startswith("- mpp"))
+    lines = sequence.read_text().splitlines()
+    voc_index = next(i for i, text in enumerate(lines)
+                     if text.strip().startswith("- intensity_voc"))
+    step = sum(1 for text in lines[:voc_index] if text.startswith("  - "))
     assert code == 2 and len(err.splitlines()) == 1
-    assert f"{sequence}:{mpp_line}: steps[2].mpp:" in err
+    assert f"{sequence}:{voc_index + 1}: steps[{step}].intensity_voc:" in err
     assert not any(tmp_path.iterdir())                     # nothing written, nothing opened
