@@ -135,11 +135,14 @@ class MPPStep(StepBase):
         "preceding J-V's reverse scan, else 0.8 Voc measured on the spot; or from an earlier "
         "step: {from_step: 0, metric: vmpp_v}.")
     step_v: float = Field(
-        0.01, title="Voltage step", ge=1e-4, le=0.1, description="Perturbation / initial step (V), 1e-4…0.1.")
+        0.01, title="Voltage step",
+        ge=1e-4, le=0.1, description="Perturbation / initial step (V), 1e-4…0.1.")
     settle_s: float = Field(
-        0.5, title="Settle time", ge=0, le=3600, description="Delay after each voltage change (s), 0…3600.")
+        0.5, title="Settle time",
+        ge=0, le=3600, description="Delay after each voltage change (s), 0…3600.")
     log_interval_s: float = Field(
-        10.0, title="Log interval", gt=0, le=86400, description="Interval between logged points (s), >0…86400.")
+        10.0, title="Log interval",
+        gt=0, le=86400, description="Interval between logged points (s), >0…86400.")
     jv_every_min: float | None = Field(
         None, gt=0, le=1e6,
         description="A J-V with the parameters of 'jv' every this many minutes (the first "
@@ -147,7 +150,8 @@ class MPPStep(StepBase):
     jv: JVStep | None = Field(
         None, description="Parameters of the periodic J-Vs (a jv step's keys).")
     hold: Literal["mpp", "voc", "jsc"] = Field(
-        "mpp", title="Hold between J-Vs", description="Between J-Vs: mpp (track), voc (open circuit) or jsc (0 V).")
+        "mpp", title="Hold between J-Vs",
+        description="Between J-Vs: mpp (track), voc (open circuit) or jsc (0 V).")
     light_cycle: LightCycle | None = Field(
         None, description="Light-dark cycling {on_h, off_h} (ISOS-LC-1); None = always lit.")
     irradiance_mw_cm2: Irradiance = irradiance_field()
