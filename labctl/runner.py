@@ -61,7 +61,7 @@ __all__ = ["RunAborted", "RunFailed", "RunState", "Runner", "build_procedure"]
 
 #: Rows between two saves of the simulated bench's state during a measurement (so a run
 #: killed mid-measurement resumes with the simulated cell's age and ions).
-BENCH_SAVE_ROWS = 20
+BENCH_SAVE_ROWS = 50
 
 
 class RunFailed(RuntimeError):

@@ -65,8 +65,11 @@ __all__ = ["PLUGIN", "LightCycle", "MPPProcedure", "MPPStep", "MPP_COLUMNS"]
 
 #: Fraction of the on-the-spot Voc the tracker starts from when nothing else says.
 START_FRACTION_OF_VOC = 0.8
-#: Real seconds between two writes of the state file (it is also written at each J-V).
-STATE_WRITE_INTERVAL_S = 1.0
+#: The light path (lamp fault, shutter open) is checked at most this often while tracking
+#: [s of labctl time]: a 1000-hour run is not polled at every row (two serial queries each).
+LIGHT_WATCH_INTERVAL_S = 300.0
+#: Rows between two writes of the state file (it is also written at each J-V and light change).
+STATE_EVERY_ROWS = 20
 #: Bytes per logged row assumed by the disk-space estimate (about 14 numbers and a date).
 ROW_BYTES = 260
 #: Columns of an MPP file (the simulation-only truth column is added on a simulated bench).
@@ -427,10 +430,21 @@ class MPPProcedure(LabctlProcedure):
         self._apply(command.setpoint_v, command.wait_s)
 
     def _apply(self, setpoint_v: float, wait_s: float) -> None:
+        """Set the voltage if it changed; the tracker reads again after ``wait_s`` -- on the
+        logged row's reading when a log time is within 10 % of that wait (a settled tracker
+        that waits about a log interval costs one reading per row, not two)."""
         if setpoint_v != self.setpoint_v:
             self.roles.smu.set_voltage(float(setpoint_v))
             self.setpoint_v = float(setpoint_v)
-        self.cmd_end_s = self.elapsed_s() + max(float(wait_s), 0.0)
+        wait_s = max(float(wait_s), 0.0)
+        end_s = self.elapsed_s() + wait_s
+        interval_s = float(self.log_interval_s)
+        if wait_s >= interval_s:
+            steps = round((end_s - self.next_log_s) / interval_s)
+            nearest_s = self.next_log_s + max(steps, 0) * interval_s
+            if abs(nearest_s - end_s) <= 0.1 * wait_s:
+                end_s = nearest_s
+        self.cmd_end_s = end_s
 
     def _loop(self) -> None:
         """Until the end of the run: wait for the next event (the tracker's next reading, a
@@ -514,10 +528,11 @@ class MPPProcedure(LabctlProcedure):
             "Light": 1 if lit else 0, "Hold": HOLD_CODES[str(self.hold)]}
         if self.true_mpp_mw_cm2 is not None:
             row[TRUE_MPP_COLUMN] = float(self.true_mpp_mw_cm2())
-        self.emit_row(row)
+        self.emit("results", row)
+        self.watch_light_path(interval_s=LIGHT_WATCH_INTERVAL_S)
         self.emit_progress(100.0 * (at_s - self.t0_s) / max(float(self.duration_s), 1e-9))
         self._rows_since_state = getattr(self, "_rows_since_state", 0) + 1
-        if self._rows_since_state >= 10:
+        if self._rows_since_state >= STATE_EVERY_ROWS:
             self._write_state()
 
     def _write_state(self) -> None:
