@@ -455,13 +455,13 @@ class MPPProcedure(LabctlProcedure):
             now_s = self.elapsed_s()
             if now_s >= self.end_s - 1e-9:
                 break
+            if self.light and self._lit_phase(now_s) != self._lit:
+                self._set_light(not self._lit)
+                continue
             if self._jv_due(now_s):
                 if not self._periodic_jv():
                     return
                 self._hold_start(self.setpoint_v)
-                continue
-            if self.light and self._lit_phase(now_s) != self._lit:
-                self._set_light(not self._lit)
                 continue
             target_s = min(self.cmd_end_s, self.next_log_s, self._next_jv_s(),
                            self._next_light_change_s(now_s), self.end_s)
