@@ -742,6 +742,8 @@ def analyze_mpp_measurement(data: Any, context: AnalysisContext
     columns = data.columns
     time_s = columns["Time (s)"]
     lit = columns.get("Light", np.ones_like(time_s)) > 0.5
+    if not context.parameters.get("light", True):  # a dark bias hold: every row counts
+        lit = np.ones_like(time_s, dtype=bool)
     truth = columns.get(TRUE_MPP_COLUMN)
     metrics = dict(mpp_metrics(
         time_s[lit], columns["Voltage (V)"][lit], columns["Current density (mA/cm**2)"][lit],
@@ -756,14 +758,34 @@ def analyze_mpp_measurement(data: Any, context: AnalysisContext
     return metrics, []
 
 
+#: Columns the MPP analysis reads, and the most rows it reads (longer files are binned).
+ANALYSIS_COLUMNS = ["Time (s)", "Voltage (V)", "Current density (mA/cm**2)",
+                    "Power density (mW/cm**2)", "Irradiance (mW/cm**2)", "Light",
+                    TRUE_MPP_COLUMN]
+ANALYSIS_MAX_ROWS = 100_000
+FIGURE_MAX_ROWS = 5_000
+
+
+def read_mpp_file(path: Path) -> Any:
+    """The columns of an MPP file the analysis needs, in constant memory (a 10^6-row file
+    is read in chunks and binned to 10^5 rows: :func:`labctl.storage.read_binned`)."""
+    from labctl.storage import read_binned
+
+    return read_binned(path, ANALYSIS_COLUMNS, max_rows=ANALYSIS_MAX_ROWS)
+
+
+analyze_mpp_measurement.read = read_mpp_file  # type: ignore[attr-defined]
+
+
 def plot_mpp_step(results: Sequence[StepResult], path: Path, title: str) -> None:
     """One figure per MPP file (PCE against time, decimated) and one for all its periodic
     J-Vs (PCE, Voc, Jsc and FF against time)."""
     from labctl.plots import plot_timeseries
-    from labctl.storage import read_measurement
+    from labctl.storage import read_binned
 
     for result in results:
-        data = read_measurement(result.path)
+        data = read_binned(result.path, ["Time (s)", "PCE (percent)"],
+                           max_rows=FIGURE_MAX_ROWS)
         channel = result.record.get("channel")
         stem = result.path.stem
         plot_timeseries(data.columns["Time (s)"], data.columns["PCE (percent)"],

@@ -89,3 +89,28 @@ def test_validate_prints_the_length_points_and_disk_space(
     out = capsys.readouterr().out
     assert "for 20.8 d" in out and "500 J-Vs every 1 h" in out
     assert "30001 points" in out and "MB on disk" in out
+
+
+def test_a_long_file_is_read_in_chunks_and_binned(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from pymeasure.experiment import Procedure
+
+    from labctl.storage import CsvWriter, csv_reader, read_binned
+
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 64)       # many chunks, bins across them
+    path = tmp_path / "long.csv"
+    columns = ["Time (s)", "Time (UTC)", "Voltage (V)", "Power density (mW/cm**2)"]
+    with CsvWriter(path, Procedure(), columns) as writer:
+        for k in range(1000):
+            writer.append({"Time (s)": float(k), "Time (UTC)": "2026-01-01T00:00:00+00:00",
+                           "Voltage (V)": 1.0, "Power density (mW/cm**2)": float(k % 10)})
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("1000.0,x,1.0")                         # a torn last row
+    data = read_binned(path, ["Time (s)", "Power density (mW/cm**2)", "Missing (V)"],
+                       max_rows=100)
+    assert data.parameters["Rows"] == 1000 and len(data.warnings) == 1
+    assert set(data.columns) == {"Time (s)", "Power density (mW/cm**2)"}
+    assert np.allclose(data.columns["Time (s)"], np.arange(100) * 10 + 4.5)
+    assert np.allclose(data.columns["Power density (mW/cm**2)"], 4.5)
+    whole = read_binned(path, ["Time (s)"], max_rows=5000)   # short enough: not binned
+    assert np.array_equal(whole.columns["Time (s)"], np.arange(1000.0))
