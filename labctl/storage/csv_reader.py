@@ -324,7 +324,7 @@ def read_last_row(path: Path) -> dict[str, float] | None:
 
 
 #: Rows read at a time by :func:`read_binned`.
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 
 
 def _count_data_rows(path: Path, start: int, end: int) -> int:
@@ -371,12 +371,13 @@ def read_binned(path: Path, columns: list[str], max_rows: int = 100_000) -> Meas
     if rows:
         reader = pd.read_csv(path, skiprows=len(comments), header=0, usecols=wanted,
                              encoding=_ENCODING, skipinitialspace=True, nrows=rows,
-                             chunksize=chunk_rows, dtype=str)
+                             chunksize=chunk_rows)
         for chunk in reader:
             for name in wanted:
-                values = pd.to_numeric(chunk[name].str.strip(), errors="coerce").to_numpy(
-                    dtype=float)
-                pieces[name].append(_bin_means(values, per_bin))
+                series = chunk[name]
+                if not pd.api.types.is_numeric_dtype(series):
+                    series = pd.to_numeric(series.astype(str).str.strip(), errors="coerce")
+                pieces[name].append(_bin_means(series.to_numpy(dtype=float), per_bin))
     binned = {name: np.concatenate(parts) if parts else np.zeros(0)
               for name, parts in pieces.items()}
     return Measurement(columns=binned, parameters={**parameters, "Rows": rows},
