@@ -87,25 +87,79 @@ HOLD_CODES = {"mpp": 0, "voc": 1, "jsc": 2}
 JV_COLUMNS = tuple(BASE_DATA_COLUMNS)
 
 
-def _tracker_factory() -> Any:
-    """``make_tracker`` of labctl.mpp.algorithms, or the stand-in until it exists."""
+def _tracker_maker() -> tuple[Any, bool]:
+    """``(make_tracker, stand-in?)``: labctl.mpp's trackers, or the stand-in until they
+    exist (labctl/mpp/_standin.py goes when they land)."""
     try:
-        from labctl.mpp.algorithms import make_tracker  # type: ignore[import-not-found]
+        from labctl.mpp import make_tracker  # type: ignore[attr-defined]
+
+        return make_tracker, False
     except ImportError:
         from labctl.mpp._standin import make_tracker
-    return make_tracker
+
+        return make_tracker, True
 
 
-def _analysis() -> tuple[Any, Any]:
-    """``(mpp_metrics, stability_metrics)`` of labctl.analysis.mpp, or the stand-ins."""
+def tracker_parameters(algorithm: str, step_v: float, settle_s: float, log_interval_s: float,
+                       area_cm2: float) -> dict[str, Any]:
+    """The step's keys as each algorithm's parameters (``settle_s`` is perturb-and-observe's
+    dwell and gradient ascent's; the default tracker adapts its own)."""
+    dwell_s = max(float(settle_s), 1e-3)
+    if algorithm == "fixed_voltage":
+        return {"dwell_s": min(float(log_interval_s), 60.0)}
+    if algorithm == "perturb_observe":
+        return {"step_v": float(step_v), "settle_s": dwell_s}
+    if algorithm == "gradient":
+        return {"dwell_s": dwell_s, "first_step_v": float(step_v), "area_cm2": float(area_cm2)}
+    return {"step_v": float(step_v)}
+
+
+def _mpp_metrics(time_s: np.ndarray, voltage_v: np.ndarray, j_ma_cm2: np.ndarray,
+                 irradiance_mw_cm2: np.ndarray, true_mw_cm2: np.ndarray | None
+                 ) -> dict[str, float]:
+    """The MPP metrics through labctl.analysis.mpp (its stand-in until it exists): the
+    stabilized PCE and its settling time, Vmpp and Jmpp over the final window, the tracking
+    efficiency against the simulated truth."""
+    from labctl.mpp import _standin
+
     try:
         from labctl.analysis import mpp as analysis  # type: ignore[attr-defined]
 
-        return analysis.mpp_metrics, analysis.stability_metrics
+        stabilized, settling = analysis.pce_stabilized_pct, analysis.settling_time_s
+        efficiency = analysis.tracking_efficiency
+    except (ImportError, AttributeError):
+        return _standin.mpp_metrics(time_s, voltage_v, j_ma_cm2, irradiance_mw_cm2,
+                                    true_mw_cm2)
+    if time_s.size < 2:
+        return _standin.mpp_metrics(time_s, voltage_v, j_ma_cm2, irradiance_mw_cm2, None)
+    power = voltage_v * j_ma_cm2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pce = np.where(irradiance_mw_cm2 > 0, power / irradiance_mw_cm2 * 100.0, np.nan)
+    final = _standin._final_window(time_s)
+    metrics = {"pce_stabilized_pct": float(stabilized(time_s, pce)),
+               "settling_time_s": float(settling(time_s, pce)),
+               "vmpp_v": float(np.mean(voltage_v[final])),
+               "jmpp_ma_cm2": float(np.mean(j_ma_cm2[final])), "tracking_efficiency": math.nan}
+    if true_mw_cm2 is not None and np.isfinite(true_mw_cm2).sum() > 1:
+        metrics["tracking_efficiency"] = float(efficiency(time_s, power, true_mw_cm2))
+    return metrics
+
+
+def _stability_metrics(time_s: np.ndarray, power: np.ndarray) -> dict[str, float]:
+    """T95, T80 and Ts80 [h] through labctl.analysis.mpp (or the stand-in); the burn-in of
+    Ts80 ends at the power's maximum."""
+    try:
+        from labctl.analysis import mpp as analysis  # type: ignore[attr-defined]
+
+        t95, t80, ts80 = analysis.t95_h, analysis.t80_h, analysis.ts80_h
     except (ImportError, AttributeError):
         from labctl.mpp import _standin
 
-        return _standin.mpp_metrics, _standin.stability_metrics
+        return _standin.stability_metrics(time_s, power)
+    time_h = time_s / 3600.0
+    burn_in_h = float(time_h[int(np.nanargmax(power))])
+    return {"t95_h": float(t95(time_h, power)), "t80_h": float(t80(time_h, power)),
+            "ts80_h": float(ts80(time_h, power, burn_in_h))}
 
 
 class LightCycle(StrictModel):
@@ -297,12 +351,14 @@ class MPPProcedure(LabctlProcedure):
         self._state_written_s = -math.inf
 
     def _make_tracker(self) -> Tracker:
-        make_tracker = _tracker_factory()
+        make_tracker, standin = _tracker_maker()
         algorithm = "fixed_voltage" if self.hold == "jsc" else str(self.algorithm)
-        return make_tracker(algorithm, step_v=float(self.step_v),
-                            settle_s=float(self.settle_s),
-                            dwell_s=min(float(self.log_interval_s), 60.0),
-                            max_dwell_s=max(float(self.log_interval_s), 1.0))
+        params = tracker_parameters(algorithm, float(self.step_v), float(self.settle_s),
+                                    float(self.log_interval_s), float(self.area_cm2))
+        if standin:
+            params.update(settle_s=float(self.settle_s),
+                          max_dwell_s=max(float(self.log_interval_s), 1.0))
+        return make_tracker(algorithm, **params)
 
     def header_metadata(self) -> dict[str, Any]:
         """The algorithm and its parameters, for the CSV header (the runner adds them)."""
@@ -738,18 +794,17 @@ def analyze_mpp_measurement(data: Any, context: AnalysisContext
     """The MPP metrics of an MPP file (docs/contracts.md, "Summary JSON"): the stabilized
     PCE, Vmpp and Jmpp, the settling time, in simulation the tracking efficiency, and for a
     run of an hour or more T95, T80 and Ts80 of the logged power."""
-    mpp_metrics, stability_metrics = _analysis()
     columns = data.columns
     time_s = columns["Time (s)"]
     lit = columns.get("Light", np.ones_like(time_s)) > 0.5
     if not context.parameters.get("light", True):  # a dark bias hold: every row counts
         lit = np.ones_like(time_s, dtype=bool)
     truth = columns.get(TRUE_MPP_COLUMN)
-    metrics = dict(mpp_metrics(
+    metrics = dict(_mpp_metrics(
         time_s[lit], columns["Voltage (V)"][lit], columns["Current density (mA/cm**2)"][lit],
         columns["Irradiance (mW/cm**2)"][lit], None if truth is None else truth[lit]))
     if time_s.size and time_s[-1] - time_s[0] >= 3600.0:
-        metrics.update(stability_metrics(time_s[lit] - time_s[0],
+        metrics.update(_stability_metrics(time_s[lit] - time_s[0],
                                          columns["Power density (mW/cm**2)"][lit]))
     moves = context.details.get("moves")
     tracked_s = context.details.get("tracked_s")
