@@ -63,7 +63,7 @@ class RealClock:
         yield
 
     @contextmanager
-    def blocked(self) -> Iterator[None]:
+    def blocked(self, owner: Callable[[], int | None]) -> Iterator[None]:
         """Real time needs no coordination between threads."""
         yield
 
@@ -88,6 +88,8 @@ class VirtualClock:
         self._cond = threading.Condition()
         self._wake_s: dict[int, float | None] = {}  # registered thread -> wake-up time or None
         self._stall_timeout_s = stall_timeout_s
+        #: Channels blocked on a :class:`ChannelLock`: thread -> the lock's holder.
+        self._blocked: dict[int, Callable[[], int | None]] = {}
 
     def now_s(self) -> float:
         with self._cond:
@@ -119,8 +121,7 @@ class VirtualClock:
             self._wake_s[me] = float(time_s)
             try:
                 while self._now_s < time_s:
-                    wakes = list(self._wake_s.values())
-                    if all(w is not None and w > self._now_s for w in wakes):
+                    if self._all_waiting():
                         # every channel waits for a later time: move to the earliest
                         self._advance_to_earliest_wake()
                         continue
@@ -149,25 +150,36 @@ class VirtualClock:
             self._cond.notify_all()
 
     @contextmanager
-    def blocked(self) -> Iterator[None]:
-        """The calling channel is blocked outside the clock (waiting for a lock another
-        channel holds, perhaps while that one sleeps on the clock): until it is released the
-        clock moves on without it, as if it waited for ever. No effect on a thread that is
-        not a channel."""
+    def blocked(self, owner: Callable[[], int | None]) -> Iterator[None]:
+        """The calling channel waits for a lock held by the thread ``owner()`` names: while
+        that thread sleeps on the clock (an instrument's reply, holding the lock), the
+        clock moves on without the blocked channel, as if it too slept; while the holder
+        runs, the blocked channel counts as running (it goes on at this time). No effect on
+        a thread that is not a channel."""
         me = threading.get_ident()
         with self._cond:
-            registered = me in self._wake_s and self._wake_s[me] is None
+            registered = me in self._wake_s
             if registered:
-                self._wake_s[me] = math.inf
+                self._blocked[me] = owner
                 self._cond.notify_all()
         try:
             yield
         finally:
             if registered:
                 with self._cond:
-                    if me in self._wake_s:
-                        self._wake_s[me] = None
+                    self._blocked.pop(me, None)
                     self._cond.notify_all()
+
+    def _all_waiting(self) -> bool:
+        """Every channel waits for a later time, or for a lock whose holder does (the
+        condition is held)."""
+        for thread, wake in self._wake_s.items():
+            if wake is None and thread in self._blocked:
+                owner = self._blocked[thread]()
+                wake = self._wake_s.get(owner) if owner is not None else None
+            if wake is None or wake <= self._now_s:
+                return False
+        return True
 
     @contextmanager
     def channel(self) -> Iterator[None]:
@@ -232,23 +244,33 @@ def using(clock: RealClock | VirtualClock) -> Iterator[RealClock | VirtualClock]
 
 class ChannelLock:
     """A re-entrant lock for instruments shared by channels of the virtual clock: a channel
-    that has to wait for it steps aside (:meth:`VirtualClock.blocked`), so the channel that
-    holds it -- sleeping on the clock for an instrument's reply, say -- is not kept waiting
-    by a clock that waits for the blocked one (which would stall it for ``stall_timeout_s``
-    of real time). Same interface as :class:`threading.RLock`."""
+    that has to wait for it while its holder sleeps on the clock (for an instrument's reply)
+    does not keep the clock waiting (:meth:`VirtualClock.blocked`), which would stall it for
+    ``stall_timeout_s`` of real time. Same interface as :class:`threading.RLock`."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def _holder(self) -> int | None:
+        return self._owner
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if self._lock.acquire(blocking=False):
-            return True
-        if not blocking:
-            return False
-        with _active.blocked():
-            return self._lock.acquire(True, timeout)
+        if not self._lock.acquire(blocking=False):
+            if not blocking:
+                return False
+            with _active.blocked(self._holder):
+                if not self._lock.acquire(True, timeout):
+                    return False
+        self._owner = threading.get_ident()
+        self._depth += 1
+        return True
 
     def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
         self._lock.release()
 
     def __enter__(self) -> bool:
