@@ -315,13 +315,16 @@ def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Pro
         return (f"the station {station.describe_source()} has no SMU with a device for "
                 "smu: all", ("smu",))
     for named in smus:
-        problem = _one_smu_problem(named, station, simulated)
+        problem = _one_smu_problem(step, named, station, simulated)
         if problem is not None:
             return problem
     return None
 
 
-def _one_smu_problem(named: str | None, station: StationConfig, simulated: bool) -> Problem:
+def _one_smu_problem(step: StepBase, named: str | None, station: StationConfig,
+                     simulated: bool) -> Problem:
+    """One SMU of the step (``named``, None: the default) exists, measures no photodiode
+    and (simulated) carries a device."""
     label = station.describe_source()
     smu_name = named or DEFAULT_DUT_SMU
     at: tuple[str, ...] = ("smu",) if named else ()
