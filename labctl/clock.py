@@ -14,6 +14,7 @@ the clock itself: its sleep returns at once with the clock advanced.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -61,6 +62,11 @@ class RealClock:
         """Real time needs no coordination between threads."""
         yield
 
+    @contextmanager
+    def blocked(self, owner: Callable[[], int | None]) -> Iterator[None]:
+        """Real time needs no coordination between threads."""
+        yield
+
 
 class VirtualClock:
     """Simulated time shared by every thread of a bench.
@@ -80,8 +86,13 @@ class VirtualClock:
     def __init__(self, start_s: float = 0.0, stall_timeout_s: float = 5.0) -> None:
         self._now_s = float(start_s)
         self._cond = threading.Condition()
+        #: One condition per waiting thread, on the same lock: moving the clock wakes only
+        #: the channels that are due, not every one (8 channels: 7 needless wake-ups a move).
+        self._waiting: dict[int, threading.Condition] = {}
         self._wake_s: dict[int, float | None] = {}  # registered thread -> wake-up time or None
         self._stall_timeout_s = stall_timeout_s
+        #: Channels blocked on a :class:`ChannelLock`: thread -> the lock's holder.
+        self._blocked: dict[int, Callable[[], int | None]] = {}
 
     def now_s(self) -> float:
         with self._cond:
@@ -91,7 +102,7 @@ class VirtualClock:
         """Set the clock back (only for a bench reset, with no channel waiting)."""
         with self._cond:
             self._now_s = float(start_s)
-            self._cond.notify_all()
+            self._notify_all()
 
     def sleep(self, duration_s: float) -> None:
         # The wake-up time is read and the wait begins under one hold of the (re-entrant)
@@ -107,19 +118,19 @@ class VirtualClock:
             others = [t for t in self._wake_s if t != me]
             if not others:
                 self._now_s = float(time_s)
-                self._cond.notify_all()
+                self._notify_all()
                 return
             registered = me in self._wake_s
             self._wake_s[me] = float(time_s)
+            mine = self._waiting.setdefault(me, threading.Condition(self._cond_lock()))
             try:
                 while self._now_s < time_s:
-                    wakes = list(self._wake_s.values())
-                    if all(w is not None and w > self._now_s for w in wakes):
+                    if self._all_waiting():
                         # every channel waits for a later time: move to the earliest
                         self._advance_to_earliest_wake()
                         continue
                     # a channel is running, or is due and about to wake: let it go first
-                    notified = self._cond.wait(timeout=self._stall_timeout_s)
+                    notified = mine.wait(timeout=self._stall_timeout_s)
                     if not notified and self._now_s < time_s:
                         # The running channels have not reached a wait for a long real time:
                         # they are blocked elsewhere. Move on rather than hang, but only to
@@ -127,18 +138,71 @@ class VirtualClock:
                         # (and never backwards: another waiter may have moved it already).
                         self._advance_to_earliest_wake()
             finally:
+                self._waiting.pop(me, None)
                 if registered:
+                    # running again: nobody can move on because of that (no broadcast, which
+                    # would wake every other channel for nothing)
                     self._wake_s[me] = None
                 else:
-                    del self._wake_s[me]
-                self._cond.notify_all()
+                    del self._wake_s[me]  # one fewer to wait for: the others may move on
+                    self._notify_all()
+
+    def _cond_lock(self) -> threading.RLock:
+        return self._cond._lock  # type: ignore[attr-defined]
+
+    def _notify_all(self) -> None:
+        """Wake every waiting thread (the condition is held)."""
+        self._cond.notify_all()
+        for condition in self._waiting.values():
+            condition.notify()
+
+    def _notify_due(self) -> None:
+        """Wake the waiting threads whose wake-up time has come (the condition is held)."""
+        for thread, condition in self._waiting.items():
+            wake = self._wake_s.get(thread)
+            if wake is not None and wake <= self._now_s:
+                condition.notify()
 
     def _advance_to_earliest_wake(self) -> None:
-        """Move the clock to the earliest wake-up time still ahead (the condition is held)."""
-        ahead = [w for w in self._wake_s.values() if w is not None and w > self._now_s]
+        """Move the clock to the earliest wake-up time still ahead (the condition is held);
+        a channel blocked outside the clock (``inf``) has none."""
+        ahead = [w for w in self._wake_s.values()
+                 if w is not None and self._now_s < w < math.inf]
         if ahead:
             self._now_s = min(ahead)
-            self._cond.notify_all()
+            self._notify_due()
+
+    @contextmanager
+    def blocked(self, owner: Callable[[], int | None]) -> Iterator[None]:
+        """The calling channel waits for a lock held by the thread ``owner()`` names: while
+        that thread sleeps on the clock (an instrument's reply, holding the lock), the
+        clock moves on without the blocked channel, as if it too slept; while the holder
+        runs, the blocked channel counts as running (it goes on at this time). No effect on
+        a thread that is not a channel."""
+        me = threading.get_ident()
+        with self._cond:
+            registered = me in self._wake_s
+            if registered:
+                self._blocked[me] = owner
+                self._notify_all()
+        try:
+            yield
+        finally:
+            if registered:
+                with self._cond:
+                    self._blocked.pop(me, None)
+                    self._notify_all()
+
+    def _all_waiting(self) -> bool:
+        """Every channel waits for a later time, or for a lock whose holder does (the
+        condition is held)."""
+        for thread, wake in self._wake_s.items():
+            if wake is None and thread in self._blocked:
+                owner = self._blocked[thread]()
+                wake = self._wake_s.get(owner) if owner is not None else None
+            if wake is None or wake <= self._now_s:
+                return False
+        return True
 
     @contextmanager
     def channel(self) -> Iterator[None]:
@@ -156,7 +220,7 @@ class VirtualClock:
         finally:
             with self._cond:
                 self._wake_s.pop(me, None)
-                self._cond.notify_all()
+                self._notify_all()
 
 
 _active: RealClock | VirtualClock = RealClock()
@@ -199,6 +263,44 @@ def using(clock: RealClock | VirtualClock) -> Iterator[RealClock | VirtualClock]
         yield clock
     finally:
         use(previous)
+
+
+class ChannelLock:
+    """A re-entrant lock for instruments shared by channels of the virtual clock: a channel
+    that has to wait for it while its holder sleeps on the clock (for an instrument's reply)
+    does not keep the clock waiting (:meth:`VirtualClock.blocked`), which would stall it for
+    ``stall_timeout_s`` of real time. Same interface as :class:`threading.RLock`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def _holder(self) -> int | None:
+        return self._owner
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._lock.acquire(blocking=False):
+            if not blocking:
+                return False
+            with _active.blocked(self._holder):
+                if not self._lock.acquire(True, timeout):
+                    return False
+        self._owner = threading.get_ident()
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 # --- waits that say what they wait for -------------------------------------------------------

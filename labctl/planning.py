@@ -15,6 +15,7 @@ from labctl.registry.procedures import (
 )
 from labctl.sequence import Sequence
 from labctl.station.config import StationConfig
+from labctl.steps import step_smus
 from labctl.yamlio import InputError, format_field
 
 __all__ = ["check_runnable", "plan", "plan_step"]
@@ -23,18 +24,24 @@ __all__ = ["check_runnable", "plan", "plan_step"]
 def plan_step(sequence: Sequence, station: StationConfig, index: int,
               step: object | None = None) -> list[PlannedMeasurement]:
     """The measurements of step ``index`` (of ``step`` when given: the step with its
-    references resolved)."""
+    references resolved): one set per SMU for a step on several (``smu: [a, b]``, ``all``),
+    each with its channel."""
     step = sequence.steps[index] if step is None else step
-    smu_name = station.dut_smu(getattr(step, "smu", None))
-    channel = smu_name if len(station.smu_names()) > 1 and smu_name != "smu" else None
-    context = PlanContext(
-        step_index=index, station=station, sample_id=sequence.sample.id,
-        area_cm2=sequence.sample.area_cm2, smu_name=smu_name, channel=channel,
-        timing=StepTiming.for_station(station, smu_name))
     plugin = procedure_plugin(step.procedure)  # type: ignore[attr-defined]
     if plugin.plan is None:
         raise LookupError(f"the {plugin.name} procedure cannot be run by this labctl yet")
-    return plugin.plan(step, context)
+    smus = step_smus(step, station)
+    planned: list[PlannedMeasurement] = []
+    for named in smus:
+        smu_name = station.dut_smu(named)
+        several = len(smus) > 1 or (len(station.smu_names()) > 1 and smu_name != "smu")
+        context = PlanContext(
+            step_index=index, station=station, sample_id=sequence.sample.id,
+            area_cm2=sequence.sample.area_cm2, smu_name=smu_name,
+            channel=smu_name if several else None,
+            timing=StepTiming.for_station(station, smu_name))
+        planned.extend(plugin.plan(step, context))
+    return planned
 
 
 def plan(sequence: Sequence, station: StationConfig) -> list[PlannedMeasurement]:

@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RunAborted", "RunFailed", "RunState", "Runner", "build_procedure"]
 
+#: Rows between two saves of the simulated bench's state during a measurement (so a run
+#: killed mid-measurement resumes with the simulated cell's age and ions).
+BENCH_SAVE_ROWS = 50
+
 
 class RunFailed(RuntimeError):
     """A measurement failed; the instruments were made safe and the data kept."""
@@ -108,7 +112,8 @@ class ProcedureThread(threading.Thread):
 
     def __init__(self, procedure: Any, on_started: Callable[[], None],
                  on_row: Callable[[Any], None], stop_event: threading.Event,
-                 on_progress: Callable[[float], None]) -> None:
+                 on_progress: Callable[[float], None],
+                 barrier: threading.Barrier | None = None) -> None:
         super().__init__(name=f"labctl-{type(procedure).__name__}", daemon=True)
         self.procedure = procedure
         self.on_started = on_started
@@ -117,6 +122,9 @@ class ProcedureThread(threading.Thread):
         self.stop_event = stop_event
         self.on_progress = on_progress
         self.error: BaseException | None = None
+        #: Parallel channels: each thread registers with the clock, then they all meet here
+        #: before any of them sleeps (labctl.clock.VirtualClock.channel).
+        self.barrier = barrier
         procedure.emit = self.emit
         procedure.should_stop = self.stop_event.is_set
 
@@ -131,6 +139,18 @@ class ProcedureThread(threading.Thread):
             raise ValueError("labctl's writer takes rows one at a time (emit 'results')")
 
     def run(self) -> None:
+        if self.barrier is None:
+            self._run()
+            return
+        with clock.active().channel():
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError as exc:
+                self.error = exc
+                return
+            self._run()
+
+    def _run(self) -> None:
         procedure = self.procedure
         try:
             procedure.status = procedure.RUNNING
@@ -201,6 +221,9 @@ class Runner:
         self._identities: dict[str, str] = {}
         self._run_start_clock_s = 0.0
         self._lock: Any = None
+        #: One document at a time: parallel channels publish from their own threads.
+        self._publish_lock = threading.RLock()
+        self._rows_since_save = 0
 
     # --- folders and summary ---------------------------------------------------------------
     def plan_sha256(self) -> str:
@@ -475,19 +498,22 @@ class Runner:
     def _run_all(self, station: Any) -> None:
         """The measurements not yet done; the run's status and error in ``self.state``."""
         assert self.state is not None
-        done = {(r["step"], r.get("direction")) for r in self.state.results}
+        done = {(r["step"], r.get("direction"), r.get("channel"))
+                for r in self.state.results}
         try:
             self.events.publish("run_start", run_id=self.state.run_id, folder=self.state.folder,
                                 sample=self.state.sample, measurements=self.measurements)
             self._identities = station.identities()
-            for index, measurement in enumerate(self.measurements):
-                if (measurement.step, measurement.direction) in done:
-                    continue
+            for index, group in _channel_groups(self.measurements):
+                group = [m for m in group
+                         if (m.step, m.direction, m.channel) not in done]
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
-                if self._record_from_disk(measurement):
-                    continue
-                self._run_one(station, index, self._resolve(measurement))
+                group = [m for m in group if not self._record_from_disk(m)]
+                if len(group) > 1:
+                    self._run_parallel(station, index, [self._resolve(m) for m in group])
+                elif group:
+                    self._run_one(station, index, self._resolve(group[0]))
                 if self.stop_event.is_set():
                     raise RunAborted("stopped by the user")
             self.state.status = "ok"
@@ -571,50 +597,168 @@ class Runner:
         return True
 
     def _run_one(self, station: Any, index: int, measurement: PlannedMeasurement) -> None:
+        thread, procedure, path, started = self._start_one(station, index, measurement)
+        while thread.is_alive():
+            thread.join(timeout=0.2)
+        self._end_one(station, thread, measurement, path, started)
+
+    def _start_one(self, station: Any, index: int, measurement: PlannedMeasurement,
+                   barrier: threading.Barrier | None = None,
+                   light_share: Any = None) -> tuple[ProcedureThread, Any, Path, datetime]:
+        """Build the measurement's procedure and start its thread (a channel of the virtual
+        clock, meeting the others at ``barrier``, on parallel channels)."""
         assert self.state is not None and self.progress is not None
         path = self.state.folder / measurement.filename
-        if path.exists():  # a partial file of an interrupted run: keep it, measure anew
-            path.rename(_free_name(path.with_suffix(".partial.csv")))
         procedure = build_procedure(measurement)
+        resume = self._resume_within(procedure, path)
+        if resume is None and path.exists():  # a partial file: keep it, measure anew
+            path.rename(_free_name(path.with_suffix(".partial.csv")))
         procedure.roles = station.roles(measurement.parameters.get("smu_name"))
+        self._hand_over(station, procedure, measurement, path, resume, light_share)
         started = datetime.now(UTC)
         # Time (s) counts from the start of the run (and continues across a resume).
         procedure.time_offset_s = self._tick()
         label = measurement.procedure + (
-            f" {measurement.direction}" if measurement.direction else "")
+            f" {measurement.direction}" if measurement.direction else "") + (
+            f" {measurement.channel}" if measurement.channel and barrier else "")
 
         def on_started() -> None:
-            self.events.publish(
-                "measurement_start", index=index, label=label, measurement=measurement,
-                path=path, procedure=procedure, columns=list(procedure.DATA_COLUMNS),
-                metadata=self._metadata(measurement, procedure))
+            with self._publish_lock:
+                self.events.publish(
+                    "measurement_start", index=index, label=label, measurement=measurement,
+                    path=path, procedure=procedure, columns=list(procedure.DATA_COLUMNS),
+                    metadata=self._metadata(measurement, procedure),
+                    resume=resume is not None)
 
         thread = ProcedureThread(
-            procedure, on_started,
-            lambda row: self.events.publish("row", measurement=measurement, row=row),
-            self.stop_event, self.progress.percent)
+            procedure, on_started, lambda row: self._on_row(station, measurement, row),
+            self.stop_event, self.progress.percent, barrier=barrier)
         thread.start()
-        while thread.is_alive():
-            thread.join(timeout=0.2)
+        return thread, procedure, path, started
+
+    def _on_row(self, station: Any, measurement: PlannedMeasurement, row: Any) -> None:
+        with self._publish_lock:
+            self.events.publish("row", measurement=measurement, row=row)
+            self._rows_since_save += 1
+            if self._rows_since_save >= BENCH_SAVE_ROWS:
+                self._rows_since_save = 0
+                self._save_bench(station)  # a killed run resumes with the cell's age
+
+    def _run_parallel(self, station: Any, index: int,
+                      group: list[PlannedMeasurement]) -> None:
+        """The measurements of one step on several SMUs, each in its own thread on one
+        timeline (the virtual clock's channels); the light path is shared and closes when the
+        last channel ends; a channel that fails ends alone, the others go on (RunFailed after
+        all have ended, naming the failed ones)."""
+        for instrument in station.instruments.values():
+            if hasattr(instrument, "lock"):  # waiting for a shared instrument never stalls
+                instrument.lock = clock.ChannelLock()
+        barrier = threading.Barrier(len(group))
+        share = LightShare(len(group))
+        started = [self._start_one(station, index + k, m, barrier, share)
+                   for k, m in enumerate(group)]
+        for thread, _procedure, _path, _at in started:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+        failures: list[str] = []
+        for (thread, _procedure, path, at), measurement in zip(started, group, strict=True):
+            try:
+                self._end_one(station, thread, measurement, path, at)
+            except RunFailed as exc:
+                failures.append(str(exc))
+        if failures:
+            raise RunFailed("; ".join(failures))
+
+    def _end_one(self, station: Any, thread: ProcedureThread, measurement: PlannedMeasurement,
+                 path: Path, started: datetime) -> None:
+        """Close the measurement's file and record it (RunFailed when it failed)."""
+        procedure = thread.procedure
         self._tick()
         if thread.started_measurement:
             status = ("failed" if thread.error is not None
                       else "aborted" if self.stop_event.is_set() else "ok")
             try:
-                self.events.publish("measurement_end", measurement=measurement, status=status,
-                                    error=None if thread.error is None
-                                    else error_line(thread.error))
+                with self._publish_lock:
+                    self.events.publish("measurement_end", measurement=measurement,
+                                        status=status, error=None if thread.error is None
+                                        else error_line(thread.error))
             except Exception as exc:  # the CSV writer could not close its file
                 thread.error = thread.error or exc
-        self._save_bench(station)
+        with self._publish_lock:
+            self._save_bench(station)
         if thread.error is not None:
             error = _failure_line(thread.error, path)
             self._record(measurement, path, procedure, started, status="failed", error=error)
             where = f", {measurement.direction}" if measurement.direction else ""
+            where += f", {measurement.channel}" if measurement.channel else ""
             raise RunFailed(f"{measurement.procedure} (step {measurement.step}{where}) "
                             f"failed: {error}") from thread.error
         status = "aborted" if self.stop_event.is_set() else "ok"
         self._record(measurement, path, procedure, started, status=status)
+
+    # --- what a procedure may be given besides its roles -------------------------------------
+    def _resume_within(self, procedure: Any, path: Path) -> dict[str, Any] | None:
+        """For a procedure that can continue within a measurement (``resumable_within``),
+        a partial file of the run being resumed: its last complete row and the procedure's
+        state file; None when the measurement starts anew."""
+        from labctl.storage import read_last_row
+
+        if (self.resume_dir is None or not getattr(procedure, "resumable_within", False)
+                or not path.is_file()):
+            return None
+        try:
+            last_row = read_last_row(path)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if last_row is None:
+            return None
+        state: dict[str, Any] = {}
+        state_path = _state_path(path)
+        if state_path.is_file():
+            try:
+                state = json.loads(state_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                state = {}
+        return {"last_row": last_row, "state": state}
+
+    def _hand_over(self, station: Any, procedure: Any, measurement: PlannedMeasurement,
+                   path: Path, resume: dict[str, Any] | None, light_share: Any) -> None:
+        """Give a procedure what it declares it takes (attributes of its class): the run's
+        results so far, the state file and resume point, a writer for its side files, the
+        simulated truth, and the light path shared with parallel channels."""
+        cls = type(procedure)
+        if hasattr(cls, "earlier_results"):
+            procedure.earlier_results = [dict(r) for r in self.state.results] \
+                if self.state else []
+        if hasattr(cls, "state_path"):
+            procedure.state_path = _state_path(path)
+        if hasattr(cls, "resume_from"):
+            procedure.resume_from = resume
+        if hasattr(cls, "light_share"):
+            procedure.light_share = light_share
+        if hasattr(cls, "open_side_file"):
+            procedure.open_side_file = self._side_file_opener(procedure, measurement, path)
+        bench = getattr(station, "bench", None)
+        truth = getattr(bench, "true_mpp_mw_cm2", None)
+        if hasattr(cls, "true_mpp_mw_cm2") and self.simulated and truth is not None:
+            smu_name = procedure.roles.smu_name
+            procedure.true_mpp_mw_cm2 = lambda: truth(smu_name)
+
+    def _side_file_opener(self, procedure: Any, measurement: PlannedMeasurement,
+                          path: Path) -> Callable[[str, list[str]], Any]:
+        """``open(suffix, columns)``: a CSV writer for ``<measurement>_<suffix>.csv`` (the
+        periodic J-Vs of a long run, their series), continued when it exists on a resume."""
+        from labctl.storage import CsvWriter, is_complete
+
+        def open_side_file(suffix: str, columns: list[str]) -> Any:
+            side = path.with_name(f"{path.stem}_{suffix}.csv")
+            if side.exists() and (self.resume_dir is None or is_complete(side)
+                                  or suffix != "jv_series"):
+                side.rename(_free_name(side.with_suffix(".partial.csv")))
+            metadata = {**self._metadata(measurement, procedure), "Part of": path.name}
+            return CsvWriter(side, procedure, columns, metadata=metadata, resume=True)
+
+        return open_side_file
 
     def _metadata(self, measurement: PlannedMeasurement, procedure: Any) -> dict[str, Any]:
         """The CSV header's run metadata (beside the procedure's own), with the parameters
@@ -629,6 +773,11 @@ class Runner:
             metadata[f"Reference {name}"] = used
         for name, identity in self._identities.items():
             metadata[f"Instrument {name}"] = identity
+        header = getattr(procedure, "header_metadata", None)
+        if callable(header):
+            metadata.update(header())
+        if measurement.channel is not None:
+            metadata["Channel"] = measurement.channel
         automatic = automatic_parameters(procedure)
         if automatic:
             metadata["Automatic"] = ", ".join(automatic)
@@ -689,7 +838,10 @@ class Runner:
             return {}, []
         try:
             context = AnalysisContext(parameters=measurement.parameters, details=details)
-            data = read_measurement(path)
+            # a plug-in whose analysis reads long files its own way (in constant memory:
+            # procedures/mpp.py) says so with a ``read(path)`` attribute on ``analyze``
+            reader = getattr(plugin.analyze, "read", None)
+            data = reader(path) if callable(reader) else read_measurement(path)
             metrics, warnings = plugin.analyze(data, context)
             return dict(metrics), [*data.warnings, *warnings]
         except Exception as exc:
@@ -699,6 +851,38 @@ class Runner:
         assert self.state is not None
         return [StepResult(r, self.state.folder / r["file"]) for r in self.state.results
                 if r["step"] == step]
+
+
+class LightShare:
+    """The light path shared by parallel channels: :meth:`release` is True for the last
+    channel to end (the one that closes the shutter)."""
+
+    def __init__(self, users: int) -> None:
+        self._users = users
+        self._lock = threading.Lock()
+
+    def release(self) -> bool:
+        with self._lock:
+            self._users -= 1
+            return self._users <= 0
+
+
+def _channel_groups(measurements: list[PlannedMeasurement]
+                    ) -> list[tuple[int, list[PlannedMeasurement]]]:
+    """``(index of the first, measurements)``: consecutive measurements of one step on
+    different channels form one group (run in parallel); every other is alone."""
+    groups: list[tuple[int, list[PlannedMeasurement]]] = []
+    for index, measurement in enumerate(measurements):
+        if groups:
+            first = groups[-1][1][0]
+            channels = {m.channel for m in groups[-1][1]}
+            if (first.step == measurement.step and measurement.channel is not None
+                    and first.channel is not None and measurement.channel not in channels
+                    and first.direction == measurement.direction):
+                groups[-1][1].append(measurement)
+                continue
+        groups.append((index, [measurement]))
+    return groups
 
 
 def _any_valid(metrics: dict[str, Any]) -> bool:
@@ -738,6 +922,11 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return value.item()
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def _state_path(path: Path) -> Path:
+    """The state file a resumable procedure keeps beside its CSV (``s00_mpp.state.json``)."""
+    return path.with_name(f"{path.stem}.state.json")
 
 
 def _free_name(path: Path) -> Path:

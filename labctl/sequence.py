@@ -207,7 +207,7 @@ def _reference_problem(steps: list[StepBase], index: int, ref: StepReference) ->
     if ref.metric not in plugin.metric_names:
         return (f"step {ref.from_step} ({source.procedure}) has no metric {ref.metric!r} "
                 f"(its metrics: {', '.join(plugin.metric_names) or 'none'})")
-    here, there = getattr(steps[index], "smu", None), getattr(source, "smu", None)
+    here, there = _named_smu(steps[index]), _named_smu(source)
     if (here or DEFAULT_DUT_SMU) != (there or DEFAULT_DUT_SMU):
         return (f"step {ref.from_step} measures SMU {there or DEFAULT_DUT_SMU!r}, this step "
                 f"{here or DEFAULT_DUT_SMU!r}: a value comes from the same sample and channel")
@@ -298,10 +298,35 @@ def check_against_station(
 Problem = tuple[str, tuple[str, ...]] | None
 
 
-def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Problem:
-    """The step's SMU exists, measures no photodiode and (simulated) carries a device."""
-    label = station.describe_source()
+def _named_smu(step: StepBase) -> str | None:
+    """The one SMU a step names (the first of a list; None for the default or ``all``)."""
     named = getattr(step, "smu", None)
+    if isinstance(named, list):
+        return named[0] if named else None
+    return None if named == "all" else named
+
+
+def _smu_problem(step: StepBase, station: StationConfig, simulated: bool) -> Problem:
+    """Each SMU of the step (several for a step on parallel channels) exists, measures no
+    photodiode and (simulated) carries a device."""
+    from labctl.steps import step_smus
+
+    smus = step_smus(step, station)
+    if not smus:
+        return (f"the station {station.describe_source()} has no SMU with a device for "
+                "smu: all", ("smu",))
+    for named in smus:
+        problem = _one_smu_problem(step, named, station, simulated)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _one_smu_problem(step: StepBase, named: str | None, station: StationConfig,
+                     simulated: bool) -> Problem:
+    """One SMU of the step (``named``, None: the default) exists, measures no photodiode
+    and (simulated) carries a device."""
+    label = station.describe_source()
     smu_name = named or DEFAULT_DUT_SMU
     at: tuple[str, ...] = ("smu",) if named else ()
     smus = station.smu_names()
@@ -352,7 +377,7 @@ def limits_problem(step: StepBase, station: StationConfig,
     guard = bias_guard_problem(step, sample)
     if guard is not None:
         return guard
-    smu_name = getattr(step, "smu", None) or DEFAULT_DUT_SMU
+    smu_name = _named_smu(step) or DEFAULT_DUT_SMU
     limits = station.smu_limits(smu_name)
     driver = station.instruments[smu_name].driver
     v_max = max((abs(v) for v in step.step_voltages_v()), default=0.0)
@@ -397,5 +422,5 @@ def describe(step: StepBase) -> str:
 def estimate_duration_s(step: StepBase, station: StationConfig | None = None) -> float:
     """Estimated run time of one step (s): its plug-in's ``estimate_duration_s`` on the
     timing model of the station's SMU (a 2400 at 50 Hz without a station)."""
-    timing = StepTiming.for_station(station, getattr(step, "smu", None))
+    timing = StepTiming.for_station(station, _named_smu(step))
     return procedure_plugin(step.procedure).estimate_duration_s(step, timing)

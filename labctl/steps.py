@@ -29,6 +29,8 @@ __all__ = [
     "Voltage",
     "format_duration",
     "linear_point_count",
+    "multi_smu_field",
+    "step_smus",
 ]
 
 #: Largest number of points in one sweep (2400-series buffer and sweep limit).
@@ -153,6 +155,30 @@ def smu_field() -> Any:
                  "'smu'.", json_schema_extra={"none_as": ""})
 
 
+def multi_smu_field() -> Any:
+    """``smu`` of a step that may run on several SMUs at once (its model says
+    ``multi_channel = True``): one SMU, a list of them, or ``all`` (every SMU that carries a
+    device, not those reading a photodiode); each runs in its own thread, into its own file."""
+    return Field(None, description="Station SMU(s) measuring the device(s): a name, a list "
+                 "of names or 'all' (every SMU with a device, one channel each, in "
+                 "parallel); None = the SMU named 'smu'.", json_schema_extra={"none_as": ""})
+
+
+def step_smus(step: Any, station: Any) -> list[str | None]:
+    """The SMUs a step runs on: ``[step.smu]`` for one (None: the default SMU); the listed
+    ones, or for ``all`` every SMU of ``station`` that reads no photodiode (and, on a station
+    with ``simulation.devices``, carries a device), in station order."""
+    named = getattr(step, "smu", None)
+    if isinstance(named, list):
+        return list(dict.fromkeys(named))
+    if named != "all" or not getattr(type(step), "multi_channel", False):
+        return [named]
+    readers = station.photodiode_smus()
+    devices = station.simulation.devices
+    return [name for name in station.smu_names() if name not in readers
+            and (devices is None or name in devices)]
+
+
 def compliance_field(default: float | None = None) -> Any:
     """``compliance_a``: the current compliance (None = derived from the sample area)."""
     if default is not None:
@@ -192,8 +218,14 @@ def describe_light(step: Any) -> str:
 
 
 def describe_smu(step: Any) -> str:
-    """``", SMU b"`` when the step names an SMU, else ``""``."""
-    return f", SMU {step.smu}" if getattr(step, "smu", None) else ""
+    """``", SMU b"`` when the step names an SMU (``", SMUs a, b"``, ``", all SMUs"``), else
+    ``""``."""
+    named = getattr(step, "smu", None)
+    if isinstance(named, list):
+        return f", SMUs {', '.join(named)}"
+    if named == "all" and getattr(type(step), "multi_channel", False):
+        return ", all SMUs with a device (in parallel)"
+    return f", SMU {named}" if named else ""
 
 
 def describe_value(value: float | StepReference | None, unit: str = "V",

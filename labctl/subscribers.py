@@ -26,28 +26,35 @@ class CsvSubscriber:
     """Writes each measurement to its pymeasure-format CSV, one flushed row at a time.
 
     ``measurement_start`` opens the file (the header holds the procedure's parameters and
-    metadata, written once); each ``row`` is appended whole (one write, its newline
-    included); ``measurement_end`` closes it, after the end marker ``#End: complete`` when
-    the measurement ended ``ok``."""
+    metadata, written once; with ``resume`` the partial file of an interrupted run is
+    continued, its torn last row removed); each ``row`` is appended whole (one write, its
+    newline included); ``measurement_end`` closes it, after the end marker ``#End:
+    complete`` when the measurement ended ``ok``. Parallel channels have a file each, open
+    at the same time (by file name)."""
 
     name = "CSV writer"
 
     def __init__(self) -> None:
-        self._writer: Any = None
+        self._writers: dict[str, Any] = {}
 
     def __call__(self, document: Document) -> None:
         from labctl.storage import CsvWriter
 
+        if document.kind not in ("measurement_start", "row", "measurement_end"):
+            return
+        key = document["measurement"].filename
         if document.kind == "measurement_start":
             procedure = document["procedure"]
-            self._writer = CsvWriter(document["path"], procedure, list(document["columns"]),
-                                     metadata=document["metadata"])
+            self._writers[key] = CsvWriter(
+                document["path"], procedure, list(document["columns"]),
+                metadata=document["metadata"], resume=bool(document.get("resume")))
         elif document.kind == "row":
-            if self._writer is None:
+            writer = self._writers.get(key)
+            if writer is None:
                 raise RuntimeError("a row came before its measurement's start")
-            self._writer.append(document["row"])
-        elif document.kind == "measurement_end" and self._writer is not None:
-            writer, self._writer = self._writer, None
+            writer.append(document["row"])
+        elif key in self._writers:
+            writer = self._writers.pop(key)
             if document.get("status") == "ok":
                 writer.finish()  # the end marker: --resume does not measure it again
             else:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from pydantic import Field
 
 from labctl.cli import main
+from labctl.registry.procedures import ProcedurePlugin, register_procedure, reload_procedures
+from labctl.steps import StepBase
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,16 +73,34 @@ def test_line_frequency_sets_the_integration_time(write_station: Callable[..., P
                                                               rel=0.02)
 
 
+class _ValidateOnlyStep(StepBase):
+    """A kind of measurement that validates but has no procedure (yet)."""
+
+    procedure: ClassVar[str] = "validate_only"
+    hold_s: float = Field(1.0, gt=0, description="Hold (s).")
+
+
+@pytest.fixture
+def validate_only_kind() -> Iterator[None]:
+    register_procedure(ProcedurePlugin(
+        name="validate_only", summary="a step without a procedure", step_model=_ValidateOnlyStep,
+        estimate_duration_s=lambda step, timing: step.hold_s,
+        describe=lambda step: f"validate_only: {step.hold_s:g} s"))
+    yield
+    reload_procedures()
+
+
 def test_steps_this_version_cannot_run_validate_but_run_refuses_them(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    sequence = ROOT / "configs" / "sequences" / "full-characterization.yaml"
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], validate_only_kind: None) -> None:
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text("sample: {id: C-1, area_cm2: 0.09}\nsteps:\n"
+                        "  - jv: {direction: reverse}\n  - validate_only: {hold_s: 2}\n")
     station = ROOT / "configs" / "stations" / "simulated.yaml"
     assert main(["validate", str(sequence), "--station", str(station)]) == 0
-    assert "cannot run mpp yet" in capsys.readouterr().out
-    code = main(["run", str(sequence), "--station", str(station), "--out", str(tmp_path)])
+    assert "cannot run validate_only yet" in capsys.readouterr().out
+    out = tmp_path / "runs"
+    code = main(["run", str(sequence), "--station", str(station), "--out", str(out)])
     err = capsys.readouterr().err.strip()
-    mpp_line = 1 + next(i for i, text in enumerate(sequence.read_text().splitlines())
-                        if text.strip().startswith("- mpp"))
     assert code == 2 and len(err.splitlines()) == 1
-    assert f"{sequence}:{mpp_line}: steps[2].mpp:" in err
-    assert not any(tmp_path.iterdir())                     # nothing written, nothing opened
+    assert f"{sequence}:4: steps[1].validate_only:" in err
+    assert not out.exists() or not any(out.iterdir())     # nothing written, nothing opened

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import threading
 import time
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyvisa_sim.devices import Devices
 
-from labctl.clock import RealClock, VirtualClock
+from labctl.clock import ChannelLock, RealClock, VirtualClock
 from labctl.sim import physics
 from labctl.sim.faults import FaultSchedule
 from labctl.sim.physics import MeasurementSettings
@@ -120,7 +121,9 @@ class Bench:
         self.clock: VirtualClock | RealClock = (
             VirtualClock() if sim.clock == "virtual" else RealClock()
         )
-        self.lock = threading.RLock()
+        #: Held by every VISA read and write; channels waiting for it step aside on the
+        #: virtual clock (:class:`labctl.clock.ChannelLock`).
+        self.lock = ChannelLock()
         self.line_frequency_hz = float(sim.line_frequency_hz)
         self.light = LightPath(sim.light.irradiance_mw_cm2)
         self.devices = Devices()
@@ -305,6 +308,18 @@ class Bench:
             sync = getattr(device, "sync", None)
             if sync is not None:
                 sync(now_s)
+
+    def true_mpp_mw_cm2(self, smu_name: str) -> float:
+        """The true steady-state maximum power density [mW/cm²] of the device on SMU
+        ``smu_name`` now, at the irradiance reaching it (simulation only: the truth a
+        simulation-only column and the tracking efficiency compare against; never given to
+        a tracker). NaN for a device with no such point (open leads, an SCLC device)."""
+        with self.lock:
+            model = self.models.get(smu_name)
+            steady = getattr(model, "steady_state_mpp", None)
+            if steady is None:
+                return math.nan
+            return float(steady(self.irradiance_mw_cm2())[2]) * 1e3
 
     def smu_emulator(self, name: str) -> ScpiDevice:
         return self.instruments[name]

@@ -36,6 +36,7 @@ from labctl.storage.csv_reader import (
     is_complete,
     jv_curve,
     mean_irradiance_mw_cm2,
+    read_binned,
     read_last_row,
     read_measurement,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "locked_by",
     "mean_irradiance_mw_cm2",
     "measurement_filename",
+    "read_binned",
     "read_last_row",
     "read_measurement",
     "run_folder",

@@ -24,6 +24,10 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
 )
 """The CSV column names of docs/contracts.md, "CSV columns", with pint-parsable units."""
 
+TEXT_COLUMNS: frozenset[str] = frozenset({"Time (UTC)", "Direction"})
+"""Columns that hold text, not numbers (ISO 8601 times, a scan direction): their name's
+parenthesis is no pint unit and their cells are written as given."""
+
 J_COLUMN = "Current density (mA/cm**2)"
 """The current-density column (photovoltaic sign) of the solar-cell procedures."""
 

@@ -321,3 +321,78 @@ def read_last_row(path: Path) -> dict[str, float] | None:
     return row
 
 
+
+
+#: Rows read at a time by :func:`read_binned`.
+CHUNK_ROWS = 20_000
+
+
+def _count_data_rows(path: Path, start: int, end: int) -> int:
+    """Newlines between two byte offsets of a file, read in blocks (constant memory)."""
+    count = 0
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            block = handle.read(min(left, 1 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            left -= len(block)
+    return count
+
+
+def read_binned(path: Path, columns: list[str], max_rows: int = 100_000) -> Measurement:
+    """Some columns of a long measurement CSV in constant memory: read in chunks of
+    :data:`CHUNK_ROWS` rows, consecutive rows averaged in bins of ``ceil(rows / max_rows)``
+    (no binning when the file has at most ``max_rows`` rows). Means, energies (trapezoids of
+    the binned power) and times survive binning; a spike shorter than a bin does not. Columns
+    the file lacks are left out; text cells are NaN; a torn last row is ignored with a
+    warning, as :func:`read_measurement` does. ``Measurement.parameters["Rows"]`` holds the
+    number of rows before binning."""
+    path = Path(path)
+    with open(path, encoding=_ENCODING, newline="") as handle:
+        comments, column_row = _read_header(handle)
+    if column_row is None:
+        raise ValueError(f"{path}: no column header row")
+    procedure, parameters, metadata = _parse_comment_block(comments)
+    found = [c.strip() for c in column_row.split(_DELIMITER)]
+    wanted = [c for c in columns if c in found]
+    end_offset, complete, read_warnings = data_end(path, len(found))
+    with open(path, "rb") as handle:
+        for _ in range(len(comments) + 1):
+            handle.readline()
+        data_start = handle.tell()
+        size = handle.seek(0, os.SEEK_END)
+    rows = _count_data_rows(path, data_start, size if end_offset is None else end_offset)
+    per_bin = max(1, math.ceil(rows / max(1, int(max_rows))))
+    chunk_rows = per_bin * max(1, CHUNK_ROWS // per_bin)
+    pieces: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
+    if rows:
+        reader = pd.read_csv(path, skiprows=len(comments), header=0, usecols=wanted,
+                             encoding=_ENCODING, skipinitialspace=True, nrows=rows,
+                             chunksize=chunk_rows)
+        for chunk in reader:
+            for name in wanted:
+                series = chunk[name]
+                if not pd.api.types.is_numeric_dtype(series):
+                    series = pd.to_numeric(series.astype(str).str.strip(), errors="coerce")
+                pieces[name].append(_bin_means(series.to_numpy(dtype=float), per_bin))
+    binned = {name: np.concatenate(parts) if parts else np.zeros(0)
+              for name, parts in pieces.items()}
+    return Measurement(columns=binned, parameters={**parameters, "Rows": rows},
+                       metadata=metadata, procedure=procedure, path=path,
+                       warnings=read_warnings, complete=complete)
+
+
+def _bin_means(values: np.ndarray, per_bin: int) -> np.ndarray:
+    """Means of consecutive bins of ``per_bin`` values (the last bin may be shorter); NaN
+    values are left out of a bin's mean."""
+    if per_bin <= 1 or values.size == 0:
+        return values
+    n_bins = math.ceil(values.size / per_bin)
+    padded = np.full(n_bins * per_bin, np.nan)
+    padded[:values.size] = values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a bin of NaN only stays NaN
+        return np.nanmean(padded.reshape(n_bins, per_bin), axis=1)

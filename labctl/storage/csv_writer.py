@@ -20,6 +20,7 @@ from labctl.storage.columns import (
     _DELIMITER,
     _ENCODING,
     _LINE_BREAK,
+    TEXT_COLUMNS,
 )
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def _check_columns(columns: list[str]) -> list[str]:
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
         raise ValueError(f"duplicate columns: {duplicates}")
-    Procedure.parse_columns(columns)  # raises ValueError for units pint does not know
+    # raises ValueError for units pint does not know (text columns carry none)
+    Procedure.parse_columns([c for c in columns if c not in TEXT_COLUMNS])
     return columns
 
 
@@ -184,7 +186,8 @@ class CsvWriter:
         self.path = Path(path)
         self.columns: list[str] = _check_columns(columns)
         self.fsync_interval_s = float(fsync_interval_s)
-        self._units = Procedure.parse_columns(self.columns)
+        self._units = Procedure.parse_columns([c for c in self.columns
+                                               if c not in TEXT_COLUMNS])
         self._column_set = frozenset(self.columns)
         self._lock = threading.Lock()
         self.rows_written = 0
@@ -231,6 +234,10 @@ class CsvWriter:
         """Format one cell: exact repr for floats, integers as integers, ``nan`` for None."""
         if value is None:
             return "nan"
+        if column in TEXT_COLUMNS and isinstance(value, str):
+            if any(c in value for c in (_DELIMITER, _COMMENT, "\n", "\r", '"')):
+                raise ValueError(f"column {column!r}: text {value!r} has a delimiter")
+            return value
         if hasattr(value, "m_as") and hasattr(value, "units"):  # pint.Quantity
             unit = self._units.get(column)
             value = value.m_as(unit) if unit is not None else value.magnitude

@@ -1,0 +1,103 @@
+"""MPP tracking on parallel channels: one thread per SMU on one virtual timeline, a file, a
+catalog row and a "channel" each; the shared shutter closes when the last channel ends; an
+instrument fault on one channel ends that channel alone."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from labctl.cli import main
+from labctl.sim.bench import bench_for
+from labctl.storage import Catalog, read_measurement
+
+CELL = {"kind": "solar_cell", "area_cm2": 0.09, "jph_ma_cm2": 19.8, "j0_ma_cm2": 1.0e-12,
+        "ideality": 1.5, "rs_ohm_cm2": 3.0, "rsh_ohm_cm2": 3000.0, "ion_tau_s": 5.0,
+        "ion_amplitude": 0.0}
+DURATION_H, LOG_INTERVAL_S = 2.0, 60.0
+
+
+def three_channel_station(write_station: Callable[..., Path], faults: list | None = None
+                          ) -> Path:
+    devices = {"smu": CELL, "smu2420": {**CELL, "jph_ma_cm2": 18.0},
+               "ref_smu": {**CELL, "jph_ma_cm2": 21.0}}
+    return write_station(
+        instruments={"smu": {"driver": "keithley2400", "resource": "GPIB0::24::INSTR"},
+                     "smu2420": {"driver": "keithley2420", "resource": "GPIB0::25::INSTR"},
+                     "ref_smu": {"driver": "keithley2450",
+                                 "resource": "USB0::0x05E6::0x2450::04412345::INSTR"},
+                     "shutter": {"driver": "thorlabs_sc10", "resource": "ASRL2::INSTR"}},
+        simulation={"device": None, "devices": devices, "faults": faults or []})
+
+
+def run(tmp_path: Path, station: Path, smu: object) -> tuple[int, dict, Path]:
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text(yaml.safe_dump({
+        "sample": {"id": "P-1", "area_cm2": 0.09},
+        "steps": [{"mpp": {"duration_h": DURATION_H, "log_interval_s": LOG_INTERVAL_S,
+                           "smu": smu}}]}))
+    out = tmp_path / "runs"
+    code = main(["run", str(sequence), "--station", str(station), "--out", str(out),
+                 "--quiet"])
+    (folder,) = out.glob("P-1_*")
+    return code, json.loads((folder / "summary.json").read_text()), folder
+
+
+def test_three_channels_track_in_parallel_on_one_timeline(
+        tmp_path: Path, write_station: Callable[..., Path]) -> None:
+    started_s = time.monotonic()
+    station = three_channel_station(write_station)
+    code, summary, folder = run(tmp_path, station, "all")
+    assert code == 0 and summary["status"] == "ok"
+    channels = [r["channel"] for r in summary["results"]]
+    assert sorted(channels) == ["ref_smu", "smu", "smu2420"]
+    ends, powers = [], {}
+    for record in summary["results"]:
+        data = read_measurement(folder / record["file"])
+        assert data.complete and record["file"] == f"s00_mpp_{record['channel']}.csv"
+        time_s = data.columns["Time (s)"]
+        assert time_s[-1] - time_s[0] == pytest.approx(DURATION_H * 3600, abs=LOG_INTERVAL_S)
+        ends.append(time_s[-1])
+        powers[record["channel"]] = record["metrics"]["pce_stabilized_pct"]
+    # one timeline: the channels ran side by side, not one after the other
+    assert max(ends) - min(ends) < 5 * LOG_INTERVAL_S
+    assert summary["elapsed_s"] < 1.2 * DURATION_H * 3600
+    # each channel tracked its own cell (photocurrents 18, 19.8 and 21 mA/cm²)
+    assert powers["smu2420"] < powers["smu"] < powers["ref_smu"]
+    rows = Catalog(folder.parent / "catalog.sqlite").query(run_id=summary["run_id"])
+    assert len(rows) == 3
+    bench = bench_for(station)
+    assert not bench.instruments["shutter"].shutter_open
+    assert time.monotonic() - started_s < 60
+
+
+def test_a_fault_on_one_of_three_channels_leaves_the_others_running_to_the_end(
+        tmp_path: Path, write_station: Callable[..., Path]) -> None:
+    faults = [{"instrument": "smu2420", "kind": "dead", "at_s": 1800.0}]
+    station = three_channel_station(write_station, faults)
+    code, summary, folder = run(tmp_path, station, ["smu", "smu2420", "ref_smu"])
+    assert code == 1 and summary["status"] == "failed"
+    assert "smu2420" in summary["error"]
+    by_channel = {r["channel"]: r for r in summary["results"]}
+    assert by_channel["smu2420"]["status"] == "failed"
+    failed = read_measurement(folder / "s00_mpp_smu2420.csv")
+    assert not failed.complete and failed.columns["Time (s)"][-1] < 2400
+    for channel in ("smu", "ref_smu"):
+        assert by_channel[channel]["status"] == "ok"
+        data = read_measurement(folder / f"s00_mpp_{channel}.csv")
+        assert data.complete
+        time_s = data.columns["Time (s)"]
+        assert time_s[-1] - time_s[0] == pytest.approx(DURATION_H * 3600, abs=LOG_INTERVAL_S)
+        # the failed channel's end did not close the shared shutter: still lit to the end
+        power = data.columns["Power density (mW/cm**2)"]
+        assert np.min(power[time_s > 2400]) > 0.95 * np.median(power[time_s < 1800])
+    bench = bench_for(station)
+    assert not bench.instruments["smu"].output_on
+    assert not bench.instruments["ref_smu"].output_on
+    assert not bench.instruments["shutter"].shutter_open
