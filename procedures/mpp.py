@@ -32,7 +32,9 @@ from pydantic import Field, model_validator
 from pymeasure.experiment import FloatParameter, Parameter
 
 from labctl import clock
+from labctl.analysis import mpp as mpp_analysis
 from labctl.models import StrictModel
+from labctl.mpp import make_tracker
 from labctl.mpp.tracker import Reading, Tracker
 from labctl.registry.parameters import parameters_from
 from labctl.registry.procedures import (
@@ -87,19 +89,6 @@ HOLD_CODES = {"mpp": 0, "voc": 1, "jsc": 2}
 JV_COLUMNS = tuple(BASE_DATA_COLUMNS)
 
 
-def _tracker_maker() -> tuple[Any, bool]:
-    """``(make_tracker, stand-in?)``: labctl.mpp's trackers, or the stand-in until they
-    exist (labctl/mpp/_standin.py goes when they land)."""
-    try:
-        from labctl.mpp import make_tracker  # type: ignore[attr-defined]
-
-        return make_tracker, False
-    except ImportError:
-        from labctl.mpp._standin import make_tracker
-
-        return make_tracker, True
-
-
 def tracker_parameters(algorithm: str, step_v: float, settle_s: float, log_interval_s: float,
                        area_cm2: float) -> dict[str, Any]:
     """The step's keys as each algorithm's parameters (``settle_s`` is perturb-and-observe's
@@ -111,55 +100,52 @@ def tracker_parameters(algorithm: str, step_v: float, settle_s: float, log_inter
         return {"step_v": float(step_v), "settle_s": dwell_s}
     if algorithm == "gradient":
         return {"dwell_s": dwell_s, "first_step_v": float(step_v), "area_cm2": float(area_cm2)}
-    return {"step_v": float(step_v)}
+    # The default tracker, settled, reads four times per logged point (at least every 2 s,
+    # at most every 10 minutes): a light step is still seen within a quarter of a log
+    # interval, and a 1000-hour run at a 60 s log interval reads 2.4e5 times, not 1.8e6.
+    read_interval_s = min(max(2.0, float(log_interval_s) / 4.0), 600.0)
+    return {"step_v": float(step_v), "read_interval_s": read_interval_s}
+
+
+def _final_window(time_s: np.ndarray, fraction: float = 0.2) -> np.ndarray:
+    """Mask of the last ``fraction`` of the run's time (Vmpp and Jmpp are its means)."""
+    start_s = time_s[-1] - fraction * (time_s[-1] - time_s[0])
+    return time_s >= start_s
 
 
 def _mpp_metrics(time_s: np.ndarray, voltage_v: np.ndarray, j_ma_cm2: np.ndarray,
                  irradiance_mw_cm2: np.ndarray, true_mw_cm2: np.ndarray | None
                  ) -> dict[str, float]:
-    """The MPP metrics through labctl.analysis.mpp (its stand-in until it exists): the
-    stabilized PCE and its settling time, Vmpp and Jmpp over the final window, the tracking
-    efficiency against the simulated truth."""
-    from labctl.mpp import _standin
-
-    try:
-        from labctl.analysis import mpp as analysis  # type: ignore[attr-defined]
-
-        stabilized, settling = analysis.pce_stabilized_pct, analysis.settling_time_s
-        efficiency = analysis.tracking_efficiency
-    except (ImportError, AttributeError):
-        return _standin.mpp_metrics(time_s, voltage_v, j_ma_cm2, irradiance_mw_cm2,
-                                    true_mw_cm2)
+    """The MPP metrics (labctl.analysis.mpp): the stabilized PCE and its settling time, Vmpp
+    and Jmpp over the final window, the tracking efficiency against the simulated truth."""
+    nan = math.nan
     if time_s.size < 2:
-        return _standin.mpp_metrics(time_s, voltage_v, j_ma_cm2, irradiance_mw_cm2, None)
+        return {"pce_stabilized_pct": nan, "vmpp_v": nan, "jmpp_ma_cm2": nan,
+                "settling_time_s": nan, "tracking_efficiency": nan}
     power = voltage_v * j_ma_cm2
     with np.errstate(divide="ignore", invalid="ignore"):
         pce = np.where(irradiance_mw_cm2 > 0, power / irradiance_mw_cm2 * 100.0, np.nan)
-    final = _standin._final_window(time_s)
-    metrics = {"pce_stabilized_pct": float(stabilized(time_s, pce)),
-               "settling_time_s": float(settling(time_s, pce)),
+    final = _final_window(time_s)
+    metrics = {"pce_stabilized_pct": float(mpp_analysis.pce_stabilized_pct(time_s, pce)),
+               "settling_time_s": float(mpp_analysis.settling_time_s(time_s, pce)),
                "vmpp_v": float(np.mean(voltage_v[final])),
-               "jmpp_ma_cm2": float(np.mean(j_ma_cm2[final])), "tracking_efficiency": math.nan}
+               "jmpp_ma_cm2": float(np.mean(j_ma_cm2[final])), "tracking_efficiency": nan}
     if true_mw_cm2 is not None and np.isfinite(true_mw_cm2).sum() > 1:
-        metrics["tracking_efficiency"] = float(efficiency(time_s, power, true_mw_cm2))
+        metrics["tracking_efficiency"] = float(
+            mpp_analysis.tracking_efficiency(time_s, power, true_mw_cm2))
     return metrics
 
 
 def _stability_metrics(time_s: np.ndarray, power: np.ndarray) -> dict[str, float]:
-    """T95, T80 and Ts80 [h] through labctl.analysis.mpp (or the stand-in); the burn-in of
-    Ts80 ends at the power's maximum."""
-    try:
-        from labctl.analysis import mpp as analysis  # type: ignore[attr-defined]
-
-        t95, t80, ts80 = analysis.t95_h, analysis.t80_h, analysis.ts80_h
-    except (ImportError, AttributeError):
-        from labctl.mpp import _standin
-
-        return _standin.stability_metrics(time_s, power)
+    """T95, T80 and Ts80 [h] (labctl.analysis.mpp); the burn-in of Ts80 ends at the power's
+    maximum."""
+    if time_s.size < 2:
+        return {"t95_h": math.nan, "t80_h": math.nan, "ts80_h": math.nan}
     time_h = time_s / 3600.0
     burn_in_h = float(time_h[int(np.nanargmax(power))])
-    return {"t95_h": float(t95(time_h, power)), "t80_h": float(t80(time_h, power)),
-            "ts80_h": float(ts80(time_h, power, burn_in_h))}
+    return {"t95_h": float(mpp_analysis.t95_h(time_h, power)),
+            "t80_h": float(mpp_analysis.t80_h(time_h, power)),
+            "ts80_h": float(mpp_analysis.ts80_h(time_h, power, burn_in_h))}
 
 
 class LightCycle(StrictModel):
@@ -351,13 +337,9 @@ class MPPProcedure(LabctlProcedure):
         self._state_written_s = -math.inf
 
     def _make_tracker(self) -> Tracker:
-        make_tracker, standin = _tracker_maker()
         algorithm = "fixed_voltage" if self.hold == "jsc" else str(self.algorithm)
         params = tracker_parameters(algorithm, float(self.step_v), float(self.settle_s),
                                     float(self.log_interval_s), float(self.area_cm2))
-        if standin:
-            params.update(settle_s=float(self.settle_s),
-                          max_dwell_s=max(float(self.log_interval_s), 1.0))
         return make_tracker(algorithm, **params)
 
     def header_metadata(self) -> dict[str, Any]:

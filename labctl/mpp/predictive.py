@@ -172,6 +172,12 @@ class PredictiveTracker(Tracker):
         if len(visit.times_s) < 2:
             visit.fit = fit_relaxation(visit.times_s, visit.currents_a, tau_s=1e9)
             return
+        if (self._holding and self.tau_s is not None and not math.isnan(self._hold_reference_a)
+                and visit.times_s[-1] >= 5.0 * self.tau_s):
+            # A settled hold: the transient is known and long past, so the time constant is
+            # not searched again at every reading (a 1000-hour hold reads ~10^5-10^6 times).
+            visit.fit = fit_relaxation(visit.times_s, visit.currents_a, tau_s=self.tau_s)
+            return
         free = fit_relaxation(visit.times_s, visit.currents_a) if len(visit.times_s) >= 4 else None
         if self.tau_s is not None:
             known = fit_relaxation(visit.times_s, visit.currents_a, tau_s=self.tau_s)
