@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from labctl import __version__
+from labctl.registry.procedures import format_metric, headline
 from labctl.yamlio import InputError
 
 EXIT_OK = 0
@@ -120,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for result in summary["results"]:
             metrics = result.get("metrics", {})
             direction = f" {result['direction']}" if result.get("direction") else ""
-            shown = _headline(result["procedure"], metrics)
+            shown = headline(result["procedure"], metrics)
             if result.get("no_valid_metrics"):
                 shown = "no valid metric (all NaN)"
             if result.get("status", "ok") != "ok":
@@ -133,27 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if summary["status"] == "ok" else EXIT_FAILED
 
 
-def _headline(procedure: str, metrics: dict[str, object]) -> str:
-    """The metrics of a one-line result: the plug-in's ``headline_metrics``."""
-    from labctl.registry.procedures import procedure_plugins
-
-    plugin = procedure_plugins().get(procedure)
-    names = plugin.headline_metrics if plugin is not None else ()
-    return ", ".join(_headline_item(k, metrics[k]) for k in names if k in metrics)
-
-
-def _headline_item(name: str, value: object) -> str:
-    """``ff 78.3 %`` (the fill factor, a fraction in the JSON, in percent for people, as on
-    the figures), else ``name value``."""
-    if name == "ff" and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"ff {100.0 * float(value):.1f} %"
-    return f"{name} {_fmt(value)}"
-
-
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+_headline = headline  # the GUI's catalog panel imports it from here until it moves
 
 
 # --- labctl status --------------------------------------------------------------------------
@@ -225,7 +206,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for item in out:
             print(item["file"])
             for key, value in item["metrics"].items():
-                print(f"  {key:<22} {_fmt(value)}")
+                print(f"  {key:<22} {format_metric(value)}")
             for warning in item["warnings"]:
                 print(f"  warning: {warning}")
     return EXIT_OK
@@ -246,7 +227,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         metrics = row.get("metrics") or {}
-        shown = _headline(row["procedure"], metrics)
+        shown = headline(row["procedure"], metrics)
         direction = f" {row['direction']}" if row.get("direction") else ""
         print(f"{row['started']}  {row['sample_id']}  {row['procedure']}{direction}  "
               f"{row['status']}  {shown}  {row['file']}")

@@ -47,6 +47,8 @@ __all__ = [
     "StepResult",
     "StepTiming",
     "analysis_kinds",
+    "format_metric",
+    "headline",
     "plugin_for_analysis",
     "procedure_plugin",
     "procedure_plugins",
@@ -293,3 +295,33 @@ def plugin_for_analysis(kind: str) -> ProcedurePlugin | None:
         if plugin.analysis_kind == kind and plugin.analyze is not None:
             return plugin
     return None
+
+
+def headline(procedure: str, metrics: Mapping[str, object]) -> str:
+    """The metrics of a one-line result (``labctl run``, ``catalog``, the GUI's catalog): the
+    plug-in's ``headline_metrics``, e.g. ``voc_v 1.177, jsc_ma_cm2 20.39, ff 74.5 %``."""
+    plugin = procedure_plugins().get(procedure)
+    names = plugin.headline_metrics if plugin is not None else ()
+    return ", ".join(_headline_item(k, metrics[k]) for k in names if k in metrics)
+
+
+def _headline_item(name: str, value: object) -> str:
+    """``ff 78.3 %`` (the fill factor, a fraction in the JSON, in percent for people, as on
+    the figures), else ``name value``."""
+    if name == "ff" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"ff {100.0 * float(value):.1f} %"
+    return f"{name} {format_metric(value)}"
+
+
+def format_metric(value: object) -> str:
+    """A metric for people: floats to 4 significant digits; a list of records (``ideality_local``,
+    the regimes of an intensity series) one ``{key value, ...}`` per record."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        return "; ".join(
+            "{" + ", ".join(f"{k} {format_metric(v)}" for k, v in record.items()) + "}"
+            for record in value)
+    if isinstance(value, list):
+        return "[" + ", ".join(format_metric(v) for v in value) + "]"
+    return str(value)
