@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder = runner.state.folder if runner.state else args.out
         for result in summary["results"]:
             metrics = result.get("metrics", {})
-            direction = f" {result['direction']}" if result.get("direction") else ""
+            direction = "".join(f" {part}" for part in _result_labels(result))
             shown = headline(result["procedure"], metrics)
             if result.get("no_valid_metrics"):
                 shown = "no valid metric (all NaN)"
@@ -132,6 +132,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary["status"] != "ok":
         _stderr(f"labctl run: {summary['status']}: {summary.get('error', '')}")
     return EXIT_OK if summary["status"] == "ok" else EXIT_FAILED
+
+
+def _result_labels(result: dict[str, object]) -> list[str]:
+    """What tells a step's results apart on their one line: channel, mode (pulsed or dc),
+    direction and repeat, where the record has them."""
+    labels = [str(result[key]) for key in ("channel", "mode", "direction") if result.get(key)]
+    repeat = result.get("repeat")
+    if isinstance(repeat, int) and repeat > 0:
+        labels.append(f"repeat {repeat}")
+    return labels
 
 
 _headline = headline  # the GUI's catalog panel imports it from here until it moves
