@@ -11,7 +11,9 @@ summary (:mod:`labctl.subscribers`). Nothing is held only in memory.
 
 Whatever ends the run (success, an error, a lost instrument, Ctrl-C, SIGTERM) every instrument
 of the station is made safe (SMU outputs off first, shutter closed) before control returns;
-the exit status is recorded in the summary (``ok``, ``failed`` or ``aborted``).
+the exit status is recorded in the summary (``ok``, ``failed`` or ``aborted``). A caller that
+holds an open station (the GUI's session) hands it over with ``Runner(..., station=opened)``:
+the run uses it and makes it safe at its end as above, but leaves it open for the caller.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 from labctl import __version__, clock
 from labctl.errors import error_line
 from labctl.events import EventStream
-from labctl.opened_station import open_station
+from labctl.opened_station import OpenStation, open_station
 from labctl.planning import plan, plan_step
 from labctl.progress import Progress
 from labctl.registry.parameters import automatic_parameters
@@ -202,7 +204,7 @@ class Runner:
     def __init__(self, sequence_path: Path, station_path: Path, *, simulated: bool = False,
                  out_dir: Path = Path("results"), resume_dir: Path | None = None,
                  show_progress: bool = True, stop_event: threading.Event | None = None,
-                 log_traffic: bool = False) -> None:
+                 log_traffic: bool = False, station: OpenStation | None = None) -> None:
         self.sequence: Sequence = load_sequence(sequence_path)
         self.station: StationConfig = load_station(station_path)
         self.simulated = simulated or self.station.simulated
@@ -224,6 +226,9 @@ class Runner:
         #: One document at a time: parallel channels publish from their own threads.
         self._publish_lock = threading.RLock()
         self._rows_since_save = 0
+        #: An already-open station handed over by the caller (the GUI's session): the run
+        #: uses it and makes it safe at its end, but leaves it open (the caller closes it).
+        self.open_station: OpenStation | None = station
 
     # --- folders and summary ---------------------------------------------------------------
     def plan_sha256(self) -> str:
@@ -375,7 +380,7 @@ class Runner:
         try:
             with _signals_stop(self.stop_event):
                 try:
-                    station = open_station(self.station, simulated=self.simulated)
+                    station = self._station_for_run()
                 except BaseException:
                     self._release_lock()
                     raise
@@ -399,7 +404,8 @@ class Runner:
                     finally:
                         if self.state is not None:
                             self._tick()
-                        station.close()
+                        if station is not self.open_station:
+                            station.close()
         finally:
             self.progress.close()
             try:
@@ -410,6 +416,12 @@ class Runner:
         if self.state is not None:
             self._after_run()
         return self.summary()
+
+    def _station_for_run(self) -> OpenStation:
+        """The station handed over to the runner, else the station opened for this run."""
+        if self.open_station is not None:
+            return self.open_station
+        return open_station(self.station, simulated=self.simulated)
 
     # --- the simulated bench across processes -----------------------------------------------
     def _restore_bench(self) -> None:

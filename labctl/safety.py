@@ -1,5 +1,6 @@
 """Making a bench safe on purpose: ``labctl off`` and the lamp switched off after idle minutes.
 
+:func:`make_station_safe` does it to a station already open (the GUI's *Make safe*).
 :func:`switch_off` opens a station one instrument at a time -- an instrument that cannot be
 reached is named and the others are still opened -- and, SMUs first, turns every SMU output
 off, closes the shutter, switches an LED source off (as every run's end does) and, with
@@ -22,7 +23,8 @@ from labctl.station.config import StationConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["InstrumentOutcome", "TolerantStation", "opened_tolerantly", "switch_off"]
+__all__ = ["InstrumentOutcome", "TolerantStation", "make_station_safe", "opened_tolerantly",
+           "switch_off"]
 
 #: Order in which roles are made safe: SMU outputs first, then the beam.
 _ROLE_ORDER = ("smu", "shutter", "light_source", "irradiance_sensor", "filter_wheel")
@@ -101,20 +103,30 @@ def switch_off(config: StationConfig, simulated: bool | None = None,
     Filter wheels stay where they are. Every instrument is tried whatever the others did.
     """
     with opened_tolerantly(config, simulated) as station:
-        outcomes: dict[str, InstrumentOutcome] = {}
-        for name, reason in station.unreachable.items():
-            outcomes[name] = InstrumentOutcome(name, False, f"UNREACHABLE: {reason}")
-        order = sorted((n for n in config.instruments if n not in outcomes),
-                       key=lambda n: _role_rank(config, n))
-        for name in order:
-            try:
-                text = _make_safe(station.instruments[name], station.role_of(name), lamp)
-                outcomes[name] = InstrumentOutcome(name, True, text)
-            except Exception as exc:  # keep going: every other instrument must be made safe
-                log.warning("labctl off: %s: %s", name, exc)
-                outcomes[name] = InstrumentOutcome(
-                    name, False, f"FAILED: {error_line(exc, with_type=False)}")
-    return [outcomes[name] for name in config.instruments]
+        return make_station_safe(station, lamp)
+
+
+def make_station_safe(station: OpenStation, lamp: bool = False) -> list[InstrumentOutcome]:
+    """Make an already-open station safe as ``labctl off`` does (see :func:`switch_off`) and
+    say what was done: one outcome per instrument, in station order (the lines ``labctl off``
+    prints). The station stays open. An instrument a :class:`TolerantStation` could not open
+    is reported ``UNREACHABLE``; every other is tried whatever the others did."""
+    config = station.config
+    outcomes: dict[str, InstrumentOutcome] = {}
+    for name, reason in getattr(station, "unreachable", {}).items():
+        outcomes[name] = InstrumentOutcome(name, False, f"UNREACHABLE: {reason}")
+    order = sorted((n for n in config.instruments
+                    if n not in outcomes and n in station.instruments),
+                   key=lambda n: _role_rank(config, n))
+    for name in order:
+        try:
+            text = _make_safe(station.instruments[name], station.role_of(name), lamp)
+            outcomes[name] = InstrumentOutcome(name, True, text)
+        except Exception as exc:  # keep going: every other instrument must be made safe
+            log.warning("labctl off: %s: %s", name, exc)
+            outcomes[name] = InstrumentOutcome(
+                name, False, f"FAILED: {error_line(exc, with_type=False)}")
+    return [outcomes[name] for name in config.instruments if name in outcomes]
 
 
 def _make_safe(instrument: Any, role: str, lamp: bool) -> str:

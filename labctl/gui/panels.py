@@ -10,7 +10,8 @@ from typing import Any
 
 from labctl.gui.qt import QtWidgets
 
-__all__ = ["CatalogPanel", "SequencePanel", "StationPanel", "describe_sequence"]
+__all__ = ["CatalogPanel", "SequencePanel", "StationPanel", "calibration_text",
+           "describe_sequence"]
 
 
 def _table(headers: list[str]) -> QtWidgets.QTableWidget:
@@ -29,12 +30,35 @@ def _set_row(table: QtWidgets.QTableWidget, row: int, cells: list[Any]) -> None:
                                                                else str(value)))
 
 
+def calibration_text(config: Any) -> str:
+    """The attenuator calibration in use and its date, as the station panel shows it: the
+    newest stored calibration that fits the station's wheels, found as ``intensity_voc``
+    finds it (:func:`labctl.calibration.calibration_in_use`); ``none`` when there is none."""
+    from labctl.calibration import calibration_in_use
+
+    if not config.attenuator():
+        return "Attenuator calibration: none (no filter wheel)"
+    try:
+        calibration = calibration_in_use(config)
+    except OSError as exc:  # an unreadable folder: said, never raised
+        return f"Attenuator calibration: cannot read ({exc})"
+    if calibration is None:
+        return "Attenuator calibration: none (nominal ODs)"
+    name = calibration.path.name if calibration.path is not None else "unsaved"
+    date = calibration.date_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Attenuator calibration: {name}, dated {date}"
+
+
 class StationPanel(QtWidgets.QWidget):
     """Each instrument: driver, resource, identity and state; refresh and make safe."""
 
     def __init__(self, on_refresh: Callable[[], None], on_safe: Callable[[], None]) -> None:
         super().__init__()
         self.title = QtWidgets.QLabel("")
+        #: The attenuator calibration in use (re-read with every state refresh: a calibrate
+        #: run stores a new one).
+        self.calibration = QtWidgets.QLabel("")
+        self._config: Any = None
         self.table = _table(["Instrument", "State", "Role", "Driver", "Resource", "Identity"])
         refresh = QtWidgets.QPushButton("Refresh state")
         refresh.clicked.connect(on_refresh)
@@ -51,6 +75,7 @@ class StationPanel(QtWidgets.QWidget):
         buttons.addStretch(1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.calibration)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
         layout.addWidget(self.report)
@@ -64,8 +89,12 @@ class StationPanel(QtWidgets.QWidget):
             _set_row(self.table, row, [name, "", config.role_of(name), inst.driver, resource,
                                        identities.get(name, "")])
         self.table.resizeColumnsToContents()
+        self._config = config
+        self.calibration.setText(calibration_text(config))
 
     def show_states(self, states: dict[str, str]) -> None:
+        if self._config is not None:
+            self.calibration.setText(calibration_text(self._config))
         for row in range(self.table.rowCount()):
             name = self.table.item(row, 0).text()
             self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(states.get(name, "")))

@@ -9,10 +9,9 @@ run`` runs it -- the same run folder, append-only CSV, ``summary.json`` and cata
 safety: the runner makes the station safe whatever ends the run. Aborting sets the runner's
 stop event; a resumed folder is run as ``labctl run --resume`` runs it.
 
-The runner opens its station itself; to share the session's station, :meth:`_lend_station`
-hands it the opened station while a queued run runs (its ``close`` does nothing: the session
-closes the station when the window closes). The runner is labctl's only engine: nothing of it
-is copied here.
+The session's opened station is handed to each queued run (``Runner(..., station=...)``): the
+runner uses it, makes it safe at the run's end and leaves it open; the session closes it when
+the window closes. The runner is labctl's only engine: nothing of it is copied here.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,19 +60,6 @@ class GuiEvent:
     job: int | None
     kind: str
     content: dict[str, Any]
-
-
-class _LentStation:
-    """The session's station as the runner sees it: everything but ``close``."""
-
-    def __init__(self, station: OpenStation) -> None:
-        self._station = station
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._station, name)
-
-    def close(self) -> None:
-        """The session closes the station, not the run."""
 
 
 class Session:
@@ -211,11 +195,10 @@ class Session:
         try:
             runner = Runner(job.sequence, self.station_path, simulated=self.simulated,
                             out_dir=self.out_dir, resume_dir=job.resume_dir,
-                            show_progress=False, stop_event=job.stop)
+                            show_progress=False, stop_event=job.stop, station=self.station)
             runner.events.subscribe(lambda document: self._forward(job, document),
                                     name="gui")
-            with self._lend_station():
-                summary = runner.run()
+            summary = runner.run()
             job.summary = summary
             job.folder = runner.state.folder if runner.state else None
             job.state, job.error = summary["status"], summary.get("error")
@@ -253,24 +236,6 @@ class Session:
             self._emit(job, document.kind, **{k: v for k, v in content.items()
                                               if k in ("status", "error")})
 
-    @contextmanager
-    def _lend_station(self) -> Iterator[None]:
-        """The runner opens the session's station while a queued run runs (see above)."""
-        import labctl.runner as runner_module
-
-        assert self.station is not None
-        lent = _LentStation(self.station)
-        original = runner_module.open_station
-
-        def opened(config: Any, simulated: bool | None = None) -> Any:
-            return lent
-
-        runner_module.open_station = opened
-        try:
-            yield
-        finally:
-            runner_module.open_station = original
-
     def request_state(self) -> None:
         """Read every instrument's state in the worker (a ``station_state`` event)."""
         self._state_requested = True
@@ -287,19 +252,12 @@ class Session:
         """Every instrument of the opened station safe, as ``labctl off`` makes it (SMU
         outputs off first, the shutter closed, an LED off; an arc lamp stays lit): one line
         per instrument. Call it from the worker (or once the worker has ended)."""
-        from labctl.safety import _make_safe, _role_rank
+        from labctl.safety import make_station_safe
 
         if self.station is None:
             return ["the station is not open"]
-        lines = []
-        for name in sorted(self.station.instruments, key=lambda n: _role_rank(self.config, n)):
-            try:
-                text = _make_safe(self.station.instruments[name], self.station.role_of(name),
-                                  False)
-            except Exception as exc:  # keep going: every other instrument must be made safe
-                text = f"FAILED: {error_line(exc, with_type=False)}"
-            lines.append(f"{name}: {text}")
-        return lines
+        return [f"{outcome.name}: {outcome.text}"
+                for outcome in make_station_safe(self.station, lamp=False)]
 
 
 def _copy(record: dict[str, Any]) -> dict[str, Any]:
