@@ -144,9 +144,6 @@ def _result_labels(result: dict[str, object]) -> list[str]:
     return labels
 
 
-_headline = headline  # the GUI's catalog panel imports it from here until it moves
-
-
 # --- labctl status --------------------------------------------------------------------------
 
 def cmd_status(args: argparse.Namespace) -> int:

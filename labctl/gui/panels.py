@@ -141,7 +141,7 @@ class CatalogPanel(QtWidgets.QWidget):
         layout.addWidget(self.note)
 
     def refresh(self) -> None:
-        from labctl.cli import _headline
+        from labctl.registry.procedures import headline
         from labctl.storage import Catalog
 
         path = self._catalog_path()
@@ -157,7 +157,7 @@ class CatalogPanel(QtWidgets.QWidget):
             direction = f" {entry['direction']}" if entry.get("direction") else ""
             _set_row(self.table, row, [entry["started"], entry["sample_id"],
                                        entry["procedure"] + direction, entry["status"],
-                                       _headline(entry["procedure"], entry.get("metrics") or {}),
+                                       headline(entry["procedure"], entry.get("metrics") or {}),
                                        entry["file"]])
         self.table.resizeColumnsToContents()
         self.note.setText(f"{len(self.rows)} measurements in {path} (double click: open)")
