@@ -175,11 +175,11 @@ def test_a_steady_state_curve_measured_out_of_order_is_drawn_in_voltage_order() 
 
 
 def test_the_fill_factor_is_a_percentage_on_the_terminal_and_a_fraction_in_json() -> None:
-    from labctl.cli import _headline
+    from labctl.registry.procedures import headline
 
-    shown = _headline("jv", {"voc_v": 1.1, "jsc_ma_cm2": 19.8, "ff": 0.78123, "pce_pct": 17.0})
+    shown = headline("jv", {"voc_v": 1.1, "jsc_ma_cm2": 19.8, "ff": 0.78123, "pce_pct": 17.0})
     assert "ff 78.1 %" in shown and "0.78" not in shown
-    assert "ff -" not in _headline("jv", {"ff": float("nan")})
+    assert "ff -" not in headline("jv", {"ff": float("nan")})
 
 
 def test_header_values_keep_non_ascii_as_utf8_and_pymeasure_reads_them_back(
@@ -220,3 +220,11 @@ def test_summary_json_has_the_mode_of_the_other_files(tmp_path: Path) -> None:
         os.umask(previous)
     mode = stat.S_IMODE((tmp_path / "summary.json").stat().st_mode)
     assert mode == 0o644 == stat.S_IMODE((tmp_path / "other.csv").stat().st_mode)
+
+
+def test_a_list_of_records_is_printed_one_record_at_a_time() -> None:
+    from labctl.registry.procedures import format_metric
+
+    shown = format_metric([{"sun": 0.001, "n": 1.523456}, {"sun": 0.01, "n": 1.49}])
+    assert shown == "{sun 0.001, n 1.523}; {sun 0.01, n 1.49}"
+    assert format_metric([1.0, 2.5]) == "[1, 2.5]"
