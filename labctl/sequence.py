@@ -377,7 +377,17 @@ def limits_problem(step: StepBase, station: StationConfig,
     guard = bias_guard_problem(step, sample)
     if guard is not None:
         return guard
-    smu_name = _named_smu(step) or DEFAULT_DUT_SMU
+    from labctl.steps import step_smus
+
+    for named in step_smus(step, station) or [None]:  # every channel of a parallel step
+        problem = _smu_limits_problem(step, station, named or DEFAULT_DUT_SMU)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _smu_limits_problem(step: StepBase, station: StationConfig, smu_name: str) -> Problem:
+    """Why the step's voltages or compliance lie outside SMU ``smu_name``'s envelope."""
     limits = station.smu_limits(smu_name)
     driver = station.instruments[smu_name].driver
     v_max = max((abs(v) for v in step.step_voltages_v()), default=0.0)

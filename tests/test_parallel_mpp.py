@@ -101,3 +101,21 @@ def test_a_fault_on_one_of_three_channels_leaves_the_others_running_to_the_end(
     assert not bench.instruments["smu"].output_on
     assert not bench.instruments["ref_smu"].output_on
     assert not bench.instruments["shutter"].shutter_open
+
+
+def test_every_channel_of_a_parallel_step_is_checked_against_its_own_smu_limits(
+        tmp_path: Path, write_station: Callable[..., Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """2 A is within the 2420's envelope and beyond the 2400's: listing the 2420 first must
+    not let the 2400's channel through."""
+    station = three_channel_station(write_station)
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text(yaml.safe_dump({
+        "sample": {"id": "P-1", "area_cm2": 0.09},
+        "steps": [{"mpp": {"duration_s": 60, "log_interval_s": 10, "compliance_a": 2.0,
+                           "smu": ["smu2420", "smu"]}}]}))
+    assert main(["validate", str(sequence), "--station", str(station)]) == 2
+    error = capsys.readouterr().err
+    assert "'smu'" in error and "keithley2400" in error and "compliance_a" in error
+    sequence.write_text(sequence.read_text().replace("- smu\n", "- smu2420\n"))
+    assert main(["validate", str(sequence), "--station", str(station)]) == 0
