@@ -50,10 +50,25 @@ def run(tmp_path: Path, station: Path, smu: object) -> tuple[int, dict, Path]:
 
 
 def test_three_channels_track_in_parallel_on_one_timeline(
-        tmp_path: Path, write_station: Callable[..., Path]) -> None:
+        tmp_path: Path, write_station: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import labctl.plots
+
+    drawn: list[str] = []
+    plot_timeseries = labctl.plots.plot_timeseries
+
+    def counted(*args: object, **kwargs: object) -> None:
+        drawn.append(Path(str(args[2])).name)
+        plot_timeseries(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(labctl.plots, "plot_timeseries", counted)
     started_s = time.monotonic()
     station = three_channel_station(write_station)
     code, summary, folder = run(tmp_path, station, "all")
+    # each channel's figure drawn once, though the step's figures are asked for after each
+    # channel is recorded (1 + 2 + 3 = 6 times)
+    assert sorted(drawn) == ["s00_mpp_ref_smu.png", "s00_mpp_smu.png", "s00_mpp_smu2420.png"]
+    assert all((folder / name).is_file() for name in drawn)
     assert code == 0 and summary["status"] == "ok"
     channels = [r["channel"] for r in summary["results"]]
     assert sorted(channels) == ["ref_smu", "smu", "smu2420"]
