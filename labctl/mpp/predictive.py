@@ -7,6 +7,10 @@ current ``I_inf`` is known to ``rtol``, instead of waiting for the ions. ``tau``
 the first transients (Rakocevic et al., Sol. RRL 2019, DOI 10.1002/solr.201800287, measure the
 transient first) and then sets the dwell: a visit lasts as long as the extrapolation needs.
 
+The first points (the approach, a few readings each, before ``tau`` is known) are compared at
+one time: each is carried on by the drift of its own last two readings, for at most
+``drift_horizon_s``, so a current that the ions pull down everywhere does not read as "the
+last move lowered the power" (from 0.5 Voc of a Voc-poled cell the approach went down first).
 The steady-state powers ``V*I_inf`` of the points visited are a static curve, whatever the ion
 history, so the search climbs it (steps growing while the power rises), brackets the maximum and
 jumps to the vertex of the parabola through the best point and its neighbours, refined with
@@ -46,16 +50,17 @@ class PredictiveTracker(Tracker):
 
     name = "default"
 
-    def __init__(self, step_v: float = 0.02, max_step_v: float = 0.1,
+    def __init__(self, step_v: float = 0.01, max_step_v: float = 0.1,
                  probe_step_v: float = 0.004, first_sample_s: float = 0.05,
                  sample_growth: float = 1.6, rtol: float = 1e-4, read_interval_s: float = 2.0,
                  max_visit_s: float = 1800.0, drift_tol: float = 2e-3, jump_tol: float = 5e-3,
                  recheck_min_s: float = 60.0, recheck_max_s: float = 960.0,
                  min_span_tau: float = 0.0, coarse_samples: int = 3,
-                 min_v: float = 0.0) -> None:
+                 min_v: float = 0.0, drift_horizon_s: float = 1.0) -> None:
         probe_step_v = min(probe_step_v, step_v)  # a small step_v asks for fine probes too
         max_step_v = max(max_step_v, step_v)
         if not (0 < probe_step_v <= step_v <= max_step_v and first_sample_s > 0
+                and drift_horizon_s >= 0
                 and sample_growth > 1 and rtol > 0 and 0 < recheck_min_s <= recheck_max_s):
             raise ValueError("inconsistent parameters of the default tracker")
         self.step_v, self.max_step_v, self.probe_step_v = step_v, max_step_v, probe_step_v
@@ -71,6 +76,9 @@ class PredictiveTracker(Tracker):
         self._search_step_v = step_v
         self._recheck_s = recheck_min_s
         self._history: list[tuple[float, float]] = []  # (V, predicted steady-state power)
+        #: Approach points read before tau is known: V -> (time, drift of the power [W/s]).
+        self._drift: dict[float, tuple[float, float]] = {}
+        self.drift_horizon_s = drift_horizon_s
         self._holding = False
         self._hold_since_s = 0.0
         self._hold_reference_a = 0.0
@@ -91,11 +99,15 @@ class PredictiveTracker(Tracker):
     def start(self, start_v: float) -> Command:
         self._visit = _Visit(float(start_v), None)
         self._holding = False
-        # A resumed run starts where it was: near the maximum, no coarse approach.
-        self._coarse = self.coarse_samples > 0 and not self._resumed
-        if self._resumed:
+        # A resumed run starts where it was, and so does tracking taken up again after an
+        # interruption (a periodic J-V, the dark part of a light cycle) once tau is known:
+        # near the maximum, so no coarse approach, only the probes either side.
+        warm = self._resumed or (self.tau_s is not None and self._moves > 0)
+        self._coarse = self.coarse_samples > 0 and not warm
+        if warm:
             self._search_step_v = 2.0 * self.probe_step_v
         self._history = []
+        self._drift.clear()
         self._wait_s = self.first_sample_s
         return Command(self._visit.voltage_v, self._wait_s)
 
@@ -108,6 +120,7 @@ class PredictiveTracker(Tracker):
             visit.currents_a.clear()
             visit.fit = visit.previous_inf_a = None
             self._history.clear()
+            self._drift.clear()
             self._holding = False
             self._recheck_from_v = None
             self._search_step_v = 2.0 * self.probe_step_v  # the maximum moves little with light
@@ -136,6 +149,12 @@ class PredictiveTracker(Tracker):
         current = visit.fit.current_inf_a if self.tau_s is not None else visit.currents_a[-1]
         self._last_dwell_s = visit.times_s[-1]
         self._history.append((visit.voltage_v, visit.voltage_v * current))
+        if self.tau_s is None:
+            # The ions still move every point's current alike: compare the points at one
+            # time, each carried on by the drift seen at its own last two readings.
+            t, i = visit.times_s, visit.currents_a
+            self._drift[visit.voltage_v] = (now_s, visit.voltage_v * (i[-1] - i[-2])
+                                            / max(t[-1] - t[-2], 1e-9))
         return self._next_move(now_s)
 
     def state(self) -> TrackerState:
@@ -150,7 +169,8 @@ class PredictiveTracker(Tracker):
                 "read_interval_s": self.read_interval_s, "max_visit_s": self.max_visit_s,
                 "drift_tol": self.drift_tol, "jump_tol": self.jump_tol,
                 "recheck_min_s": self.recheck_min_s, "recheck_max_s": self.recheck_max_s,
-                "min_span_tau": self.min_span_tau, "coarse_samples": self.coarse_samples}
+                "min_span_tau": self.min_span_tau, "coarse_samples": self.coarse_samples,
+                "drift_horizon_s": self.drift_horizon_s}
 
     def snapshot(self) -> dict[str, Any]:
         return {"tau_s": self.tau_s, "search_step_v": self._search_step_v,
@@ -252,10 +272,15 @@ class PredictiveTracker(Tracker):
 
     # --- the search over set-points ------------------------------------------------------
 
-    def _points(self) -> tuple[list[float], list[float]]:
+    def _points(self, now_s: float | None = None) -> tuple[list[float], list[float]]:
         latest: dict[float, float] = {}
         for voltage_v, power_w in self._history:
             latest[voltage_v] = power_w
+        if self._coarse and now_s is not None:
+            for voltage_v, (at_s, slope_w_s) in self._drift.items():
+                if voltage_v in latest:
+                    latest[voltage_v] += slope_w_s * min(max(now_s - at_s, 0.0),
+                                                         self.drift_horizon_s)
         voltages = sorted(latest)
         return voltages, [latest[v] for v in voltages]
 
@@ -269,7 +294,7 @@ class PredictiveTracker(Tracker):
         return anchor + direction * self._search_step_v
 
     def _next_move(self, now_s: float) -> Command:
-        voltages, powers = self._points()
+        voltages, powers = self._points(now_s)
         best = max(range(len(powers)), key=powers.__getitem__)
         if len(voltages) == 1:
             self._last_direction = 1.0 if powers[0] > 0.0 else -1.0
@@ -295,6 +320,7 @@ class PredictiveTracker(Tracker):
         """The approach has bracketed the maximum: from here on, steady-state values only."""
         self._coarse = False
         self._history = []
+        self._drift.clear()
         self._search_step_v = 2.0 * self.probe_step_v
         self._last_direction = 0.0
         return self._move_to(voltage_v, now_s)
