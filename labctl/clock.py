@@ -285,8 +285,8 @@ class VirtualClock:
 
         The channels run one at a time, so one CPU loses nothing; left free, the kernel
         wakes each channel on whichever core is idle, and every hand-over then starts on a
-        core whose caches hold the other channel's data (eight channels in step: 1.4x the
-        real time of the same run on one CPU).
+        core whose caches hold the other channel's data (100 h on eight channels in step:
+        152 s real, 85-94 s pinned; benchmarks/bench_mpp_long.py).
         """
         if not hasattr(os, "sched_getaffinity"):
             return None
