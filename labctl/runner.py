@@ -872,6 +872,15 @@ class LightShare:
     def __init__(self, users: int) -> None:
         self._users = users
         self._lock = threading.Lock()
+        self._origin_clock_s: float | None = None
+
+    def cycle_origin_clock_s(self, proposed_s: float) -> float:
+        """The light cycle's origin on the labctl clock, one for all channels: the first
+        channel's proposal (so they switch the shared shutter at the same instants)."""
+        with self._lock:
+            if self._origin_clock_s is None:
+                self._origin_clock_s = float(proposed_s)
+            return self._origin_clock_s
 
     def release(self) -> bool:
         with self._lock:

@@ -60,7 +60,13 @@ from labctl.steps import (
     nplc_field,
 )
 from labctl.yamlio import located_error
-from procedures.base import BASE_DATA_COLUMNS, LabctlProcedure, ProcedureError, _finite_or_none
+from procedures.base import (
+    BASE_DATA_COLUMNS,
+    WATCH_INTERVAL_S,
+    LabctlProcedure,
+    ProcedureError,
+    _finite_or_none,
+)
 from procedures.jv import JVStep, sweep_voltages_v
 
 __all__ = ["PLUGIN", "LightCycle", "MPPProcedure", "MPPStep", "MPP_COLUMNS"]
@@ -389,6 +395,13 @@ class MPPProcedure(LabctlProcedure):
         self.moves_before = int(saved.get("moves", 0))
         self.resumed_setpoint_v = _finite_or_none(
             saved.get("setpoint_v", last_row.get("Set-point (V)")))
+        # The light cycle's origin: on parallel channels one for all (the first channel's
+        # start, on the shared clock), so they switch the one shutter at the same instants.
+        origin_s = float(saved.get("cycle_origin_s", self.t0_s))
+        if self.light_share is not None:
+            offset_s = now_s - clock.now_s()  # Time (s) = labctl clock + offset
+            origin_s = self.light_share.cycle_origin_clock_s(origin_s - offset_s) + offset_s
+        self.cycle_origin_s = origin_s
         if saved.get("tracker"):
             self.tracker.restore(saved["tracker"])
         self.start_source = str(saved.get("start_source", ""))
@@ -512,6 +525,11 @@ class MPPProcedure(LabctlProcedure):
                 continue
             reading = smu.read()
             at_s = self.elapsed_s()
+            if (self.light_share is not None and self.light
+                    and self._lit_phase(at_s) != self._lit):
+                # Another channel switched the shared light during this reading, at the
+                # cycle's switch: the reading is neither lit nor dark. Switch, read again.
+                continue
             if due_log:
                 self._log(reading, at_s)
                 self.next_log_s += interval_s * max(1, math.floor(
@@ -583,7 +601,7 @@ class MPPProcedure(LabctlProcedure):
                  "jv_done": self.jv_done, "setpoint_v": self.setpoint_v,
                  "moves": self.moves_before + int(self.tracker.moves),
                  "tracker": self.tracker.snapshot(), "start_source": self.start_source,
-                 "start_v_used": self.start_v_used}
+                 "start_v_used": self.start_v_used, "cycle_origin_s": self.cycle_origin_s}
         path = Path(self.state_path)
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(json.dumps(state, default=float), encoding="utf-8")
@@ -597,15 +615,25 @@ class MPPProcedure(LabctlProcedure):
         on_s, off_s = self._cycle_s()
         if on_s <= 0 or not self.light:
             return bool(self.light)
-        return (now_s - self.t0_s) % (on_s + off_s) < on_s - 1e-9
+        return (now_s - self.cycle_origin_s) % (on_s + off_s) < on_s - 1e-9
 
     def _next_light_change_s(self, now_s: float) -> float:
         on_s, off_s = self._cycle_s()
         if on_s <= 0 or not self.light:
             return math.inf
-        phase_s = (now_s - self.t0_s) % (on_s + off_s)
+        phase_s = (now_s - self.cycle_origin_s) % (on_s + off_s)
         base_s = now_s - phase_s
         return base_s + on_s if phase_s < on_s - 1e-9 else base_s + on_s + off_s
+
+    def watch_light_path(self, force: bool = False,
+                         interval_s: float = WATCH_INTERVAL_S) -> None:
+        """As :meth:`LabctlProcedure.watch_light_path`; on parallel channels that cycle the
+        light, a shutter another channel has just closed at the cycle's switch (the one that
+        got there first) is what the schedule says, not a fault."""
+        if (self.light_share is not None and self.light and self._lit
+                and not self._lit_phase(self.elapsed_s())):
+            return
+        super().watch_light_path(force=force, interval_s=interval_s)
 
     def _set_light(self, lit: bool) -> None:
         if lit:

@@ -134,3 +134,32 @@ def test_every_channel_of_a_parallel_step_is_checked_against_its_own_smu_limits(
     assert "'smu'" in error and "keithley2400" in error and "compliance_a" in error
     sequence.write_text(sequence.read_text().replace("- smu\n", "- smu2420\n"))
     assert main(["validate", str(sequence), "--station", str(station)]) == 0
+
+
+def test_three_channels_cycle_the_shared_light_together(
+        tmp_path: Path, write_station: Callable[..., Path]) -> None:
+    """ISOS-LC-1 on three channels: one shutter for all; each channel's lit and dark hours
+    are the bench's (its true maximum power is zero while dark), and the shutter ends
+    closed."""
+    station = three_channel_station(write_station)
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text(yaml.safe_dump({
+        "sample": {"id": "P-1", "area_cm2": 0.09},
+        "steps": [{"mpp": {"duration_h": 2.0, "log_interval_s": 60.0, "smu": "all",
+                           "light_cycle": {"on_h": 0.5, "off_h": 0.5}}}]}))
+    out = tmp_path / "runs"
+    assert main(["run", str(sequence), "--station", str(station), "--out", str(out),
+                 "--quiet"]) == 0
+    (folder,) = out.glob("P-1_*")
+    for channel in ("smu", "smu2420", "ref_smu"):
+        data = read_measurement(folder / f"s00_mpp_{channel}.csv")
+        time_s = data.columns["Time (s)"] - data.columns["Time (s)"][0]
+        true_power = data.columns["True MPP power density (mW/cm**2)"]
+        lit = data.columns["Light"] == 1
+        phase_h = (time_s / 3600.0) % 1.0
+        # away from the switching instants (at phases 0 and 0.5 of each hour)
+        inside = np.min(np.abs(phase_h[:, None] - np.array([0.0, 0.5, 1.0])), axis=1) > 0.03
+        np.testing.assert_array_equal(lit[inside], (phase_h < 0.5)[inside])
+        assert np.all(true_power[~lit & inside] == 0.0)
+        assert np.min(true_power[lit & inside]) > 15.0
+    assert not bench_for(station).instruments["shutter"].shutter_open
