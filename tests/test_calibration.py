@@ -22,7 +22,7 @@ from labctl.calibration import (
     save_calibration,
 )
 from labctl.cli import main
-from labctl.sim.bench import forget_benches
+from labctl.sim.bench import bench_for, forget_benches
 from labctl.station import load_station
 from labctl.storage import read_measurement
 
@@ -149,3 +149,20 @@ def test_calibrate_sets_1_sun_with_the_arc_lamp_power(
 
     assert bench_for(path).instruments["lamp"].settings["power_preset_w"] == pytest.approx(
         150 / 0.88, abs=1)
+
+
+def test_a_shutter_stuck_open_ends_the_calibration_failed_and_named(
+        tmp_path: Path, example_station: Callable[..., Path]) -> None:
+    station = _station(example_station)
+    data = yaml.safe_load(station.read_text())
+    data["simulation"]["faults"] = [{"instrument": "shutter", "kind": "shutter_stuck",
+                                     "at_row": 2}]
+    station.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, summary, _folder = _run(tmp_path, station, [{"calibrate": {"settle_s": 0.1}}])
+    assert code == 1 and summary["status"] == "failed"
+    error = summary["error"]
+    assert "\n" not in error and "shutter (thorlabs_sc10 at ASRL2::INSTR)" in error
+    assert "closing it" in error
+    bench = bench_for(station)
+    assert bench.instruments["ref_smu"].output_on is False
+    assert bench.instruments["smu"].output_on is False

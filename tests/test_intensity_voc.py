@@ -214,3 +214,24 @@ def test_levels_are_the_distinct_reachable_ods_nearest_the_grid() -> None:
     assert field is None and chosen == [4.15, 2.0, 1.0, 0.0]  # a gap inside the range is fine
     _, field, reason = choose_levels_od(grid, [0.0, 1.0, 2.0, 4.05])
     assert field == "min_sun" and reason is not None and "0.15" in reason  # an end is not
+
+
+def test_a_shutter_stuck_open_is_found_when_the_measurement_ends(
+        tmp_path: Path, example_station: Callable[..., Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The shutter does not close at the end (``shutter_stuck``): the run fails naming it,
+    with the SMU's output off and every level's row kept."""
+    station = _station(example_station, keep=LIGHT_PATH,
+                       faults=[{"instrument": "shutter", "kind": "shutter_stuck",
+                                "at_row": 2}])
+    code, summary, folder = _run(tmp_path, station,
+                                 {"min_sun": 1e-2, "measure_jsc": False, **FAST})
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and summary["status"] == "failed"
+    assert len(err) == 1 and "shutter (thorlabs_sc10 at ASRL2::INSTR)" in err[0]
+    assert "closing it" in summary["error"] and "stuck" in summary["error"]
+    bench = bench_for(station)
+    assert bench.instruments["smu"].output_on is False
+    assert bench.light.shutter_open is True  # stuck: what the error says
+    rows = read_measurement(next(folder.glob("s00_intensity_voc*.csv")))
+    assert len(rows) >= 3
