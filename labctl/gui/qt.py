@@ -11,7 +11,8 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
-__all__ = ["QtCore", "QtGui", "QtWidgets", "application", "none_refcount_leaks"]
+__all__ = ["GuiThreadCollector", "QtCore", "QtGui", "QtWidgets", "application",
+           "none_refcount_leaks"]
 
 #: The reference count ``None`` is lifted to where a binding leaks decrements of it.
 _NONE_FLOOR = 1 << 60
@@ -58,3 +59,40 @@ def application() -> QtWidgets.QApplication:
         app = QtWidgets.QApplication(["labctl gui"])
         app.setApplicationName("labctl")
     return app  # type: ignore[return-value]
+
+
+class GuiThreadCollector:
+    """Python's cycle collector run in the GUI thread only, on a timer, while a window is
+    open (pyqtgraph's ``GarbageCollector``): left automatic, a collection starts in whichever
+    thread allocates at the wrong moment -- the GUI's worker, which runs the measurements --
+    and may destroy Qt objects there, which crashes the process (seen once in the test suite:
+    a segmentation fault in the worker, in pint's tokenizer). Windows may overlap: automatic
+    collection comes back when the last one stops its collector."""
+
+    _open = 0
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        import gc
+
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        if GuiThreadCollector._open == 0:
+            GuiThreadCollector._was_enabled = gc.isenabled()
+        GuiThreadCollector._open += 1
+        self._collector: GarbageCollector | None = GarbageCollector(interval=interval_s)
+
+    def stop(self) -> None:
+        """Stop collecting on the timer; collect now, here in the GUI thread; give the
+        automatic collection back when no other window has a collector."""
+        import gc
+
+        if self._collector is None:
+            return
+        self._collector.timer.stop()
+        self._collector = None
+        gc.collect()
+        GuiThreadCollector._open -= 1
+        if GuiThreadCollector._open == 0 and GuiThreadCollector._was_enabled:
+            gc.enable()
+
+    _was_enabled = True

@@ -16,7 +16,7 @@ from labctl.gui.inputs import FieldForm, unit_text
 from labctl.gui.panels import CatalogPanel, SequencePanel, StationPanel, describe_sequence
 from labctl.gui.plot import LivePlot
 from labctl.gui.plotkinds import choose_plot
-from labctl.gui.qt import QtCore, QtGui, QtWidgets
+from labctl.gui.qt import GuiThreadCollector, QtCore, QtGui, QtWidgets
 from labctl.gui.session import GuiEvent, Job, Session
 from labctl.registry.parameters import field_units
 from labctl.registry.procedures import procedure_plugins
@@ -54,6 +54,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.poll)
         self.timer.start(poll_ms)
+        #: Garbage collected in this (the GUI) thread only, never in the worker's.
+        self.collector = GuiThreadCollector()
         self.resize(1400, 860)
 
     # --- layout ------------------------------------------------------------------------------
@@ -532,6 +534,7 @@ class MainWindow(QtWidgets.QMainWindow):
         labctl_log.removeHandler(self._log_handler)
         labctl_log.setLevel(self._log_level)
         self._log_widget._blink_qtimer.stop()
+        self.collector.stop()
         event.accept()
 
 

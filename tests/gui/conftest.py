@@ -14,6 +14,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
 
+@pytest.fixture(autouse=True)
+def _qt_garbage_collected_here() -> Iterator[None]:
+    """Each GUI test's Qt garbage is collected in the main thread when it ends: left for
+    later, a collection started by some test's worker thread would destroy Qt objects
+    there (labctl.gui.qt.GuiThreadCollector)."""
+    yield
+    import gc
+
+    gc.collect()
+
+
 @pytest.fixture
 def window(qtbot: object, example_station: Callable[..., Path], tmp_path: Path
            ) -> Iterator[object]:

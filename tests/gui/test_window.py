@@ -216,3 +216,12 @@ def test_an_aborted_run_is_resumed_from_the_window_in_its_folder(
     assert summary["status"] == "ok" and [r["status"] for r in summary["results"]] == ["ok"]
     data = read_measurement(first.folder / "s00_jv_reverse.csv")
     assert data.complete and data.columns["Voltage (V)"].size == 29
+
+
+def test_the_window_collects_garbage_in_the_gui_thread_only_while_it_is_open(
+        qtbot: Any, window: Any) -> None:
+    import gc
+
+    assert not gc.isenabled()  # no collection can start in the worker thread
+    window.close()
+    assert gc.isenabled()
