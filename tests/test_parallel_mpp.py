@@ -163,3 +163,67 @@ def test_three_channels_cycle_the_shared_light_together(
         assert np.all(true_power[~lit & inside] == 0.0)
         assert np.min(true_power[lit & inside]) > 15.0
     assert not bench_for(station).instruments["shutter"].shutter_open
+
+
+def test_three_cycling_channels_killed_mid_run_resume_within_their_files(
+        tmp_path: Path, write_station: Callable[..., Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A run left over a holiday on three channels, light-cycled: SIGKILL in the middle, then
+    ``--resume``. Each channel continues its own file (its rows before the kill kept, at most
+    the point in flight lost), the channels still switch the light together, and every
+    output ends off with the shutter closed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from labctl.sim.bench import forget_benches
+    from labctl.storage import run_status
+
+    duration_h, interval_s = 60.0, 600.0
+    station = three_channel_station(write_station)
+    sequence = tmp_path / "seq.yaml"
+    sequence.write_text(yaml.safe_dump({
+        "sample": {"id": "K-3", "area_cm2": 0.09},
+        "steps": [{"mpp": {"duration_h": duration_h, "log_interval_s": interval_s,
+                           "smu": "all", "light_cycle": {"on_h": 5, "off_h": 5}}}]}))
+    out = tmp_path / "runs"
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labctl.cli", "run", str(sequence), "--station", str(station),
+         "--out", str(out), "--quiet"], env=dict(os.environ, PYTHONPATH=str(root)),
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    files: list[Path] = []
+    while time.monotonic() < deadline and process.poll() is None:
+        files = sorted(out.glob("K-3_*/s00_mpp_*.csv"))
+        if len(files) == 3 and min(f.stat().st_size for f in files) > 25_000:
+            break
+        time.sleep(0.005)
+    assert len(files) == 3 and process.poll() is None, "the run ended before the kill"
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    folder = files[0].parent
+    assert run_status(folder) == "interrupted"
+    before = {f.name: read_measurement(f).columns["Time (s)"] for f in files}
+
+    forget_benches()  # the resume is a new process as far as the bench goes
+    code = main(["run", str(sequence), "--station", str(station), "--resume", str(folder),
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    for path in files:
+        data = read_measurement(path)
+        assert data.complete
+        time_s = data.columns["Time (s)"]
+        kept = before[path.name]
+        assert 0 < len(kept) < len(time_s)
+        assert np.array_equal(time_s[:len(kept) - 1], kept[:-1])  # the same file, continued
+        assert np.all(np.diff(time_s) > 0) and np.max(np.diff(time_s)) <= 2 * interval_s + 60
+        assert len(time_s) >= duration_h * 3600.0 / interval_s - 1
+        lit = data.columns["Light"] == 1
+        true_power = data.columns["True MPP power density (mW/cm**2)"]
+        assert np.all(true_power[~lit] == 0.0) and np.all(true_power[lit] > 15.0)
+    bench = bench_for(station)
+    for smu in ("smu", "smu2420", "ref_smu"):
+        assert not bench.instruments[smu].output_on
+    assert not bench.instruments["shutter"].shutter_open
