@@ -69,7 +69,10 @@ class GuiThreadCollector:
     a segmentation fault in the worker, in pint's tokenizer). Windows may overlap: automatic
     collection comes back when the last one stops its collector."""
 
+    #: Collectors running now (one per open window).
     _open = 0
+    #: Whether automatic collection was on when the first of them started.
+    _was_enabled = True
 
     def __init__(self, interval_s: float = 1.0) -> None:
         import gc
@@ -94,5 +97,3 @@ class GuiThreadCollector:
         GuiThreadCollector._open -= 1
         if GuiThreadCollector._open == 0 and GuiThreadCollector._was_enabled:
             gc.enable()
-
-    _was_enabled = True
